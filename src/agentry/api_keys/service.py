@@ -1,0 +1,148 @@
+"""API key issuance and authentication.
+
+Authentication is on the hot path, so verified keys are cached briefly in memory
+(`AUTH_CACHE_TTL_S`) and `last_used_at` is flushed in batches instead of written per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentry.api_keys import keys
+from agentry.api_keys.repository import ApiKeyAuthRepository, ApiKeyRepository
+from agentry.identity.principal import ROLE_SCOPES, Principal, Role, Scope
+from agentry.kit.clock import monotonic, utcnow
+from agentry.kit.db.engine import session_scope
+from agentry.kit.errors import Forbidden, Unauthorized
+from agentry.kit.ids import new_id
+from agentry.kit.logging import get_logger
+from agentry.models import ApiKey, Tenant
+from agentry.models.tenant import TenantStatus
+
+AUTH_CACHE_TTL_S = 5.0
+LAST_USED_FLUSH_S = 30.0
+log = get_logger("agentry.api_keys")
+
+
+class InvalidApiKey(Unauthorized):
+    code = "invalid_api_key"
+    title = "Invalid API key"
+
+
+class TenantSuspended(Forbidden):
+    code = "tenant_suspended"
+    title = "The tenant is suspended"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key: ApiKey
+    secret: str
+
+
+async def issue_key(
+    session: AsyncSession,
+    tenant: Tenant,
+    *,
+    name: str,
+    role: Role,
+    pepper: bytes,
+    created_by: str | None = None,
+    expires_at: datetime | None = None,
+    secret: str | None = None,
+) -> IssuedKey:
+    """Create a key. The secret is returned once and never stored."""
+    secret = secret or keys.generate()
+    if not keys.well_formed(secret):
+        raise ValueError("malformed key")
+    key = ApiKey(
+        id=new_id("key"),
+        tenant_id=tenant.id,
+        name=name,
+        key_hash=keys.hash_key(secret, pepper),
+        display_prefix=keys.display_prefix(secret),
+        role=role.value,
+        scopes=sorted(s.value for s in ROLE_SCOPES[role]),
+        created_by=created_by,
+        expires_at=expires_at,
+    )
+    await ApiKeyRepository(session, tenant.id).add(key)
+    return IssuedKey(key=key, secret=secret)
+
+
+class ApiKeyAuthenticator:
+    def __init__(self, maker: async_sessionmaker[AsyncSession], pepper: bytes) -> None:
+        self._maker = maker
+        self._pepper = pepper
+        self._cache: dict[str, tuple[Principal, datetime | None, float]] = {}
+        self._last_used: dict[str, datetime] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def authenticate(self, secret: str) -> Principal:
+        if not keys.well_formed(secret):
+            raise InvalidApiKey("The API key is malformed.")
+        key_hash = keys.hash_key(secret, self._pepper)
+        now = utcnow()
+        cached = self._cache.get(key_hash)
+        if cached is not None and cached[2] > monotonic():
+            principal, expires_at = cached[0], cached[1]
+        else:
+            principal, expires_at = await self._load(key_hash)
+            self._cache[key_hash] = (principal, expires_at, monotonic() + AUTH_CACHE_TTL_S)
+        if expires_at is not None and expires_at <= now:
+            raise InvalidApiKey("The API key has expired.")
+        if principal.key_id is not None:
+            self._last_used[principal.key_id] = now
+        return principal
+
+    async def _load(self, key_hash: str) -> tuple[Principal, datetime | None]:
+        async with self._maker() as session:
+            found = await ApiKeyAuthRepository(session).lookup_by_hash(key_hash)
+        if found is None:
+            raise InvalidApiKey("The API key is not valid.")
+        key, tenant = found
+        if key.revoked_at is not None:
+            raise InvalidApiKey("The API key has been revoked.")
+        if tenant.status == TenantStatus.suspended.value:
+            raise TenantSuspended(f"Tenant '{tenant.slug}' is suspended.")
+        principal = Principal(
+            tenant_id=tenant.id,
+            tenant_slug=tenant.slug,
+            tier=tenant.tier,
+            role=Role(key.role),
+            scopes=frozenset(Scope(s) for s in key.scopes),
+            key_id=key.id,
+        )
+        return principal, key.expires_at
+
+    def forget(self) -> None:
+        """Drop cached verifications (after a revoke, suspend or tier change)."""
+        self._cache.clear()
+
+    def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_loop())
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self.flush()
+
+    async def flush(self) -> None:
+        if not self._last_used:
+            return
+        pending, self._last_used = self._last_used, {}
+        async with session_scope(self._maker) as session:
+            await ApiKeyAuthRepository(session).record_last_used(pending)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(LAST_USED_FLUSH_S)
+            try:
+                await self.flush()
+            except Exception as exc:  # keep flushing on the next tick
+                log.warning("last_used_flush_failed", error_type=type(exc).__name__)

@@ -1,0 +1,41 @@
+"""Where CLI commands find the API and their credential: flags, then env, then .agentry/dev.env."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from agentry.seed import read_env_file
+
+err = Console(stderr=True)
+
+
+def resolve(url: str | None, key: str | None, key_env: str = "AGENTRY_API_KEY") -> tuple[str, str]:
+    home = Path(os.environ.get("AGENTRY_HOME", ".agentry"))
+    file_values = read_env_file(home / "dev.env")
+    url = url or os.environ.get("AGENTRY_URL") or file_values.get("AGENTRY_URL")
+    key = key or os.environ.get(key_env) or file_values.get(key_env)
+    if not url or not key:
+        err.print(f"[red]Set AGENTRY_URL and {key_env} (or pass --url/--key); run `make dev`.[/]")
+        raise typer.Exit(2)
+    return url.rstrip("/"), key
+
+
+def fail_from(response: httpx.Response) -> typer.Exit:
+    try:
+        problem: dict[str, Any] = response.json()
+        message = f"{problem.get('code', response.status_code)}: {problem.get('detail', '')}"
+    except ValueError:
+        message = f"HTTP {response.status_code}"
+    err.print(f"[red]error[/] {message}")
+    return typer.Exit(1)
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))

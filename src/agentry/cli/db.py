@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import typer
+
+from agentry.config import get_settings
+from agentry.kit.db.migrate import upgrade
+
+app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations (SQLite or PostgreSQL, from AGENTRY_DATABASE_URL)."""
+    upgrade(get_settings().effective_database_url, revision)
+    typer.echo("database is at " + revision)

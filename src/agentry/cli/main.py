@@ -1,0 +1,19 @@
+"""`agentry`: one CLI for developers, agent developers and operators."""
+
+from __future__ import annotations
+
+import typer
+
+from agentry.cli import db, dev, invoke, runtime, serve
+
+app = typer.Typer(
+    help="Agentry: Agent-as-a-Service platform.", no_args_is_help=True, add_completion=False
+)
+app.add_typer(dev.app, name="dev")
+app.add_typer(db.app, name="db")
+app.add_typer(runtime.app, name="runtime")
+app.command("serve")(serve.serve)
+app.command("invoke")(invoke.invoke)
+
+if __name__ == "__main__":
+    app()

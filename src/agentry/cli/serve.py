@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from agentry.config import get_settings
+
+
+def serve(
+    host: str = typer.Option(None, help="Bind address (default AGENTRY_API_HOST)."),
+    port: int = typer.Option(None, help="Port (default AGENTRY_API_PORT)."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Run the API server."""
+    settings = get_settings()
+    uvicorn.run(
+        "agentry.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )

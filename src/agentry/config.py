@@ -1,0 +1,129 @@
+"""Settings for every process (API, workers, runtime emulator, CLI). Env prefix `AGENTRY_`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["local", "aws"]
+RuntimeMode = Literal["local", "agentcore"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENTRY_", extra="ignore")
+
+    profile: Profile = Field(
+        "local",
+        description="`local` runs everything embedded (SQLite, local runtime); `aws` targets AgentCore.",
+    )
+    home: Path = Field(
+        Path(".agentry"),
+        description="State directory for the local profile: SQLite file, artifacts, logs, pids.",
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy async URL. Empty means SQLite at `<home>/agentry.db`. "
+        "PostgreSQL: `postgresql+asyncpg://user@host:5432/db`.",
+    )
+    api_host: str = Field("127.0.0.1", description="Interface the API binds to.")
+    api_port: int = Field(8000, description="Port the API binds to.")
+    public_url: str = Field(
+        "",
+        description="Base URL clients and agents use to reach the API. "
+        "Empty means http://<api_host>:<api_port>.",
+    )
+
+    runtime_mode: RuntimeMode = Field(
+        "local",
+        description="`local`: the API resolves a session through the local runtime and then "
+        "calls the agent process directly (shortest hot path). `agentcore`: every call goes "
+        "through the AgentCore data-plane HTTP API (the local emulator or AWS).",
+    )
+    runtime_url: str = Field(
+        "http://127.0.0.1:8100",
+        description="AgentCore data-plane endpoint: the local runtime emulator, or "
+        "https://bedrock-agentcore.<region>.amazonaws.com in AWS.",
+    )
+    runtime_control_url: str = Field(
+        "",
+        description="AgentCore control-plane endpoint. Empty means the same as runtime_url "
+        "(the emulator serves both); in AWS, the bedrock-agentcore-control endpoint.",
+    )
+    runtime_host: str = Field("127.0.0.1", description="Interface the runtime emulator binds to.")
+    runtime_port: int = Field(8100, description="Port the runtime emulator binds to.")
+    runtime_sign_requests: bool = Field(
+        False, description="Sign AgentCore calls with SigV4 (on in AWS, off for the emulator)."
+    )
+    aws_region: str = Field("eu-west-1", description="AWS region for AgentCore and Bedrock.")
+    aws_account_id: str = Field(
+        "000000000000", description="AWS account id used to build runtime ARNs."
+    )
+    runtime_role_arn: str = Field(
+        "arn:aws:iam::000000000000:role/agentry-runtime",
+        description="Execution role passed to CreateAgentRuntime.",
+    )
+    artifact_bucket: str = Field(
+        "agentry-artifacts",
+        description="S3 bucket for agent code zips (a folder under <home>/artifacts locally).",
+    )
+    runtime_idle_timeout_s: int = Field(
+        900, ge=1, le=28800, description="Reap a session idle this long (AgentCore default 900)."
+    )
+    runtime_max_lifetime_s: int = Field(
+        28800, ge=1, le=28800, description="Kill a session this long after it started (8 h max)."
+    )
+    runtime_startup_timeout_s: float = Field(
+        60.0, gt=0, description="A session that does not answer /ping in this time fails."
+    )
+    runtime_reap_interval_s: float = Field(
+        2.0, gt=0, description="How often the runtime pings sessions and reaps idle ones."
+    )
+
+    max_payload_bytes: int = Field(
+        1_048_576, ge=1, description="Largest request body accepted on invoke (413 above)."
+    )
+    sync_timeout_s: float = Field(
+        300.0, gt=0, le=900, description="Default sync invocation timeout (AgentCore max 15 min)."
+    )
+    api_key_pepper: SecretStr = Field(
+        SecretStr(""),
+        description="Server-side secret mixed into API key hashes (HMAC-SHA256). Required "
+        "outside the local profile; locally a per-home pepper is generated.",
+    )
+    log_level: str = Field("INFO", description="Log level for every process.")
+    log_json: bool = Field(True, description="Emit structured JSON log lines.")
+
+    @model_validator(mode="after")
+    def _check_profile(self) -> Settings:
+        if self.profile == "aws" and not self.api_key_pepper.get_secret_value():
+            raise ValueError("AGENTRY_API_KEY_PEPPER is required in the aws profile")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.home.resolve() / 'agentry.db'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def effective_control_url(self) -> str:
+        return self.runtime_control_url or self.runtime_url
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def runtime_dir(self) -> Path:
+        return self.home / "runtime"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,153 @@
+"""Pure ASGI middleware (BaseHTTPMiddleware costs too much on the hot path).
+
+One layer does request ids, the body size limit, access logs and request metrics.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentry.kit.context import request_id_var
+from agentry.kit.errors import PayloadTooLarge
+from agentry.kit.ids import new_id
+from agentry.kit.logging import get_logger
+
+REQUESTS = Counter(
+    "agentry_http_requests_total", "HTTP requests", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "agentry_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60),
+)
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+log = get_logger("agentry.access")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        token = request_id_var.set(request_id)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status = 500
+        limit = self.max_body_bytes
+
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            # Refuse before reading a byte of the body.
+            await _send_too_large(scope, send, request_id, limit)
+            request_id_var.reset(token)
+            return
+
+        if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            # No Content-Length (chunked): read up to the limit before the app sees the body,
+            # because FastAPI turns errors raised while it reads the body into a plain 400.
+            body, too_large = await _read_limited(receive, limit)
+            if too_large:
+                await _send_too_large(scope, send, request_id, limit)
+                request_id_var.reset(token)
+                return
+            receive = _replay(body, receive)
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(elapsed)
+            if route not in ("/metrics", "/healthz", "/readyz"):
+                log.info(
+                    "request",
+                    method=method,
+                    route=route,
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                    tenant=scope.get("state", {}).get("tenant_id"),
+                )
+            request_id_var.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _request_id(scope: Scope) -> str:
+    given = _header(scope, b"x-request-id")
+    if given and _VALID_REQUEST_ID.match(given):
+        return given
+    return new_id("req")
+
+
+async def _send_too_large(scope: Scope, send: Send, request_id: str, limit: int) -> None:
+    from agentry.kit.problems import problem
+
+    response = problem(
+        PayloadTooLarge.status_code,
+        PayloadTooLarge.code,
+        PayloadTooLarge.title,
+        f"The request body exceeds {limit} bytes.",
+    )
+    response.headers["x-request-id"] = request_id
+
+    async def _noop_receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    await response(scope, _noop_receive, send)
+
+
+async def _read_limited(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,3 @@
+from agentry.kit.repository.base import RepositoryBase, TenantScopedRepository
+
+__all__ = ["RepositoryBase", "TenantScopedRepository"]

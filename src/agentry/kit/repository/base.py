@@ -1,0 +1,57 @@
+"""Repository bases. All SQL lives in repositories; tenant scoping lives here, not in handlers."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentry.kit.db.base import Base
+
+M = TypeVar("M", bound=Base)
+
+
+class RepositoryBase(Generic[M]):
+    """For platform-owned tables (tenants, agents). Never for tenant-owned rows."""
+
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, id_: str) -> M | None:
+        return await self.session.get(self.model, id_)  # type: ignore[no-any-return]
+
+    async def add(self, obj: M) -> M:
+        self.session.add(obj)
+        await self.session.flush()
+        return obj
+
+
+class TenantScopedRepository(Generic[M]):
+    """For tenant-owned tables. Every statement starts from `scoped()`, which filters by tenant.
+
+    The scoping check (`tests/test_tenant_scoping.py`) fails when a repository method of a
+    tenant-owned table builds a query any other way.
+    """
+
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def scoped(self) -> Select[tuple[M]]:
+        return select(self.model).where(self.model.tenant_id == self.tenant_id)
+
+    async def get(self, id_: str) -> M | None:
+        result = await self.session.execute(self.scoped().where(self.model.id == id_))
+        return result.scalar_one_or_none()
+
+    async def add(self, obj: M) -> M:
+        if getattr(obj, "tenant_id", None) != self.tenant_id:
+            raise ValueError("object belongs to another tenant")
+        self.session.add(obj)
+        await self.session.flush()
+        return obj

@@ -1,0 +1,22 @@
+"""ORM tables, one file per table."""
+
+from agentry.kit.db.base import Base
+from agentry.models.agent import Agent
+from agentry.models.agent_alias import AgentAlias
+from agentry.models.agent_version import AgentVersion
+from agentry.models.api_key import ApiKey
+from agentry.models.invocation import Invocation
+from agentry.models.tenant import Tenant
+
+TENANT_OWNED: tuple[type[Base], ...] = (ApiKey, Invocation)
+
+__all__ = [
+    "TENANT_OWNED",
+    "Agent",
+    "AgentAlias",
+    "AgentVersion",
+    "ApiKey",
+    "Base",
+    "Invocation",
+    "Tenant",
+]

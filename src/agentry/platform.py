@@ -1,0 +1,54 @@
+"""The process-wide objects one API process holds, built once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agentry.api_keys.service import ApiKeyAuthenticator
+from agentry.config import Settings
+from agentry.kit.db.engine import session_scope
+from agentry.registry.routing import RouteCache
+from agentry.runtime.base import AgentRuntime
+
+
+@dataclass(slots=True)
+class Platform:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    runtime: AgentRuntime
+    authenticator: ApiKeyAuthenticator
+    routes: RouteCache
+
+    async def runtime_ready(self) -> bool:
+        if self.settings.profile == "aws":
+            return True  # AgentCore has no cheap health call; invocations surface its errors.
+        try:
+            async with httpx.AsyncClient(timeout=2.0) as client:
+                response = await client.get(f"{self.settings.runtime_url}/ping")
+            return response.status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+async def get_db_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
+    """The request's one commit point: commits after the endpoint returns, rolls back on error."""
+    async with session_scope(platform.sessionmaker) as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(get_db_session)]

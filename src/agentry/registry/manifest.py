@@ -1,0 +1,100 @@
+"""`agent.toml`: what an agent is, how it starts, and who may call it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agentry.kit.errors import ValidationFailed
+
+Mode = Literal["sync", "stream", "async"]
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+_ENTRYPOINT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sync_timeout_s: float = Field(300, gt=0, le=900)
+    job_deadline_s: int = Field(3600, gt=0, le=28800)
+    idle_timeout_s: int = Field(900, ge=60, le=28800)
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    entrypoint: str = "main:app"
+    requirements: list[str] = Field(default_factory=list)
+    modes: list[Mode] = Field(default_factory=lambda: ["sync", "stream"])
+    tiers: list[Literal["basic", "standard", "premium"]] = Field(
+        default_factory=list, description="Tiers that may invoke the agent; empty means all."
+    )
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("must be 1-48 chars of a-z, 0-9 and '_', starting with a letter")
+        return v
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _entrypoint(cls, v: str) -> str:
+        if not _ENTRYPOINT.match(v):
+            raise ValueError("must look like 'module:attribute', e.g. 'main:app'")
+        return v
+
+    @property
+    def module_file(self) -> str:
+        return self.entrypoint.split(":")[0].replace(".", "/") + ".py"
+
+    @property
+    def app_attr(self) -> str:
+        return self.entrypoint.split(":")[1]
+
+
+class ManifestError(ValidationFailed):
+    code = "invalid_manifest"
+    title = "The agent manifest is invalid"
+
+
+def parse_manifest(text: str, source: str = "agent.toml") -> Manifest:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{source}: {exc}") from exc
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{source}{_line_of(text, e['loc'])}: field '{'.'.join(str(p) for p in e['loc'])}': "
+            f"{e['msg']}"
+            for e in exc.errors()
+        )
+        raise ManifestError(problems) from exc
+
+
+def _line_of(text: str, loc: tuple[int | str, ...]) -> str:
+    """`:N` for the line that sets the field (its innermost named key), when there is one."""
+    names = [p for p in loc if isinstance(p, str)]
+    if not names:
+        return ""
+    pattern = re.compile(rf"^\s*(\[\s*{re.escape(names[-1])}\s*\]|{re.escape(names[-1])}\s*=)")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return f":{number}"
+    return ""
+
+
+def load_manifest(agent_dir: Path) -> Manifest:
+    path = agent_dir / "agent.toml"
+    if not path.is_file():
+        raise ManifestError(f"{path}: not found")
+    return parse_manifest(path.read_text(), str(path))

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+
+from agentry.kit.repository import RepositoryBase
+from agentry.models import Agent, AgentAlias, AgentVersion
+
+
+class AgentRepository(RepositoryBase[Agent]):
+    model = Agent
+
+    async def get_by_name(self, name: str) -> Agent | None:
+        result = await self.session.execute(select(Agent).where(Agent.name == name))
+        return result.scalar_one_or_none()
+
+    async def list_all(self) -> Sequence[Agent]:
+        result = await self.session.execute(select(Agent).order_by(Agent.name))
+        return result.scalars().all()
+
+
+class AgentVersionRepository(RepositoryBase[AgentVersion]):
+    model = AgentVersion
+
+    async def get_by_number(self, agent_id: str, number: int) -> AgentVersion | None:
+        result = await self.session.execute(
+            select(AgentVersion).where(
+                AgentVersion.agent_id == agent_id, AgentVersion.number == number
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def get_by_digest(self, agent_id: str, digest: str) -> AgentVersion | None:
+        result = await self.session.execute(
+            select(AgentVersion).where(
+                AgentVersion.agent_id == agent_id, AgentVersion.digest == digest
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def next_number(self, agent_id: str) -> int:
+        result = await self.session.execute(
+            select(func.max(AgentVersion.number)).where(AgentVersion.agent_id == agent_id)
+        )
+        return (result.scalar_one_or_none() or 0) + 1
+
+    async def list_for_agent(self, agent_id: str) -> Sequence[AgentVersion]:
+        result = await self.session.execute(
+            select(AgentVersion)
+            .where(AgentVersion.agent_id == agent_id)
+            .order_by(AgentVersion.number)
+        )
+        return result.scalars().all()
+
+
+class AgentAliasRepository(RepositoryBase[AgentAlias]):
+    model = AgentAlias
+
+    async def get_by_name(self, agent_id: str, name: str) -> AgentAlias | None:
+        result = await self.session.execute(
+            select(AgentAlias).where(AgentAlias.agent_id == agent_id, AgentAlias.name == name)
+        )
+        return result.scalar_one_or_none()
+
+    async def list_for_agents(self, agent_ids: Sequence[str]) -> Sequence[AgentAlias]:
+        result = await self.session.execute(
+            select(AgentAlias)
+            .where(AgentAlias.agent_id.in_(agent_ids))
+            .order_by(AgentAlias.agent_id, AgentAlias.name)
+        )
+        return result.scalars().all()

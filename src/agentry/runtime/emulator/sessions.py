@@ -1,0 +1,462 @@
+"""Runtime sessions: one OS process per (runtime id, session id), pinned to its version.
+
+A session process runs `python -m agentry.runtime.emulator.host` in the version's code dir,
+on a listening socket this process binds and passes down. The reaper pings every session:
+`HealthyBusy` (or an invocation in flight) keeps it up to its max lifetime; otherwise it is
+stopped once idle past its idle timeout, measured from the later of the last activity seen
+here (or reported via touch) and the agent's `time_of_last_update`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from agentry.kit.logging import get_logger
+from agentry.runtime.emulator.host import SESSION_ID_ENV
+
+log = get_logger("agentry.runtime.emulator")
+
+HOST_MODULE = "agentry.runtime.emulator.host"
+STOP_GRACE_S = 3.0
+LOG_TAIL_LINES = 20
+# What a session process inherits from the emulator's environment. Everything else (notably
+# AGENTRY_* settings and AWS credentials) stays out: agent code must not see platform secrets.
+_INHERITED_ENV = frozenset(
+    {
+        "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TEMP", "TMP", "USER",
+        "LOGNAME", "VIRTUAL_ENV", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+        "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+        "PYTHONPATH", "SYSTEMROOT",
+    }
+)  # fmt: skip
+
+SessionKey = tuple[str, str]
+
+
+class SessionStartError(Exception):
+    """The session process did not come up. `message` is AgentCore's RuntimeClientError text."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(slots=True)
+class SessionSpec:
+    """What it takes to start a session of one runtime version."""
+
+    runtime_id: str
+    runtime_arn: str
+    version: str
+    code_dir: Path
+    entry_point: list[str]
+    environment: Mapping[str, str]
+    idle_timeout_s: float
+    max_lifetime_s: float
+
+
+@dataclass(slots=True)
+class Session:
+    runtime_id: str
+    runtime_arn: str
+    session_id: str
+    version: str
+    url: str
+    proc: asyncio.subprocess.Process
+    log_path: Path
+    idle_timeout_s: float
+    max_lifetime_s: float
+    started_at: float = field(default_factory=time.time)
+    last_activity: float = field(default_factory=time.time)
+    last_update: float = 0.0
+    ping_status: str = "Starting"
+    inflight: int = 0
+    stopping: bool = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None and not self.stopping
+
+    def touch(self) -> None:
+        self.last_activity = time.time()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "runtimeId": self.runtime_id,
+            "runtimeArn": self.runtime_arn,
+            "sessionId": self.session_id,
+            "version": self.version,
+            "pid": self.pid,
+            "url": self.url,
+            "startedAt": self.started_at,
+            "lastActivity": self.last_activity,
+            "lastUpdate": self.last_update,
+            "status": self.ping_status,
+            "inflight": self.inflight,
+        }
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 8192))
+            data = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def _cmdline(pid: int) -> str:
+    proc_file = Path(f"/proc/{pid}/cmdline")
+    if proc_file.parent.parent.is_dir() and Path("/proc/self").exists():
+        try:
+            return proc_file.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            return ""
+    try:
+        out = subprocess.run(
+            ["ps", "-p", str(pid), "-o", "command="], capture_output=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.decode("utf-8", "replace")
+
+
+def _killpg(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+class SessionManager:
+    def __init__(
+        self,
+        runtime_dir: Path,
+        *,
+        startup_timeout_s: float,
+        reap_interval_s: float,
+        region: str,
+    ) -> None:
+        self.runtime_dir = runtime_dir
+        self.logs_dir = runtime_dir / "logs"
+        self.pid_file = runtime_dir / "sessions.pids.json"
+        self.startup_timeout_s = startup_timeout_s
+        self.reap_interval_s = reap_interval_s
+        self.region = region
+        self.sessions: dict[SessionKey, Session] = {}
+        self._starting: dict[SessionKey, asyncio.Task[Session]] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    # lifecycle
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            raise RuntimeError("SessionManager.start() was not called")
+        return self._http
+
+    async def start(self) -> None:
+        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        self.kill_orphans()
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
+        self._http = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        self._reaper = asyncio.create_task(self._reap_loop(), name="runtime-reaper")
+
+    async def aclose(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for task in list(self._starting.values()):
+            task.cancel()
+        await asyncio.gather(
+            *(self._terminate(s, "shutdown") for s in list(self.sessions.values())),
+            return_exceptions=True,
+        )
+        self.kill_all_now()
+        if self._http is not None:
+            await self._http.close()
+
+    def kill_all_now(self) -> None:
+        """Last resort (atexit, crash paths): SIGKILL every session process group we know of."""
+        for session in list(self.sessions.values()):
+            _killpg(session.pid, signal.SIGKILL)
+        self.sessions.clear()
+        self._write_pids()
+
+    def kill_orphans(self) -> None:
+        """Kill session processes a previous emulator (same runtime dir) left behind."""
+        try:
+            recorded = json.loads(self.pid_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        for pid_text in recorded:
+            pid = int(pid_text)
+            cmd = _cmdline(pid)
+            if HOST_MODULE in cmd and str(self.runtime_dir) in cmd:
+                log.warning("runtime.orphan_killed", pid=pid)
+                _killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _write_pids(self) -> None:
+        data = {
+            str(s.pid): {"runtimeId": s.runtime_id, "sessionId": s.session_id}
+            for s in self.sessions.values()
+        }
+        tmp = self.pid_file.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, self.pid_file)
+        except OSError:
+            log.warning("runtime.pidfile_write_failed")
+
+    # sessions
+
+    def get(self, runtime_id: str, session_id: str) -> Session | None:
+        session = self.sessions.get((runtime_id, session_id))
+        return session if session is not None and session.alive else None
+
+    def list(self) -> list[Session]:
+        return list(self.sessions.values())
+
+    def touch(self, pairs: Iterable[SessionKey]) -> int:
+        count = 0
+        for key in pairs:
+            session = self.sessions.get(key)
+            if session is not None:
+                session.touch()
+                count += 1
+        return count
+
+    async def ensure(self, spec: SessionSpec, session_id: str) -> Session:
+        """The live session for this id, starting a process when there is none."""
+        key = (spec.runtime_id, session_id)
+        session = self.sessions.get(key)
+        if session is not None:
+            if session.alive:
+                session.touch()
+                return session
+            await self._forget(session, "exited")
+        task = self._starting.get(key)
+        if task is None:
+            task = asyncio.create_task(self._spawn(spec, session_id))
+            self._starting[key] = task
+            task.add_done_callback(lambda t: self._started(key, t))
+        return await asyncio.shield(task)
+
+    def _started(self, key: SessionKey, task: asyncio.Task[Session]) -> None:
+        self._starting.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved here too, in case every waiter went away
+
+    async def stop(self, runtime_id: str, session_id: str) -> bool:
+        session = self.sessions.get((runtime_id, session_id))
+        if session is None:
+            return False
+        await self._terminate(session, "stopped")
+        return True
+
+    async def broken(self, session: Session) -> int | None:
+        """Called when a connection to the session dropped. Returns its exit code if it died."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(session.proc.wait()), 1.0)
+        code = session.proc.returncode
+        if code is not None:
+            await self._forget(session, "crashed")
+        return code
+
+    async def _spawn(self, spec: SessionSpec, session_id: str) -> Session:
+        log_path = self.logs_dir / spec.runtime_id / f"{session_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(1024)
+            port = sock.getsockname()[1]
+            cmd = [
+                sys.executable,
+                "-m",
+                HOST_MODULE,
+                "--fd",
+                str(sock.fileno()),
+                "--parent-pid",
+                str(os.getpid()),
+                "--emulator-home",
+                str(self.runtime_dir),
+            ]
+            for part in spec.entry_point:
+                cmd += ["--entry", part]
+            with log_path.open("ab") as log_file:
+                log_file.write(
+                    f"--- session start {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
+                    f" version={spec.version}\n".encode()
+                )
+                log_file.flush()
+                proc = await asyncio.create_subprocess_exec(
+                    *cmd,
+                    cwd=spec.code_dir,
+                    env=self._child_env(spec, session_id),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(sock.fileno(),),
+                    start_new_session=True,
+                )
+        finally:
+            sock.close()
+        session = Session(
+            runtime_id=spec.runtime_id,
+            runtime_arn=spec.runtime_arn,
+            session_id=session_id,
+            version=spec.version,
+            url=f"http://127.0.0.1:{port}",
+            proc=proc,
+            log_path=log_path,
+            idle_timeout_s=spec.idle_timeout_s,
+            max_lifetime_s=spec.max_lifetime_s,
+        )
+        self.sessions[(spec.runtime_id, session_id)] = session
+        self._write_pids()
+        started = time.monotonic()
+        try:
+            await self._wait_ready(session)
+        except BaseException:
+            await self._terminate(session, "start_failed")
+            raise
+        session.touch()
+        log.info(
+            "runtime.session_started",
+            runtime_id=spec.runtime_id,
+            version=spec.version,
+            pid=proc.pid,
+            startup_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return session
+
+    def _child_env(self, spec: SessionSpec, session_id: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k in _INHERITED_ENV}
+        env.update(
+            AWS_REGION=self.region,
+            AWS_DEFAULT_REGION=self.region,
+            PYTHONUNBUFFERED="1",
+            PYTHONDONTWRITEBYTECODE="1",
+        )
+        env.update(spec.environment)
+        env[SESSION_ID_ENV] = session_id
+        inherited = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(spec.code_dir), inherited) if p)
+        return env
+
+    async def _wait_ready(self, session: Session) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.startup_timeout_s
+        while True:
+            if session.proc.returncode is not None:
+                raise SessionStartError(
+                    "Runtime initialization failed: the session process exited with code "
+                    f"{session.proc.returncode}.\n{tail(session.log_path)}"
+                )
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise SessionStartError(
+                    "Runtime initialization time exceeded: no healthy /ping within "
+                    f"{self.startup_timeout_s:g}s.\n{tail(session.log_path)}"
+                )
+            try:
+                timeout = aiohttp.ClientTimeout(total=min(1.0, remaining))
+                async with self.http.get(f"{session.url}/ping", timeout=timeout) as resp:
+                    if resp.status == 200:
+                        self._record_ping(session, await resp.json(content_type=None))
+                        return
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                pass
+            await asyncio.sleep(0.02)
+
+    @staticmethod
+    def _record_ping(session: Session, body: Any) -> None:
+        if isinstance(body, dict):
+            session.ping_status = str(body.get("status", "Healthy"))
+            with contextlib.suppress(TypeError, ValueError):
+                session.last_update = float(body.get("time_of_last_update") or 0)
+
+    async def _terminate(self, session: Session, reason: str) -> None:
+        session.stopping = True
+        proc = session.proc
+        if proc.returncode is None:
+            _killpg(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(proc.wait()), STOP_GRACE_S)
+            except TimeoutError:
+                _killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        # Anything the agent forked into its process group goes too.
+        _killpg(proc.pid, signal.SIGKILL)
+        await self._forget(session, reason)
+
+    async def _forget(self, session: Session, reason: str) -> None:
+        key = (session.runtime_id, session.session_id)
+        if self.sessions.get(key) is session:
+            del self.sessions[key]
+            self._write_pids()
+            log.info(
+                "runtime.session_ended",
+                runtime_id=session.runtime_id,
+                pid=session.pid,
+                reason=reason,
+                exit_code=session.proc.returncode,
+                lifetime_s=round(time.time() - session.started_at, 1),
+            )
+
+    # reaping
+
+    async def _reap_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.reap_interval_s)
+            try:
+                await self.reap_once()
+            except Exception:
+                log.exception("runtime.reap_failed")
+
+    async def reap_once(self) -> None:
+        sessions = [s for s in self.sessions.values() if not s.stopping]
+        await asyncio.gather(*(self._check(s) for s in sessions), return_exceptions=True)
+
+    async def _check(self, session: Session) -> None:
+        if session.proc.returncode is not None:
+            await self._forget(session, "exited")
+            return
+        now = time.time()
+        if now - session.started_at >= session.max_lifetime_s:
+            await self._terminate(session, "max_lifetime")
+            return
+        try:
+            timeout = aiohttp.ClientTimeout(total=2.0)
+            async with self.http.get(f"{session.url}/ping", timeout=timeout) as resp:
+                if resp.status == 200:
+                    self._record_ping(session, await resp.json(content_type=None))
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            session.ping_status = "Unreachable"
+        if session.inflight > 0 or session.ping_status == "HealthyBusy":
+            return
+        idle_for = now - max(session.last_activity, session.last_update)
+        if idle_for >= session.idle_timeout_s:
+            await self._terminate(session, "idle")

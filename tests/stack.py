@@ -1,0 +1,122 @@
+"""A whole local platform in real processes, started the way `make dev` starts it.
+
+`agentry dev up` with a private home and free ports: the runtime emulator, the seed, and the
+API as separate OS processes; agents run as processes of the runtime.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agentry.seed import read_env_file
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    home: Path
+    env: dict[str, str]
+    url: str
+    runtime_url: str
+    creds: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def acme_key(self) -> str:
+        return self.creds["AGENTRY_API_KEY"]
+
+    @property
+    def globex_key(self) -> str:
+        return self.creds["AGENTRY_API_KEY_GLOBEX"]
+
+    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60, **kwargs)
+
+    def pid(self, service: str) -> int:
+        return int((self.home / "pids" / f"{service}.pid").read_text())
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "agentry.cli.main", *args],
+            env=self.env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=check,
+        )
+
+    def log(self, service: str) -> str:
+        return (self.home / "logs" / f"{service}.log").read_text(errors="replace")
+
+
+def start_stack(home: Path, *, database_url: str = "", **settings: str) -> Stack:
+    api_port, runtime_port = free_port(), free_port()
+    env = dict(os.environ)
+    for key in [k for k in env if k.startswith("AGENTRY_")]:
+        del env[key]
+    env.update(
+        AGENTRY_HOME=str(home),
+        AGENTRY_API_PORT=str(api_port),
+        AGENTRY_RUNTIME_PORT=str(runtime_port),
+        AGENTRY_RUNTIME_URL=f"http://127.0.0.1:{runtime_port}",
+        AGENTRY_DATABASE_URL=database_url,
+    )
+    env.update({f"AGENTRY_{k.upper()}": v for k, v in settings.items()})
+    stack = Stack(
+        home=home,
+        env=env,
+        url=f"http://127.0.0.1:{api_port}",
+        runtime_url=f"http://127.0.0.1:{runtime_port}",
+    )
+    result = stack.cli("dev", "up", check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"dev up failed:\n{result.stdout}\n{result.stderr}")
+    stack.creds = read_env_file(home / "dev.env")
+    return stack
+
+
+def stop_stack(stack: Stack) -> None:
+    stack.cli("dev", "down", check=False)
+
+
+def session_pids(stack: Stack) -> list[int]:
+    sessions = httpx.get(f"{stack.runtime_url}/_local/sessions", timeout=10).json()
+    items = sessions["sessions"] if isinstance(sessions, dict) else sessions
+    return [int(s["pid"]) for s in items]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def wait_dead(pid: int, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
