@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade
 from agentry.models import Base
-from tests.stack import Stack, start_stack, stop_stack
+from agentry.testing.stack import Stack, start_stack, stop_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -15,7 +15,9 @@ from agentry.tenants.service import create_tenant
 PEPPER = b"test-pepper"
 
 
-async def make_tenant(session: AsyncSession, *, tier: str = "basic", slug: str | None = None) -> Tenant:
+async def make_tenant(
+    session: AsyncSession, *, tier: str = "basic", slug: str | None = None
+) -> Tenant:
     return await create_tenant(
         session,
         slug=slug or f"t-{uuid.uuid4().hex[:10]}",

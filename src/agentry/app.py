@@ -16,6 +16,7 @@ from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.config import Settings, get_settings
 from agentry.health.endpoints import router as health_router
 from agentry.invocations.endpoints import router as invocations_router
+from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.service import InvocationService
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
@@ -68,13 +69,20 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             authenticator=authenticator,
             routes=routes,
         )
+        recorder = InvocationRecorder(maker, url)
+        recorder.start()
         app.state.invocations = InvocationService(
-            maker, runtime, routes, default_timeout_s=settings.sync_timeout_s
+            recorder,
+            runtime,
+            routes,
+            default_timeout_s=settings.sync_timeout_s,
+            durable_records=settings.invocation_recording == "durable",
         )
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
             yield
         finally:
+            await recorder.stop()
             await authenticator.stop()
             await runtime.aclose()
             await engine.dispose()

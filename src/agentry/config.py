@@ -18,7 +18,8 @@ class Settings(BaseSettings):
 
     profile: Profile = Field(
         "local",
-        description="`local` runs everything embedded (SQLite, local runtime); `aws` targets AgentCore.",
+        description="`local` runs everything embedded (SQLite, local runtime); "
+        "`aws` targets AgentCore.",
     )
     home: Path = Field(
         Path(".agentry"),
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Interface the API binds to.")
     api_port: int = Field(8000, description="Port the API binds to.")
+    api_workers: int = Field(
+        1, ge=1, le=64, description="API worker processes (each runs its own event loop)."
+    )
     public_url: str = Field(
         "",
         description="Base URL clients and agents use to reach the API. "
@@ -88,6 +92,12 @@ class Settings(BaseSettings):
     )
     sync_timeout_s: float = Field(
         300.0, gt=0, le=900, description="Default sync invocation timeout (AgentCore max 15 min)."
+    )
+    invocation_recording: Literal["buffered", "durable"] = Field(
+        "buffered",
+        description="`durable`: a sync answer waits until its invocation row is committed. "
+        "`buffered`: rows are group-committed right after the answer (faster; a SIGKILL of the "
+        "API can lose the batch in flight). See docs/benchmarks.md for the cost of each.",
     )
     api_key_pepper: SecretStr = Field(
         SecretStr(""),

@@ -42,7 +42,11 @@ def get_platform(request: Request) -> Platform:
     return platform
 
 
-PlatformDep = Annotated[Platform, Depends(get_platform)]
+async def _platform_dependency(request: Request) -> Platform:
+    return get_platform(request)
+
+
+PlatformDep = Annotated[Platform, Depends(_platform_dependency)]
 
 
 async def get_db_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentry.api_keys import keys
 from agentry.api_keys.repository import ApiKeyAuthRepository
 from agentry.api_keys.service import issue_key
-from agentry.api_keys import keys
 from agentry.config import Settings
 from agentry.identity.principal import Role
 from agentry.kit.db.engine import create_engine, create_sessionmaker, session_scope
@@ -24,8 +24,10 @@ from agentry.runtime.factory import build_artifact_store, build_control
 from agentry.tenants.repository import TenantRepository
 from agentry.tenants.service import create_tenant
 
-DEV_TENANTS = (("acme", "Acme Corp", "premium", "AGENTRY_API_KEY"),
-               ("globex", "Globex", "basic", "AGENTRY_API_KEY_GLOBEX"))
+DEV_TENANTS = (
+    ("acme", "Acme Corp", "premium", "AGENTRY_API_KEY"),
+    ("globex", "Globex", "basic", "AGENTRY_API_KEY_GLOBEX"),
+)
 SAMPLE_AGENTS = ("echo",)
 
 
@@ -50,7 +52,9 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def write_env_file(path: Path, values: dict[str, str], venv_bin: Path | None) -> None:
-    lines = ["# Written by `make dev` (agentry dev seed). Local development only.",]
+    lines = [
+        "# Written by `make dev` (agentry dev seed). Local development only.",
+    ]
     lines += [f'export {k}="{v}"' for k, v in values.items()]
     if venv_bin is not None:
         lines.append(f'export PATH="{venv_bin}:$PATH"  # so `agentry` is on PATH after sourcing')
@@ -114,6 +118,7 @@ async def _ensure_key(
         found = await ApiKeyAuthRepository(session).lookup_by_hash(keys.hash_key(previous, pepper))
         if found is not None and found[0].tenant_id == tenant.id and found[0].revoked_at is None:
             return previous
-    issued = await issue_key(session, tenant, name="dev admin key", role=Role.admin, pepper=pepper,
-                             created_by="seed")
+    issued = await issue_key(
+        session, tenant, name="dev admin key", role=Role.admin, pepper=pepper, created_by="seed"
+    )
     return issued.secret

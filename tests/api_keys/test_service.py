@@ -88,8 +88,10 @@ async def test_last_used_is_flushed_in_a_batch(
         await auth.authenticate(issued.secret)
     async with sessionmaker() as session:
         row = await session.get(ApiKey, issued.key.id)
-        assert row is not None and row.last_used_at is None
+        assert row is not None
+        assert row.last_used_at is None
     await auth.flush()
     async with sessionmaker() as session:
         row = await session.get(ApiKey, issued.key.id)
-        assert row is not None and row.last_used_at is not None
+        assert row is not None
+        assert row.last_used_at is not None

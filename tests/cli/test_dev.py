@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.stack import alive, session_pids, start_stack, stop_stack
+from agentry.testing.stack import alive, session_pids, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +17,9 @@ def test_dev_up_twice_then_down_leaves_no_process(tmp_path: Path) -> None:
     try:
         first_keys = dict(stack.creds)
         with stack.client(stack.acme_key) as c:
-            assert c.post("/v1/agents/echo/invoke", json={"input": {"prompt": "1"}}).status_code == 200
+            assert (
+                c.post("/v1/agents/echo/invoke", json={"input": {"prompt": "1"}}).status_code == 200
+            )
         agents = session_pids(stack)
         assert agents
         old_services = [stack.pid("api"), stack.pid("runtime")]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.stack import Stack
+from agentry.testing.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

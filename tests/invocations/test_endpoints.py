@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.stack import Stack, session_pids, wait_dead
+from agentry.testing.stack import Stack, session_pids, wait_dead
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,8 @@ def test_same_client_session_in_two_tenants_gets_two_runtime_sessions() -> None:
     a = runtime_session_id("ten_a", "agt_1", "chat-1")
     b = runtime_session_id("ten_b", "agt_1", "chat-1")
     assert a != b
-    assert a.startswith("ten_a-") and b.startswith("ten_b-")
+    assert a.startswith("ten_a-")
+    assert b.startswith("ten_b-")
 
 
 def test_runtime_session_id_is_stable_and_meets_agentcore_length_rule() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.stack import Stack
+from agentry.testing.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

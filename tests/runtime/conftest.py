@@ -1,5 +1,6 @@
-"""Fixtures for the runtime tests: one real emulator process per module, the echo agent
-zipped into its artifacts dir, runtimes created through the real boto3 control client."""
+"""Fixtures for the runtime tests: one real emulator process shared by the test run (tests
+that need their own, with other settings, start it), the echo agent zipped into its artifacts
+dir, runtimes created through the real boto3 control client."""
 
 from __future__ import annotations
 
@@ -7,23 +8,29 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentry.runtime.artifacts import zip_directory
-from tests.runtime.support import ECHO_DIR, EchoRuntime, EmulatorProc, start_emulator
+from agentry.registry.packaging import package_dir
+from tests.runtime.support import (
+    ECHO_DIR,
+    EchoRuntime,
+    EmulatorProc,
+    session_id,
+    start_emulator,
+)
 
 
 @pytest.fixture(scope="session")
 def echo_zip() -> bytes:
-    return zip_directory(ECHO_DIR)
+    return package_dir(ECHO_DIR)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProc]:
     emu = start_emulator(tmp_path_factory.mktemp("emu"))
     yield emu
     emu.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def echo_runtime(emulator: EmulatorProc, echo_zip: bytes) -> EchoRuntime:
     """The echo agent as runtime `echo` (version 1) with an endpoint `live` on version 1."""
     emulator.put_zip("echo/v1.zip", echo_zip)
@@ -32,3 +39,9 @@ def echo_runtime(emulator: EmulatorProc, echo_zip: bytes) -> EchoRuntime:
         agentRuntimeId=created["agentRuntimeId"], name="live", agentRuntimeVersion="1"
     )
     return EchoRuntime(created["agentRuntimeArn"], created["agentRuntimeId"], "1")
+
+
+@pytest.fixture(scope="module")
+def warm_sid() -> str:
+    """A session id tests of one module share when they do not need a fresh process."""
+    return session_id()

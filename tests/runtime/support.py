@@ -38,8 +38,11 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     # A zombie is dead for our purposes.
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
@@ -144,7 +147,11 @@ def start_emulator(home: Path, **env_overrides: str) -> EmulatorProc:
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTRY_", "AWS_"))}
-    overrides = {"AGENTRY_HOME": str(home), "AGENTRY_RUNTIME_PORT": str(port), **env_overrides}
+    overrides = {
+        "AGENTRY_HOME": str(home),
+        "AGENTRY_RUNTIME_PORT": str(port),
+        **env_overrides,
+    }
     env.update(overrides)
     log_path = home / "emulator.log"
     with log_path.open("ab") as log_file:

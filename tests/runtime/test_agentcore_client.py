@@ -57,10 +57,10 @@ async def _call(
 
 
 async def test_invoke_sessions_map_to_processes(
-    runtime: AgentCoreRuntime, emulator: EmulatorProc, echo_runtime: EchoRuntime
+    runtime: AgentCoreRuntime, emulator: EmulatorProc, echo_runtime: EchoRuntime, warm_sid: str
 ) -> None:
     target = RuntimeTarget(echo_runtime.arn, "live")
-    sid_a, sid_b = session_id(), session_id()
+    sid_a, sid_b = warm_sid, session_id()
     first, other = await asyncio.gather(
         _call(runtime, target, sid_a, {"prompt": "one"}),
         _call(runtime, target, sid_b, {"prompt": "two"}),
@@ -75,13 +75,13 @@ async def test_invoke_sessions_map_to_processes(
 
 
 async def test_stream_frames_arrive_one_by_one(
-    runtime: AgentCoreRuntime, echo_runtime: EchoRuntime
+    runtime: AgentCoreRuntime, echo_runtime: EchoRuntime, warm_sid: str
 ) -> None:
     target = RuntimeTarget(echo_runtime.arn)
     arrivals: list[tuple[float, dict[str, object]]] = []
     payload = json.dumps({"prompt": "alpha beta gamma delta", "stream": True}).encode()
     async for frame in runtime.invoke_stream(
-        target, session_id(), payload, request_id="req-s", timeout=30
+        target, warm_sid, payload, request_id="req-s", timeout=30
     ):
         arrivals.append((time.monotonic(), json.loads(frame)))
     words = [f["word"] for _, f in arrivals if "word" in f]

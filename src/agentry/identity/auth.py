@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from agentry.identity.principal import Principal, Scope
 from agentry.kit.errors import Forbidden, Unauthorized
-from agentry.platform import PlatformDep
+from agentry.platform import get_platform
 
 
 class MissingCredentials(Unauthorized):
@@ -25,15 +25,13 @@ class MissingScope(Forbidden):
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="agentry"'}
 
 
-async def authenticate(request: Request, platform: PlatformDep) -> Principal:
+async def authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
-        raise MissingCredentials(
-            "Send 'Authorization: Bearer <API key>'.", headers=_CHALLENGE
-        )
+        raise MissingCredentials("Send 'Authorization: Bearer <API key>'.", headers=_CHALLENGE)
     try:
-        principal = await platform.authenticator.authenticate(credential.strip())
+        principal = await get_platform(request).authenticator.authenticate(credential.strip())
     except Unauthorized as exc:
         exc.headers.update(_CHALLENGE)
         raise
@@ -46,9 +44,7 @@ class RequireScope:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    async def __call__(
-        self, principal: Annotated[Principal, Depends(authenticate)]
-    ) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.has(self.scope):
             raise MissingScope(f"This call needs the '{self.scope.value}' scope.")
         return principal

@@ -6,17 +6,13 @@ import json
 import time
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from agentry.identity.principal import Principal
-from agentry.invocations.repository import InvocationRepository
+from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.schemas import InvokeRequest
 from agentry.invocations.sessions import pooled_session_id, runtime_session_id
 from agentry.kit.clock import utcnow
-from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError, BadRequest
 from agentry.kit.ids import new_id
-from agentry.models import Invocation
 from agentry.registry.routing import Route, RouteCache
 from agentry.runtime.base import AgentRuntime
 
@@ -49,7 +45,14 @@ class SyncResult:
         )
         usage = json.dumps({"runtime_ms": self.runtime_ms}, separators=(",", ":"))
         return b"".join(
-            (head[:-1].encode(), b',"output":', self.output_json, b',"usage":', usage.encode(), b"}")
+            (
+                head[:-1].encode(),
+                b',"output":',
+                self.output_json,
+                b',"usage":',
+                usage.encode(),
+                b"}",
+            )
         )
 
 
@@ -73,16 +76,18 @@ def _output_json(content_type: str, body: bytes) -> bytes:
 class InvocationService:
     def __init__(
         self,
-        maker: async_sessionmaker[AsyncSession],
+        recorder: InvocationRecorder,
         runtime: AgentRuntime,
         routes: RouteCache,
         *,
         default_timeout_s: float,
+        durable_records: bool,
     ) -> None:
-        self._maker = maker
+        self._recorder = recorder
         self._runtime = runtime
         self._routes = routes
         self._default_timeout_s = default_timeout_s
+        self._durable_records = durable_records
 
     async def invoke_sync(
         self, principal: Principal, agent_name: str, req: InvokeRequest, *, request_id: str
@@ -134,24 +139,24 @@ class InvocationService:
         error: AgentryError | None,
     ) -> None:
         now = utcnow()
-        # Its own transaction: a failed call is recorded even though the request fails.
-        async with session_scope(self._maker) as session:
-            await InvocationRepository(session, principal.tenant_id).add(
-                Invocation(
-                    id=invocation_id,
-                    tenant_id=principal.tenant_id,
-                    agent_id=route.agent_id,
-                    version_number=route.version_number,
-                    alias=route.alias,
-                    mode="sync",
-                    session_id=client_sid,
-                    runtime_session_id=runtime_sid,
-                    status="failed" if error else "succeeded",
-                    error_code=error.code if error else None,
-                    api_key_id=principal.key_id,
-                    request_id=request_id,
-                    runtime_ms=runtime_ms,
-                    created_at=now,
-                    finished_at=now,
-                )
-            )
+        # Not the request's transaction: a failed call is recorded even though the request fails.
+        await self._recorder.record(
+            {
+                "id": invocation_id,
+                "tenant_id": principal.tenant_id,
+                "agent_id": route.agent_id,
+                "version_number": route.version_number,
+                "alias": route.alias,
+                "mode": "sync",
+                "session_id": client_sid,
+                "runtime_session_id": runtime_sid,
+                "status": "failed" if error else "succeeded",
+                "error_code": error.code if error else None,
+                "api_key_id": principal.key_id,
+                "request_id": request_id,
+                "runtime_ms": runtime_ms,
+                "created_at": now,
+                "finished_at": now,
+            },
+            wait=self._durable_records,
+        )

@@ -14,7 +14,9 @@ from agentry.runtime.base import MAX_SESSION_ID_LEN, MIN_SESSION_ID_LEN
 
 
 def runtime_session_id(tenant_id: str, agent_id: str, client_session_id: str) -> str:
-    digest = hashlib.sha256(f"{tenant_id}\x00{agent_id}\x00{client_session_id}".encode()).hexdigest()
+    digest = hashlib.sha256(
+        f"{tenant_id}\x00{agent_id}\x00{client_session_id}".encode()
+    ).hexdigest()
     sid = f"{tenant_id}-{digest[:40]}"
     assert MIN_SESSION_ID_LEN <= len(sid) <= MAX_SESSION_ID_LEN
     return sid

@@ -1,11 +1,9 @@
-"""Random, prefixed, non-sequential ids (`inv_…`, `ten_…`)."""
+"""Random, prefixed, non-sequential ids (`inv_…`, `ten_…`): 120 random bits, hex."""
 
 from __future__ import annotations
 
-import base64
-import secrets
+import os
 
 
 def new_id(prefix: str) -> str:
-    raw = base64.b32encode(secrets.token_bytes(15)).decode().lower()
-    return f"{prefix}_{raw}"
+    return f"{prefix}_{os.urandom(15).hex()}"

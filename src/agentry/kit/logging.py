@@ -9,6 +9,7 @@ import logging
 import sys
 from typing import Any
 
+import orjson
 import structlog
 
 _REDACT_KEYS = frozenset({"authorization", "api_key", "token", "secret", "password", "payload"})
@@ -28,12 +29,18 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
         structlog.processors.format_exc_info,
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(),
     ]
+    if json:
+        # orjson + a bytes logger is structlog's documented fast path (one write per line).
+        processors.append(structlog.processors.JSONRenderer(serializer=orjson.dumps))
+        factory: Any = structlog.BytesLoggerFactory(sys.stderr.buffer)
+    else:
+        processors.append(structlog.dev.ConsoleRenderer())
+        factory = structlog.PrintLoggerFactory(sys.stderr)
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
 

@@ -1,6 +1,8 @@
 """Pure ASGI middleware (BaseHTTPMiddleware costs too much on the hot path).
 
 One layer does request ids, the body size limit, access logs and request metrics.
+The body limit is written here, not taken from FastAPI's `max_body_size`, because Starlette
+answers a declared oversize body with a text/plain 413, and every error here is problem+json.
 """
 
 from __future__ import annotations
@@ -18,9 +20,7 @@ from agentry.kit.errors import PayloadTooLarge
 from agentry.kit.ids import new_id
 from agentry.kit.logging import get_logger
 
-REQUESTS = Counter(
-    "agentry_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+REQUESTS = Counter("agentry_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "agentry_http_request_seconds",
     "HTTP request latency",

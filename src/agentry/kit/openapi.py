@@ -19,6 +19,4 @@ class Problem(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        s: {"model": Problem, "content": {"application/problem+json": {}}} for s in statuses
-    }
+    return {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in statuses}

@@ -71,7 +71,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     errors = _clean_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return problem(
-            400, "malformed_json", "Malformed JSON", "The request body is not valid JSON.",
+            400,
+            "malformed_json",
+            "Malformed JSON",
+            "The request body is not valid JSON.",
             extra={"errors": errors},
         )
     return problem(
@@ -87,7 +90,10 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return problem(
-        exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail),
+        exc.status_code,
+        code,
+        code.replace("_", " ").capitalize(),
+        str(exc.detail),
         headers=dict(exc.headers or {}),
     )
 

@@ -16,9 +16,7 @@ class Invocation(Base):
     __table_args__ = (Index("ix_invocations_tenant_created", "tenant_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("tenants.id", ondelete="CASCADE")
-    )
+    tenant_id: Mapped[str] = mapped_column(String(40), ForeignKey("tenants.id", ondelete="CASCADE"))
     agent_id: Mapped[str] = mapped_column(String(40), ForeignKey("agents.id", ondelete="CASCADE"))
     version_number: Mapped[int] = mapped_column(Integer)
     alias: Mapped[str] = mapped_column(String(48))

@@ -13,7 +13,9 @@ from agentry.kit.errors import ValidationFailed
 
 Mode = Literal["sync", "stream", "async"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-_ENTRYPOINT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+_ENTRYPOINT = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+)
 
 
 class Limits(BaseModel):
@@ -31,7 +33,7 @@ class Manifest(BaseModel):
     description: str = ""
     entrypoint: str = "main:app"
     requirements: list[str] = Field(default_factory=list)
-    modes: list[Mode] = Field(default_factory=lambda: ["sync", "stream"])
+    modes: list[Mode] = Field(default_factory=lambda: list[Mode](["sync", "stream"]))
     tiers: list[Literal["basic", "standard", "premium"]] = Field(
         default_factory=list, description="Tiers that may invoke the agent; empty means all."
     )

@@ -13,8 +13,19 @@ from agentry.kit.errors import BadRequest
 MAX_ARTIFACT_BYTES = 250 * 1024 * 1024  # AgentCore's code-zip limit (compressed)
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _EXCLUDED_DIRS = frozenset(
-    {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".mypy_cache", ".pytest_cache",
-     ".ruff_cache", ".agentry", "node_modules"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".agentry",
+        "node_modules",
+    }
 )
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 _EXCLUDED_NAMES = frozenset({".DS_Store"})
@@ -52,7 +63,9 @@ def _files(root: Path) -> list[tuple[str, Path]]:
 def _check_link(root: Path, path: Path) -> None:
     target = path.resolve()
     if not target.is_relative_to(root):
-        raise PackagingError(f"{path.relative_to(root)}: symlink points outside the agent directory")
+        raise PackagingError(
+            f"{path.relative_to(root)}: symlink points outside the agent directory"
+        )
 
 
 def package_dir(root: Path) -> bytes:

@@ -50,7 +50,10 @@ async def list_invocable(session: AsyncSession, principal: Principal) -> AgentLi
     return AgentList(
         items=[
             AgentRead(
-                name=a.name, description=a.description, modes=a.modes, aliases=by_agent.get(a.id, [])
+                name=a.name,
+                description=a.description,
+                modes=a.modes,
+                aliases=by_agent.get(a.id, []),
             )
             for a in agents
         ]

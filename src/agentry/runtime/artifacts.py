@@ -7,10 +7,8 @@ same CreateAgentRuntime call works against both.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import tempfile
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -110,20 +108,3 @@ def code_artifact(
         runtime=runtime,
         version_id=stored.version_id,
     )
-
-
-def zip_directory(src: Path) -> bytes:
-    """A deterministic zip of an agent directory (no caches, venvs or VCS dirs)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(src.rglob("*")):
-            rel = path.relative_to(src)
-            if any(part in _SKIP_DIRS for part in rel.parts) or not path.is_file():
-                continue
-            if path.suffix in (".pyc", ".pyo"):
-                continue
-            info = zipfile.ZipInfo(rel.as_posix(), _FIXED_DATE)
-            info.external_attr = (path.stat().st_mode & 0o777) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
-    return buffer.getvalue()

@@ -18,9 +18,13 @@ class TenantExists(Conflict):
     title = "A tenant with this slug exists"
 
 
-async def create_tenant(session: AsyncSession, *, slug: str, display_name: str, tier: str) -> Tenant:
+async def create_tenant(
+    session: AsyncSession, *, slug: str, display_name: str, tier: str
+) -> Tenant:
     if not _SLUG.match(slug):
-        raise ValidationFailed("slug must be 2-63 chars of a-z, 0-9 and '-', starting with a letter")
+        raise ValidationFailed(
+            "slug must be 2-63 chars of a-z, 0-9 and '-', starting with a letter"
+        )
     if tier not in Tier.__members__:
         raise ValidationFailed(f"tier must be one of {', '.join(Tier.__members__)}")
     repo = TenantRepository(session)

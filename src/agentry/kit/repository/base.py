@@ -21,7 +21,8 @@ class RepositoryBase(Generic[M]):
         self.session = session
 
     async def get(self, id_: str) -> M | None:
-        return await self.session.get(self.model, id_)  # type: ignore[no-any-return]
+        obj: M | None = await self.session.get(self.model, id_)
+        return obj
 
     async def add(self, obj: M) -> M:
         self.session.add(obj)
@@ -42,7 +43,7 @@ class TenantScopedRepository(Generic[M]):
         self.session = session
         self.tenant_id = tenant_id
 
-    def scoped(self) -> Select[tuple[M]]:
+    def scoped(self) -> Select[M]:
         return select(self.model).where(self.model.tenant_id == self.tenant_id)
 
     async def get(self, id_: str) -> M | None:

@@ -163,6 +163,8 @@ class Emulator:
             startup_timeout_s=settings.runtime_startup_timeout_s,
             reap_interval_s=settings.runtime_reap_interval_s,
             region=settings.aws_region,
+            # Pre-started host processes (SDK imported) kept ready; 0 starts every session cold.
+            standby=int(os.environ.get("AGENTRY_RUNTIME_STANDBY", "1")),
         )
 
     # control plane
@@ -476,7 +478,7 @@ class Emulator:
         return JSONResponse({"touched": self.sessions.touch(pairs)})
 
     async def local_sessions(self, _request: Request) -> Response:
-        return JSONResponse({"sessions": [s.describe() for s in self.sessions.list()]})
+        return JSONResponse({"sessions": [s.describe() for s in self.sessions.all()]})
 
     async def ping(self, _request: Request) -> Response:
         return JSONResponse({"status": "Healthy", "pid": os.getpid()})

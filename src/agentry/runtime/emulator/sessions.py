@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from agentry.kit.logging import get_logger
-from agentry.runtime.emulator.host import SESSION_ID_ENV
+from agentry.runtime.emulator.host import SESSION_ID_ENV, STANDBY_DECLINED
 
 log = get_logger("agentry.runtime.emulator")
 
@@ -154,6 +154,7 @@ class SessionManager:
         startup_timeout_s: float,
         reap_interval_s: float,
         region: str,
+        standby: int = 1,
     ) -> None:
         self.runtime_dir = runtime_dir
         self.logs_dir = runtime_dir / "logs"
@@ -165,6 +166,12 @@ class SessionManager:
         self._starting: dict[SessionKey, asyncio.Task[Session]] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
+        # One pre-started host process with the SDK already imported: a session start then
+        # costs the agent's own import, not the interpreter's and the SDK's (~1 s).
+        self.standby_count = standby
+        self._standbys: list[tuple[asyncio.subprocess.Process, int]] = []
+        self._standby_task: asyncio.Task[None] | None = None
+        self._closing = False
 
     # lifecycle
 
@@ -180,8 +187,18 @@ class SessionManager:
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
         self._http = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         self._reaper = asyncio.create_task(self._reap_loop(), name="runtime-reaper")
+        self._ensure_standby()
 
     async def aclose(self) -> None:
+        self._closing = True
+        if self._standby_task is not None:
+            self._standby_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._standby_task
+        for proc, _port in self._standbys:
+            _killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+        self._standbys.clear()
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -200,6 +217,9 @@ class SessionManager:
         """Last resort (atexit, crash paths): SIGKILL every session process group we know of."""
         for session in list(self.sessions.values()):
             _killpg(session.pid, signal.SIGKILL)
+        for proc, _port in self._standbys:
+            _killpg(proc.pid, signal.SIGKILL)
+        self._standbys.clear()
         self.sessions.clear()
         self._write_pids()
 
@@ -218,10 +238,12 @@ class SessionManager:
         self.pid_file.unlink(missing_ok=True)
 
     def _write_pids(self) -> None:
-        data = {
+        data: dict[str, dict[str, str]] = {
             str(s.pid): {"runtimeId": s.runtime_id, "sessionId": s.session_id}
             for s in self.sessions.values()
         }
+        for proc, _port in self._standbys:
+            data[str(proc.pid)] = {"standby": "1"}
         tmp = self.pid_file.with_suffix(".tmp")
         try:
             tmp.write_text(json.dumps(data), encoding="utf-8")
@@ -235,7 +257,7 @@ class SessionManager:
         session = self.sessions.get((runtime_id, session_id))
         return session if session is not None and session.alive else None
 
-    def list(self) -> list[Session]:
+    def all(self) -> list[Session]:
         return list(self.sessions.values())
 
     def touch(self, pairs: Iterable[SessionKey]) -> int:
@@ -284,14 +306,15 @@ class SessionManager:
             await self._forget(session, "crashed")
         return code
 
-    async def _spawn(self, spec: SessionSpec, session_id: str) -> Session:
-        log_path = self.logs_dir / spec.runtime_id / f"{session_id}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+    async def _launch(
+        self, extra_args: list[str], *, cwd: Path, env: dict[str, str], log_path: Path, stdin: int
+    ) -> tuple[asyncio.subprocess.Process, int]:
+        """Start a host process on a fresh listening socket; returns it and its port."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.bind(("127.0.0.1", 0))
             sock.listen(1024)
-            port = sock.getsockname()[1]
+            port = int(sock.getsockname()[1])
             cmd = [
                 sys.executable,
                 "-m",
@@ -302,20 +325,14 @@ class SessionManager:
                 str(os.getpid()),
                 "--emulator-home",
                 str(self.runtime_dir),
+                *extra_args,
             ]
-            for part in spec.entry_point:
-                cmd += ["--entry", part]
             with log_path.open("ab") as log_file:
-                log_file.write(
-                    f"--- session start {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
-                    f" version={spec.version}\n".encode()
-                )
-                log_file.flush()
                 proc = await asyncio.create_subprocess_exec(
                     *cmd,
-                    cwd=spec.code_dir,
-                    env=self._child_env(spec, session_id),
-                    stdin=subprocess.DEVNULL,
+                    cwd=cwd,
+                    env=env,
+                    stdin=stdin,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                     pass_fds=(sock.fileno(),),
@@ -323,6 +340,113 @@ class SessionManager:
                 )
         finally:
             sock.close()
+        return proc, port
+
+    def _ensure_standby(self) -> None:
+        if self._closing or (self._standby_task is not None and not self._standby_task.done()):
+            return
+        self._standbys = [sb for sb in self._standbys if sb[0].returncode is None]
+        if len(self._standbys) < self.standby_count:
+            self._standby_task = asyncio.create_task(self._fill_standby(), name="runtime-standby")
+
+    async def _fill_standby(self) -> None:
+        log_path = self.logs_dir / "_standby.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        while not self._closing and len(self._standbys) < self.standby_count:
+            try:
+                standby = await self._launch(
+                    ["--standby"],
+                    cwd=self.runtime_dir,
+                    env=self._base_env(),
+                    log_path=log_path,
+                    stdin=subprocess.PIPE,
+                )
+            except OSError:
+                log.warning("runtime.standby_failed")
+                return
+            self._standbys.append(standby)
+            self._write_pids()
+
+    def _take_standby(self, spec: SessionSpec) -> tuple[asyncio.subprocess.Process, int] | None:
+        """A pre-started process, unless the runtime's env must be seen at interpreter start."""
+        if any(key.startswith("PYTHON") for key in spec.environment):
+            return None
+        while self._standbys:
+            standby = self._standbys.pop(0)
+            if standby[0].returncode is None and standby[0].stdin is not None:
+                return standby
+        return None
+
+    async def _spawn(self, spec: SessionSpec, session_id: str) -> Session:
+        log_path = self.logs_dir / spec.runtime_id / f"{session_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log_file:
+            log_file.write(
+                f"--- session start {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
+                f" version={spec.version}\n".encode()
+            )
+        env = self._child_env(spec, session_id)
+        started = time.monotonic()
+        standby = self._take_standby(spec)
+        self._ensure_standby()
+        if standby is not None:
+            proc, port = standby
+            job = {
+                "code_dir": str(spec.code_dir),
+                "entry": spec.entry_point,
+                "env": env,
+                "log": str(log_path),
+            }
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(json.dumps(job).encode() + b"\n")
+                await proc.stdin.drain()
+                proc.stdin.close()
+            except (OSError, RuntimeError):
+                standby = None
+        if standby is not None:
+            session = self._register(spec, session_id, proc, port, log_path)
+            try:
+                await self._wait_ready(session)
+            except SessionStartError:
+                if proc.returncode != STANDBY_DECLINED:
+                    await self._terminate(session, "start_failed")
+                    raise
+                await self._forget(session, "standby_declined")
+                standby = None
+            except BaseException:
+                await self._terminate(session, "start_failed")
+                raise
+        if standby is None:
+            args = [a for part in spec.entry_point for a in ("--entry", part)]
+            proc, port = await self._launch(
+                args, cwd=spec.code_dir, env=env, log_path=log_path, stdin=subprocess.DEVNULL
+            )
+            session = self._register(spec, session_id, proc, port, log_path)
+            try:
+                await self._wait_ready(session)
+            except BaseException:
+                await self._terminate(session, "start_failed")
+                raise
+        session.touch()
+        log.info(
+            "runtime.session_started",
+            runtime_id=spec.runtime_id,
+            version=spec.version,
+            pid=proc.pid,
+            warm=standby is not None,
+            startup_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return session
+
+    def _register(
+        self,
+        spec: SessionSpec,
+        session_id: str,
+        proc: asyncio.subprocess.Process,
+        port: int,
+        log_path: Path,
+    ) -> Session:
         session = Session(
             runtime_id=spec.runtime_id,
             runtime_arn=spec.runtime_arn,
@@ -336,23 +460,9 @@ class SessionManager:
         )
         self.sessions[(spec.runtime_id, session_id)] = session
         self._write_pids()
-        started = time.monotonic()
-        try:
-            await self._wait_ready(session)
-        except BaseException:
-            await self._terminate(session, "start_failed")
-            raise
-        session.touch()
-        log.info(
-            "runtime.session_started",
-            runtime_id=spec.runtime_id,
-            version=spec.version,
-            pid=proc.pid,
-            startup_ms=round((time.monotonic() - started) * 1000, 1),
-        )
         return session
 
-    def _child_env(self, spec: SessionSpec, session_id: str) -> dict[str, str]:
+    def _base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k in _INHERITED_ENV}
         env.update(
             AWS_REGION=self.region,
@@ -360,6 +470,10 @@ class SessionManager:
             PYTHONUNBUFFERED="1",
             PYTHONDONTWRITEBYTECODE="1",
         )
+        return env
+
+    def _child_env(self, spec: SessionSpec, session_id: str) -> dict[str, str]:
+        env = self._base_env()
         env.update(spec.environment)
         env[SESSION_ID_ENV] = session_id
         inherited = env.get("PYTHONPATH")

@@ -19,7 +19,7 @@ import httpx
 
 from agentry.seed import read_env_file
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:

@@ -1,0 +1,167 @@
+"""Sync echo through the platform against a direct POST to the same agent process.
+
+Starts the platform the way `make dev` does (private home, free ports), warms one session,
+then runs wrk against both targets, interleaved, several rounds, and reports medians.
+
+    make bench-sync                     # defaults: c=1,4,16; 10 s per run; 3 rounds
+    .venv/bin/python bench/sync_invoke.py --duration 5 --rounds 5 --concurrency 1,16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from agentry.testing.stack import REPO_ROOT, Stack, start_stack, stop_stack
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass
+class Run:
+    p50_ms: float
+    p99_ms: float
+    rps: float
+
+
+def _lua(path: Path, body: dict[str, object], headers: dict[str, str]) -> Path:
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    if not m:
+        raise ValueError(text)
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def wrk(url: str, script: Path, concurrency: int, duration: int) -> Run:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} failed requests against {url}")
+    return Run(p50, p99, rps)
+
+
+def targets(stack: Stack, work: Path) -> dict[str, tuple[str, Path]]:
+    with stack.client(stack.acme_key) as c:
+        warm = c.post(
+            "/v1/agents/echo/invoke", json={"input": {"prompt": "hi"}, "session_id": "bench"}
+        )
+    warm.raise_for_status()
+    output = warm.json()["output"]
+    sessions = httpx.get(f"{stack.runtime_url}/_local/sessions").json()["sessions"]
+    agent_url = next(s["url"] for s in sessions if s["pid"] == output["pid"])
+    return {
+        "direct": (
+            f"{agent_url}/invocations",
+            _lua(
+                work / "direct.lua",
+                {"prompt": "hi"},
+                {
+                    "Content-Type": "application/json",
+                    "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": output["session_id"],
+                },
+            ),
+        ),
+        "platform": (
+            f"{stack.url}/v1/agents/echo/invoke",
+            _lua(
+                work / "platform.lua",
+                {"input": {"prompt": "hi"}, "session_id": "bench"},
+                {"Content-Type": "application/json", "Authorization": f"Bearer {stack.acme_key}"},
+            ),
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--concurrency", default="1,4,16")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    levels = [int(c) for c in args.concurrency.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="agentry-bench-"))
+    stack = start_stack(work / "home")
+    try:
+        tgts = targets(stack, work)
+        runs: dict[tuple[str, int], list[Run]] = {}
+        for rnd in range(args.rounds):
+            for c in levels:
+                for name, (url, script) in tgts.items():
+                    wrk(url, script, c, 2)  # settle connections before measuring
+                    run = wrk(url, script, c, args.duration)
+                    runs.setdefault((name, c), []).append(run)
+                    print(
+                        f"round {rnd + 1} c={c:<3} {name:<9} p50={run.p50_ms:.3f}ms "
+                        f"p99={run.p99_ms:.3f}ms rps={run.rps:.0f}",
+                        flush=True,
+                    )
+    finally:
+        stop_stack(stack)
+    report(runs, levels, args)
+
+
+def report(
+    runs: dict[tuple[str, int], list[Run]], levels: list[int], args: argparse.Namespace
+) -> None:
+    def med(name: str, c: int, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in runs[(name, c)])
+
+    print(
+        f"\nmedians of {args.rounds} rounds x {args.duration}s, wrk -t1, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
+    print(
+        "| c | direct p50 | platform p50 | added p50 | direct p99 | platform p99 "
+        "| direct req/s | platform req/s | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    result = []
+    for c in levels:
+        d50, p50 = med("direct", c, "p50_ms"), med("platform", c, "p50_ms")
+        d99, p99 = med("direct", c, "p99_ms"), med("platform", c, "p99_ms")
+        drps, prps = med("direct", c, "rps"), med("platform", c, "rps")
+        print(
+            f"| {c} | {d50:.2f} ms | {p50:.2f} ms | {p50 - d50:+.2f} ms | {d99:.2f} ms "
+            f"| {p99:.2f} ms | {drps:,.0f} | {prps:,.0f} | {prps / drps:.2f} |"
+        )
+        result.append(
+            {
+                "c": c,
+                "direct": {"p50": d50, "p99": d99, "rps": drps},
+                "platform": {"p50": p50, "p99": p99, "rps": prps},
+            }
+        )
+    out = REPO_ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "sync_invoke.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
