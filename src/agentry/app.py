@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from agentry.api_keys.service import ApiKeyAuthenticator
+from agentry.audit.service import AuditLog
 from agentry.config import Settings, get_settings
 from agentry.health.endpoints import router as health_router
 from agentry.invocations.endpoints import router as invocations_router
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         maker = create_sessionmaker(engine)
         runtime = build_runtime(settings)
         await runtime.start()
-        authenticator = ApiKeyAuthenticator(maker, api_key_pepper(settings))
+        pepper = api_key_pepper(settings)
+        authenticator = ApiKeyAuthenticator(maker, pepper)
         authenticator.start()
         routes = RouteCache(maker)
         app.state.platform = Platform(
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             runtime=runtime,
             authenticator=authenticator,
             routes=routes,
+            audit=AuditLog(maker, pepper),
         )
         recorder = InvocationRecorder(maker, url)
         recorder.start()

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentry.api_keys.service import ApiKeyAuthenticator
+from agentry.audit.service import AuditLog
 from agentry.config import Settings
 from agentry.kit.db.engine import session_scope
 from agentry.registry.routing import RouteCache
@@ -25,6 +26,7 @@ class Platform:
     runtime: AgentRuntime
     authenticator: ApiKeyAuthenticator
     routes: RouteCache
+    audit: AuditLog
 
     async def runtime_ready(self) -> bool:
         if self.settings.profile == "aws":

@@ -1,15 +1,24 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from agentry.kit.db.base import UTCDateTime
 from agentry.kit.db.engine import create_engine
 from agentry.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj: Any, _autogen_context: Any) -> str | Literal[False]:
+    # Migrations must not import app code: render our column types as plain SQLAlchemy ones.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _run(connection: Connection) -> None:
@@ -18,6 +27,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

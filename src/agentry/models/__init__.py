@@ -5,6 +5,7 @@ from agentry.models.agent import Agent
 from agentry.models.agent_alias import AgentAlias
 from agentry.models.agent_version import AgentVersion
 from agentry.models.api_key import ApiKey
+from agentry.models.audit_event import AuditEvent
 from agentry.models.invocation import Invocation
 from agentry.models.tenant import Tenant
 
@@ -16,6 +17,7 @@ __all__ = [
     "AgentAlias",
     "AgentVersion",
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Invocation",
     "Tenant",

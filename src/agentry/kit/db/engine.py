@@ -24,13 +24,21 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if is_sqlite(url):
-        kwargs["connect_args"] = {"timeout": 30}
+        # The driver's own transaction handling is off; `_sqlite_begin` starts each one.
+        kwargs["connect_args"] = {"timeout": 30, "isolation_level": None}
     else:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front: a read-then-write transaction (the audit chain,
+    # job claims) then waits its turn instead of failing with SQLITE_BUSY_SNAPSHOT.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:

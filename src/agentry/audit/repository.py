@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from sqlalchemy import select, text, update
+
+from agentry.kit.repository import RepositoryBase
+from agentry.models import AuditEvent
+
+
+class AuditRepository(RepositoryBase[AuditEvent]):
+    """The audit log is append-only: no method here changes a row, except pseudonymisation."""
+
+    model = AuditEvent
+
+    async def lock_for_append(self) -> None:
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Serialises appends across API replicas until this transaction ends.
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+
+    async def last(self) -> tuple[int, str] | None:
+        row = (
+            await self.session.execute(
+                select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def list_for_tenant(
+        self, tenant_id: str | None, *, limit: int, before_seq: int | None
+    ) -> Sequence[AuditEvent]:
+        """Events where the tenant acted or was acted on; all events when tenant_id is None."""
+        stmt = select(AuditEvent)  # scoping: explicit tenant filter below
+        if tenant_id is not None:
+            stmt = stmt.where(
+                (AuditEvent.actor_tenant_id == tenant_id)
+                | (AuditEvent.target_tenant_id == tenant_id)
+            )
+        if before_seq is not None:
+            stmt = stmt.where(AuditEvent.seq < before_seq)
+        result = await self.session.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit))
+        return result.scalars().all()
+
+    async def iterate(self, batch: int = 1000) -> AsyncIterator[AuditEvent]:
+        after = 0
+        while True:
+            result = await self.session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.seq > after)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            )
+            rows = result.scalars().all()
+            if not rows:
+                return
+            for row in rows:
+                yield row
+            after = rows[-1].seq
+
+    async def pseudonymise_tenant(self, tenant_id: str, pseudonym: str) -> None:
+        for column in (AuditEvent.actor_tenant_id, AuditEvent.target_tenant_id):
+            await self.session.execute(
+                update(AuditEvent).where(column == tenant_id).values({column: pseudonym})
+            )
