@@ -1,7 +1,11 @@
 """Sync echo through the platform against a direct POST to the same agent process.
 
 Starts the platform the way `make dev` does (private home, free ports), warms one session,
-then runs wrk against both targets, interleaved, several rounds, and reports medians.
+then runs wrk against each target, interleaved, several rounds, and reports medians:
+- `direct`: POST /invocations on the agent process (the baseline);
+- `platform`: the embedded default (`runtime_mode=local`: API → agent process);
+- `agentcore`: a second platform with `runtime_mode=agentcore` (API → emulator's AgentCore
+  data-plane API → agent process), the path the platform takes against AWS.
 
     make bench-sync                     # defaults: c=1,4,16; 10 s per run; 3 rounds
     .venv/bin/python bench/sync_invoke.py --duration 5 --rounds 5 --concurrency 1,16
@@ -65,6 +69,17 @@ def wrk(url: str, script: Path, concurrency: int, duration: int) -> Run:
     return Run(p50, p99, rps)
 
 
+def _platform_target(stack: Stack, work: Path, name: str) -> tuple[str, Path]:
+    return (
+        f"{stack.url}/v1/agents/echo/invoke",
+        _lua(
+            work / f"{name}.lua",
+            {"input": {"prompt": "hi"}, "session_id": "bench"},
+            {"Content-Type": "application/json", "Authorization": f"Bearer {stack.acme_key}"},
+        ),
+    )
+
+
 def targets(stack: Stack, work: Path) -> dict[str, tuple[str, Path]]:
     with stack.client(stack.acme_key) as c:
         warm = c.post(
@@ -86,14 +101,7 @@ def targets(stack: Stack, work: Path) -> dict[str, tuple[str, Path]]:
                 },
             ),
         ),
-        "platform": (
-            f"{stack.url}/v1/agents/echo/invoke",
-            _lua(
-                work / "platform.lua",
-                {"input": {"prompt": "hi"}, "session_id": "bench"},
-                {"Content-Type": "application/json", "Authorization": f"Bearer {stack.acme_key}"},
-            ),
-        ),
+        "platform": _platform_target(stack, work, "platform"),
     }
 
 
@@ -108,8 +116,13 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
     work = Path(tempfile.mkdtemp(prefix="agentry-bench-"))
     stack = start_stack(work / "home")
+    via_agentcore = start_stack(work / "home-agentcore", runtime_mode="agentcore")
     try:
         tgts = targets(stack, work)
+        with via_agentcore.client(via_agentcore.acme_key) as c:
+            payload = {"input": {"prompt": "hi"}, "session_id": "bench"}
+            c.post("/v1/agents/echo/invoke", json=payload).raise_for_status()
+        tgts["agentcore"] = _platform_target(via_agentcore, work, "agentcore")
         runs: dict[tuple[str, int], list[Run]] = {}
         for rnd in range(args.rounds):
             for c in levels:
@@ -124,6 +137,7 @@ def main() -> None:
                     )
     finally:
         stop_stack(stack)
+        stop_stack(via_agentcore)
     report(runs, levels, args)
 
 
@@ -137,27 +151,20 @@ def report(
         f"\nmedians of {args.rounds} rounds x {args.duration}s, wrk -t1, "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
-    print(
-        "| c | direct p50 | platform p50 | added p50 | direct p99 | platform p99 "
-        "| direct req/s | platform req/s | ratio |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| path | c | p50 | added p50 | p99 | req/s | vs direct |")
+    print("|---|---|---|---|---|---|---|")
     result = []
     for c in levels:
-        d50, p50 = med("direct", c, "p50_ms"), med("platform", c, "p50_ms")
-        d99, p99 = med("direct", c, "p99_ms"), med("platform", c, "p99_ms")
-        drps, prps = med("direct", c, "rps"), med("platform", c, "rps")
-        print(
-            f"| {c} | {d50:.2f} ms | {p50:.2f} ms | {p50 - d50:+.2f} ms | {d99:.2f} ms "
-            f"| {p99:.2f} ms | {drps:,.0f} | {prps:,.0f} | {prps / drps:.2f} |"
-        )
-        result.append(
-            {
-                "c": c,
-                "direct": {"p50": d50, "p99": d99, "rps": drps},
-                "platform": {"p50": p50, "p99": p99, "rps": prps},
-            }
-        )
+        d50, drps = med("direct", c, "p50_ms"), med("direct", c, "rps")
+        row: dict[str, object] = {"c": c}
+        for name in ("direct", "platform", "agentcore"):
+            p50, p99, rps = med(name, c, "p50_ms"), med(name, c, "p99_ms"), med(name, c, "rps")
+            print(
+                f"| {name} | {c} | {p50:.2f} ms | {p50 - d50:+.2f} ms | {p99:.2f} ms "
+                f"| {rps:,.0f} | {rps / drps:.2f} |"
+            )
+            row[name] = {"p50": p50, "p99": p99, "rps": rps}
+        result.append(row)
     out = REPO_ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "sync_invoke.json").write_text(json.dumps(result, indent=2))

@@ -161,10 +161,11 @@ def up(foreground: bool = typer.Option(False, help="Run the API in the foregroun
     env_file = settings.home / "dev.env"
     out.print(f"[green]Agentry is up[/] on {env['AGENTRY_URL']}")
     out.print(f"credentials: {env_file} (tenants acme and globex)")
-    out.print("try:")
-    out.print(f"  source {env_file}")
-    out.print('  agentry invoke echo \'{"prompt": "hi"}\'')
-    out.print(
+    # Plain echo: these lines are meant to be copied, so Rich must not wrap or style them.
+    typer.echo("try:")
+    typer.echo(f"  source {env_file}")
+    typer.echo('  agentry invoke echo \'{"prompt": "hi"}\'')
+    typer.echo(
         '  curl -s -H "Authorization: Bearer $AGENTRY_API_KEY" -H "content-type: application/json" '
         '-d \'{"input":{"prompt":"hi"}}\' $AGENTRY_URL/v1/agents/echo/invoke'
     )
