@@ -111,17 +111,18 @@ async def test_idle_session_is_reaped_busy_one_kept(
     short_emulator: EmulatorProc, runtime: AgentCoreRuntime, echo_arn: str
 ) -> None:
     idle_sid, busy_sid, direct_sid = session_id(), session_id(), session_id()
-    local = LocalRuntime(short_emulator.settings, touch_interval_s=0.3)
+    # Touches are too rare to matter here: the process's own in-flight count must keep it.
+    local = LocalRuntime(short_emulator.settings, touch_interval_s=60)
     try:
         # One at a time: concurrent cold starts on 2 cores could miss the 4 s startup limit.
         idle_pid = await _pid(runtime, echo_arn, idle_sid)
         direct_pid = await _pid(runtime, echo_arn, direct_sid)
         busy_pid = await _pid(runtime, echo_arn, busy_sid, b'{"busy": 3.5}')
         busy_at = time.monotonic()
-        # A long direct call through LocalRuntime: only its touches tell the emulator.
+        # A long direct call through LocalRuntime: the emulator never sees it pass.
         long_call = asyncio.create_task(
             local.invoke(
-                RuntimeTarget(echo_arn), direct_sid, b'{"sleep": 2.8}', request_id="r", timeout=30
+                RuntimeTarget(echo_arn), direct_sid, b'{"sleep": 6}', request_id="r", timeout=30
             )
         )
         assert await asyncio.to_thread(wait_until, lambda: not pid_alive(idle_pid), IDLE_S + 3)

@@ -26,6 +26,7 @@ SESSION_ID_ENV = "AGENTRY_HOST_SESSION_ID"
 MISMATCH_HEADER = "x-agentry-session-mismatch"
 OTEL_WRAPPER = "opentelemetry-instrument"
 _SESSION_HEADER = b"x-amzn-bedrock-agentcore-runtime-session-id"
+INFLIGHT_HEADER = b"x-agentry-inflight"
 
 
 class SessionGuard:
@@ -38,9 +39,15 @@ class SessionGuard:
     def __init__(self, app: Any, session_id: str) -> None:
         self.app = app
         self.session_id = session_id.encode()
+        self.inflight = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket") and scope.get("path") != "/ping":
+        if scope["type"] == "http" and scope.get("path") == "/ping":
+            # AgentCore sees every invocation; with the direct local path the emulator does not,
+            # so the process reports its in-flight calls on /ping and the reaper keeps it.
+            await self.app(scope, receive, self._with_inflight(send))
+            return
+        if scope["type"] in ("http", "websocket"):
             given = dict(scope.get("headers") or ()).get(_SESSION_HEADER)
             if given is not None and given != self.session_id:
                 if scope["type"] == "websocket":
@@ -58,7 +65,26 @@ class SessionGuard:
                 )
                 await send({"type": "http.response.body", "body": b'{"error": "wrong session"}'})
                 return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope.get("path") != "/invocations":
+            await self.app(scope, receive, send)
+            return
+        self.inflight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.inflight -= 1
+
+    def _with_inflight(self, send: Any) -> Any:
+        async def wrapped(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    *message.get("headers", ()),
+                    (INFLIGHT_HEADER, str(self.inflight).encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return wrapped
 
 
 def _die_with_parent(parent_pid: int | None) -> None:

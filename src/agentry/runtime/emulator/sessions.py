@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from agentry.kit.logging import get_logger
-from agentry.runtime.emulator.host import SESSION_ID_ENV, STANDBY_DECLINED
+from agentry.runtime.emulator.host import INFLIGHT_HEADER, SESSION_ID_ENV, STANDBY_DECLINED
 
 log = get_logger("agentry.runtime.emulator")
 
@@ -567,6 +567,9 @@ class SessionManager:
             async with self.http.get(f"{session.url}/ping", timeout=timeout) as resp:
                 if resp.status == 200:
                     self._record_ping(session, await resp.json(content_type=None))
+                    if int(resp.headers.get(INFLIGHT_HEADER.decode(), "0") or 0) > 0:
+                        session.last_activity = now  # a direct call is running in the process
+                        return
         except (aiohttp.ClientError, TimeoutError, ValueError):
             session.ping_status = "Unreachable"
         if session.inflight > 0 or session.ping_status == "HealthyBusy":
