@@ -17,6 +17,7 @@ from rich.console import Console
 
 from agentry.app import api_key_pepper
 from agentry.config import Settings, get_settings
+from agentry.kit.logging import configure_logging
 from agentry.seed import seed, write_env_file
 
 app = typer.Typer(
@@ -134,6 +135,7 @@ def _run_seed(settings: Settings) -> dict[str, str]:
 def up(foreground: bool = typer.Option(False, help="Run the API in the foreground.")) -> None:
     """Stop anything running, then start the runtime, seed, and start the API."""
     settings = get_settings()
+    configure_logging("WARNING", json=False)
     stopped = stop_all(settings)
     if stopped:
         out.print(f"stopped previous {', '.join(stopped)}")
@@ -181,5 +183,6 @@ def down() -> None:
 @app.command("seed")
 def seed_cmd() -> None:
     """Create the dev tenants, keys and sample agents (the runtime must be running)."""
+    configure_logging("WARNING", json=False)
     env = _run_seed(get_settings())
     out.print(f"seeded; credentials for {', '.join(k for k in env if k != 'AGENTRY_URL')}")
