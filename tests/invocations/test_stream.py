@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 
@@ -48,7 +49,7 @@ def test_chunks_arrive_as_the_agent_produces_them(stack: Stack) -> None:
     _check_well_formed(result, 12)
     chunks = [e.at for e in result.events if e.event == "chunk"]
     assert chunks[-1] - chunks[0] > 0.3
-    gaps = [b - a for a, b in zip(chunks, chunks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(chunks)]
     assert sum(1 for g in gaps if g > 0.02) >= 8
 
 

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def require_redis() -> str:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), 1).close()
+    except OSError:
+        pytest.skip("Redis not available on 127.0.0.1:6379: the Redis quota path is not tested")
+    return REDIS_URL
