@@ -27,10 +27,10 @@ def default_quotas() -> dict[str, TierQuota]:
     return {
         "basic": TierQuota(requests_per_minute=600, concurrent_calls=8, max_payload_bytes=262_144),
         "standard": TierQuota(
-            requests_per_minute=3_000, concurrent_calls=32, max_payload_bytes=1_048_576
+            requests_per_minute=6_000, concurrent_calls=32, max_payload_bytes=1_048_576
         ),
         "premium": TierQuota(
-            requests_per_minute=60_000, concurrent_calls=256, max_payload_bytes=1_048_576
+            requests_per_minute=1_000_000, concurrent_calls=256, max_payload_bytes=1_048_576
         ),
     }
 

@@ -1,7 +1,9 @@
 """Quotas per tier, checked at admission.
 
-- Rate: the `limits` library's moving window, keyed by tenant. In process memory by default;
-  in Redis when `AGENTRY_REDIS_URL` is set, so every API replica shares one window.
+- Rate: the `limits` library's sliding-window counter, keyed by tenant: O(1) per request
+  (its moving window keeps one entry per request, O(n) to insert, too slow at premium
+  rates). In process memory by default; in Redis when `AGENTRY_REDIS_URL` is set, so every
+  API replica shares one window.
 - Concurrency: leases, each with an expiry. In memory a per-tenant dict; in Redis a ZSET per
   tenant and pool (member = lease id, score = expiry), so slots held by a crashed API process
   free themselves when their lease expires (security.md §5). `limits` has no concurrency
@@ -24,7 +26,7 @@ from typing import Protocol
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from agentry.config import Settings, TierQuota, default_quotas
@@ -160,7 +162,7 @@ class QuotaService:
             self._storage = MemoryStorage()
             self._leases = MemoryLeases()
             self._prefix = "slots"
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
         self._items = {
             tier: RateLimitItemPerMinute(q.requests_per_minute) for tier, q in self._quotas.items()
         }
