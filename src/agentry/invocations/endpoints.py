@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 from sse_starlette import EventSourceResponse
+from starlette.background import BackgroundTask
 
 from agentry.identity.auth import Invoker
 from agentry.invocations.idempotency import check_key
@@ -55,6 +56,7 @@ def _sse(request: Request, reply: StreamReply) -> EventSourceResponse:
         reply.events,
         headers={**reply.headers, "Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         ping=settings.stream_heartbeat_s,
+        background=BackgroundTask(reply.after) if reply.after is not None else None,
         sep="\n",
     )
 

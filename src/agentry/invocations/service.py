@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +86,8 @@ class StreamReply:
 
     events: AsyncIterator[dict[str, str]]
     headers: dict[str, str]
+    # Runs after the response, even if the events were never iterated (client gone at once).
+    after: Callable[[], Awaitable[None]] | None = None
 
 
 def problem_data(error: AgentryError, invocation_id: str) -> str:
@@ -397,7 +399,11 @@ class InvocationService:
                 await self._idempotency.abandon(principal, claim)
             raise
         events = self._run_stream(principal, route, req, invocation_id, request_id, slot, claim)
-        return StreamReply(events, {"X-Invocation-Id": invocation_id})
+
+        async def release() -> None:  # idempotent: the stream's own cleanup releases it first
+            await self._release(slot)
+
+        return StreamReply(events, {"X-Invocation-Id": invocation_id}, release)
 
     def _event(
         self, principal: Principal, invocation_id: str, seq: int, event: str, data: str
