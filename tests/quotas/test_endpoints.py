@@ -1,6 +1,8 @@
 """Quotas, sync timeout and heartbeat over real HTTP, on a stack of their own with tiny limits.
 
-Run once with limits in process memory and once with Redis (skipped when no Redis answers).
+The stack keeps its counters in the real Redis at 127.0.0.1:6379 when one answers (the
+multi-replica path); otherwise in process memory, which every other e2e stack uses and
+test_service.py covers directly. One stack either way, to keep the suite short.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from httpx_sse import connect_sse
 
 from agentry.testing.stack import Stack, start_stack, stop_stack
-from tests.quotas.conftest import require_redis
+from tests.quotas.conftest import REDIS_URL, redis_available
 
 pytestmark = pytest.mark.e2e
 
@@ -29,13 +31,11 @@ QUOTAS = {
 }
 
 
-@pytest.fixture(scope="module", params=["memory", "redis"])
-def qstack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    redis_url = require_redis() if request.param == "redis" else ""
+@pytest.fixture(scope="module")
+def qstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    redis_url = REDIS_URL if redis_available() else ""
     running = start_stack(
-        tmp_path_factory.mktemp(f"quota-{request.param}"),
+        tmp_path_factory.mktemp("quota"),
         quotas=json.dumps(QUOTAS),
         redis_url=redis_url,
         sync_timeout_s=str(SYNC_TIMEOUT_S),
