@@ -8,6 +8,7 @@ replica with `Last-Event-ID`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -447,11 +448,6 @@ class InvocationService:
             "version": route.version_number,
         }
         try:
-            row, sse = self._event(
-                principal, invocation_id, seq, "start", json.dumps(start, separators=(",", ":"))
-            )
-            await self._store(row, wait=False)
-            yield sse
             chunks = 0
             upstream = self._runtime.invoke_stream(
                 route.target,
@@ -460,8 +456,20 @@ class InvocationService:
                 request_id=request_id,
                 timeout=self._stream_timeout_s,
             )
+            # Call the agent while the start event goes out, so it does not delay the first frame.
+            first = asyncio.ensure_future(anext(upstream, None))
             try:
-                async for frame in upstream:
+                row, sse = self._event(
+                    principal,
+                    invocation_id,
+                    seq,
+                    "start",
+                    json.dumps(start, separators=(",", ":")),
+                )
+                await self._store(row, wait=False)
+                yield sse
+                frame = await first
+                while frame is not None:
                     failed = _agent_error_frame(frame)
                     if failed is not None:
                         raise failed
@@ -472,6 +480,7 @@ class InvocationService:
                     )
                     await self._store(row, wait=False)
                     yield sse
+                    frame = await anext(upstream, None)
             except AgentryError as exc:
                 error = exc
             finally:
@@ -479,6 +488,10 @@ class InvocationService:
                 # Shielded: sse-starlette cancels through an anyio scope, which would cancel
                 # every await in this cleanup again.
                 with anyio.CancelScope(shield=True):
+                    if not first.done():
+                        first.cancel()
+                    with contextlib.suppress(BaseException):
+                        await first
                     await _aclose(upstream)
             runtime_ms = round((time.perf_counter() - started) * 1000)
             seq += 1
