@@ -86,6 +86,9 @@ class MemoryLeases:
         return True
 
     async def release(self, key: str, lease_id: str) -> None:
+        self.release_now(key, lease_id)
+
+    def release_now(self, key: str, lease_id: str) -> None:
         leases = self._leases.get(key)
         if leases is not None:
             leases.pop(lease_id, None)
@@ -228,6 +231,9 @@ class QuotaService:
         return slot
 
     async def release(self, slot: Slot) -> None:
+        if isinstance(self._leases, MemoryLeases):
+            self._leases.release_now(slot.key, slot.lease_id)  # no await: cannot be cancelled
+            return
         # A release must not be lost to the caller's cancellation (client disconnect).
         await asyncio.shield(self._leases.release(slot.key, slot.lease_id))
 
