@@ -17,6 +17,9 @@ from agentry.audit.service import AuditLog
 from agentry.config import Settings, get_settings
 from agentry.health.endpoints import router as health_router
 from agentry.invocations.endpoints import router as invocations_router
+from agentry.invocations.endpoints import streams_router
+from agentry.invocations.housekeeping import Housekeeper
+from agentry.invocations.idempotency import IdempotencyStore
 from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.service import InvocationService
 from agentry.kit.db.engine import create_engine, create_sessionmaker
@@ -24,7 +27,9 @@ from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
 from agentry.kit.middleware import RequestContextMiddleware
 from agentry.kit.problems import install_problem_handlers
+from agentry.models import StreamEvent
 from agentry.platform import Platform
+from agentry.quotas import QuotaService
 from agentry.registry.endpoints import router as registry_router
 from agentry.registry.routing import RouteCache
 from agentry.runtime.factory import build_runtime
@@ -74,18 +79,33 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         )
         recorder = InvocationRecorder(maker, url)
         recorder.start()
+        stream_events = InvocationRecorder(maker, url, table=StreamEvent)
+        stream_events.start()
+        quotas = QuotaService(settings)
+        app.state.quotas = quotas
         app.state.invocations = InvocationService(
             recorder,
             runtime,
             routes,
             default_timeout_s=settings.sync_timeout_s,
             durable_records=settings.invocation_recording == "durable",
+            quotas=quotas,
+            idempotency=IdempotencyStore(maker, settings.idempotency_ttl_s),
+            events=stream_events,
+            maker=maker,
+            stream_timeout_s=settings.stream_timeout_s,
+            lease_margin_s=settings.quota_lease_margin_s,
         )
+        housekeeper = Housekeeper(maker, settings)
+        housekeeper.start()
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
             yield
         finally:
+            await housekeeper.stop()
             await recorder.stop()
+            await stream_events.stop()
+            await quotas.aclose()
             await authenticator.stop()
             await runtime.aclose()
             await engine.dispose()
@@ -105,4 +125,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(health_router)
     app.include_router(registry_router)
     app.include_router(invocations_router)
+    app.include_router(streams_router)
     return app

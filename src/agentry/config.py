@@ -6,11 +6,33 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["local", "aws"]
 RuntimeMode = Literal["local", "agentcore"]
+
+
+class TierQuota(BaseModel):
+    """What one tier may do. Keys are tenants' tiers (basic, standard, premium)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: int = Field(ge=1, description="Sync + stream calls per minute.")
+    concurrent_calls: int = Field(ge=1, description="Sync + stream calls running at once.")
+    max_payload_bytes: int = Field(ge=1, description="Largest invoke/stream body (413 above).")
+
+
+def default_quotas() -> dict[str, TierQuota]:
+    return {
+        "basic": TierQuota(requests_per_minute=600, concurrent_calls=8, max_payload_bytes=262_144),
+        "standard": TierQuota(
+            requests_per_minute=6_000, concurrent_calls=32, max_payload_bytes=1_048_576
+        ),
+        "premium": TierQuota(
+            requests_per_minute=1_000_000, concurrent_calls=256, max_payload_bytes=1_048_576
+        ),
+    }
 
 
 class Settings(BaseSettings):
@@ -92,6 +114,38 @@ class Settings(BaseSettings):
     )
     sync_timeout_s: float = Field(
         300.0, gt=0, le=900, description="Default sync invocation timeout (AgentCore max 15 min)."
+    )
+    stream_timeout_s: float = Field(
+        3600.0, gt=0, le=3600, description="Longest stream (AgentCore streaming max 60 min)."
+    )
+    stream_heartbeat_s: float = Field(
+        15.0, gt=0, description="Interval of the SSE comment heartbeat on idle streams."
+    )
+    stream_retention_s: int = Field(
+        600,
+        ge=300,
+        description="Stored stream events stay resumable (Last-Event-ID) at least this long "
+        "after the stream's deadline.",
+    )
+    idempotency_ttl_s: int = Field(
+        86_400, ge=60, description="How long an Idempotency-Key and its stored answer are kept."
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis for rate limits and concurrency leases shared by API replicas, "
+        "e.g. redis://127.0.0.1:6379/0. Empty keeps them in process memory (one replica).",
+    )
+    quotas: dict[str, TierQuota] = Field(
+        default_factory=default_quotas,
+        description="Per-tier quotas, JSON in the environment, e.g. AGENTRY_QUOTAS="
+        '{"basic": {"requests_per_minute": 60, "concurrent_calls": 4, '
+        '"max_payload_bytes": 262144}}. A tier missing here gets the `basic` entry.',
+    )
+    quota_lease_margin_s: float = Field(
+        30.0,
+        gt=0,
+        description="A concurrency slot expires this long after its call's timeout, so slots "
+        "held by a crashed API process free themselves (Redis).",
     )
     invocation_recording: Literal["buffered", "durable"] = Field(
         "buffered",

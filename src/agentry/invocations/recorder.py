@@ -26,15 +26,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.kit.db.engine import is_sqlite, session_scope, sqlite_pragmas
 from agentry.kit.logging import get_logger
-from agentry.models import Invocation
+from agentry.models import Base, Invocation
 
 MAX_BATCH = 500
 log = get_logger("agentry.invocations.recorder")
 
 
 class InvocationRecorder:
-    def __init__(self, maker: async_sessionmaker[AsyncSession], database_url: str) -> None:
+    """Group-commits rows of `table` (invocations by default; stream events use one too)."""
+
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        database_url: str,
+        *,
+        table: type[Base] = Invocation,
+    ) -> None:
         self._maker = maker
+        self._table = table
         self._sync: Engine | None = None
         if is_sqlite(database_url):
             self._sync = create_sync_engine(database_url.replace("+aiosqlite", "", 1))
@@ -45,7 +54,7 @@ class InvocationRecorder:
         self._closing = False
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="invocation-recorder")
+        self._task = asyncio.create_task(self._run(), name=f"recorder-{self._table.__tablename__}")
 
     async def stop(self) -> None:
         self._closing = True
@@ -82,7 +91,7 @@ class InvocationRecorder:
                 await asyncio.to_thread(self._write_sync, rows)
             else:
                 async with session_scope(self._maker) as session:
-                    await session.execute(insert(Invocation), rows)
+                    await session.execute(insert(self._table), rows)
         except Exception as exc:
             log.error("invocation_batch_failed", rows=len(batch), error_type=type(exc).__name__)
             for _, done in batch:
@@ -97,4 +106,4 @@ class InvocationRecorder:
     def _write_sync(self, rows: list[dict[str, Any]]) -> None:
         assert self._sync is not None
         with self._sync.begin() as conn:
-            conn.execute(insert(Invocation), rows)
+            conn.execute(insert(self._table), rows)

@@ -1,27 +1,122 @@
-"""Invoking agents. The hot path: resolve route, call runtime, record one row."""
+"""Invoking agents. The hot path: admit (quotas), resolve route, call runtime, record one row.
+
+Sync answers once; stream relays each agent frame as an SSE event the moment it arrives and
+stores every event (group-committed, like invocation rows) so a client can resume from any
+replica with `Last-Event-ID`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.identity.principal import Principal
+from agentry.invocations.idempotency import (
+    Claim,
+    Existing,
+    IdempotencyInProgress,
+    IdempotencyStore,
+    request_hash,
+)
 from agentry.invocations.recorder import InvocationRecorder
+from agentry.invocations.repository import StreamEventRepository
 from agentry.invocations.schemas import InvokeRequest
 from agentry.invocations.sessions import pooled_session_id, runtime_session_id
 from agentry.kit.clock import utcnow
-from agentry.kit.errors import AgentryError, BadRequest
+from agentry.kit.context import request_id_var
+from agentry.kit.errors import AgentryError, BadRequest, NotFound
 from agentry.kit.ids import new_id
+from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
-from agentry.runtime.base import AgentRuntime
+from agentry.runtime.base import AgentFailed, AgentRuntime
 
 SESSION_POOL_SIZE = 2
+
+
+TERMINAL_EVENTS = frozenset({"end", "error"})
+RESUME_POLL_S = 0.2
 
 
 class ModeNotSupported(BadRequest):
     code = "mode_not_supported"
     title = "The agent does not support this invocation mode"
+
+
+class StreamNotFound(NotFound):
+    code = "stream_not_found"
+    title = "No such stream"
+
+
+class InvalidLastEventId(BadRequest):
+    code = "invalid_last_event_id"
+    title = "Invalid Last-Event-ID"
+
+
+class ClientDisconnected(AgentryError):
+    status_code = 499
+    code = "client_disconnected"
+    title = "The client disconnected; the agent call was cancelled"
+
+
+class StreamInterrupted(AgentryError):
+    status_code = 503
+    code = "stream_interrupted"
+    title = "The stream stopped without an end event (its API process went away)"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A finished sync answer: status, body and extra headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReply:
+    """SSE events to send (dicts for sse-starlette), with headers for the response."""
+
+    events: AsyncIterator[dict[str, str]]
+    headers: dict[str, str]
+    # Runs after the response, even if the events were never iterated (client gone at once).
+    after: Callable[[], Awaitable[None]] | None = None
+
+
+def problem_data(error: AgentryError, invocation_id: str) -> str:
+    """An `error` event's data: the same problem shape as an HTTP error answer."""
+    body: dict[str, Any] = {
+        "type": f"https://agentry.dev/problems/{error.code}",
+        "title": error.title,
+        "status": error.status_code,
+        "detail": error.detail,
+        "code": error.code,
+        "request_id": request_id_var.get(),
+        **error.extra,
+        "invocation_id": invocation_id,
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _agent_error_frame(frame: bytes) -> AgentFailed | None:
+    """The SDK's mid-stream exception frame `{"error", "error_type", "message"}`, if it is one."""
+    if not frame.startswith(b'{"error"'):
+        return None
+    try:
+        parsed = json.loads(frame)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict) and "error_type" in parsed:
+        return AgentFailed(str(parsed.get("message") or parsed.get("error")))
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +177,122 @@ class InvocationService:
         *,
         default_timeout_s: float,
         durable_records: bool,
+        quotas: QuotaService | None = None,
+        idempotency: IdempotencyStore | None = None,
+        events: InvocationRecorder | None = None,
+        maker: async_sessionmaker[AsyncSession] | None = None,
+        stream_timeout_s: float = 3600.0,
+        lease_margin_s: float = 30.0,
     ) -> None:
         self._recorder = recorder
         self._runtime = runtime
         self._routes = routes
         self._default_timeout_s = default_timeout_s
         self._durable_records = durable_records
+        self._quotas = quotas
+        self._idempotency = idempotency
+        self._events = events
+        self._maker = maker
+        self._stream_timeout_s = stream_timeout_s
+        self._lease_margin_s = lease_margin_s
+
+    def sync_timeout(self, route: Route) -> float:
+        """The agent's own limit (manifest `limits.sync_timeout_s`), capped by the platform's."""
+        if route.sync_timeout_s is None:
+            return self._default_timeout_s
+        return min(route.sync_timeout_s, self._default_timeout_s)
+
+    async def _admit(self, principal: Principal, body_size: int) -> None:
+        if self._quotas is not None:
+            self._quotas.check_payload(principal, body_size)
+            await self._quotas.check_rate(principal)
+
+    async def _route(self, principal: Principal, agent_name: str, alias: str, mode: str) -> Route:
+        route = await self._routes.resolve(agent_name, alias)
+        route.check_tier(principal.tier)
+        if route.modes and mode not in route.modes:
+            raise ModeNotSupported(f"Agent '{agent_name}' does not support {mode} invocation.")
+        return route
+
+    async def _slot(self, principal: Principal, ttl_s: float) -> Slot | None:
+        if self._quotas is None:
+            return None
+        return await self._quotas.acquire_slot(principal, ttl_s=ttl_s)
+
+    async def _release(self, slot: Slot | None) -> None:
+        if slot is not None and self._quotas is not None:
+            await self._quotas.release(slot)
+
+    async def handle_invoke(
+        self,
+        principal: Principal,
+        agent_name: str,
+        req: InvokeRequest,
+        *,
+        body_size: int,
+        idempotency_key: str | None,
+        request_id: str,
+    ) -> Reply:
+        """Sync call with quotas and, when a key is sent, idempotency. No key: no extra I/O."""
+        await self._admit(principal, body_size)
+        route = await self._route(principal, agent_name, req.alias, "sync")
+        timeout = self.sync_timeout(route)
+        claim: Claim | None = None
+        invocation_id = new_id("inv")
+        if idempotency_key is not None and self._idempotency is not None:
+            found = await self._idempotency.claim(
+                principal,
+                idempotency_key,
+                request_hash("sync", agent_name, req.model_dump(mode="json")),
+                invocation_id=invocation_id,
+                running_s=timeout + self._lease_margin_s,
+            )
+            if isinstance(found, Existing):
+                if not found.done or found.body is None:
+                    raise IdempotencyInProgress(
+                        "The first request with this key is still running; retry later.",
+                        headers={"Retry-After": "1"},
+                        extra={"invocation_id": found.invocation_id},
+                    )
+                return Reply(found.status or 200, found.body, {"Idempotent-Replayed": "true"})
+            claim = found
+        try:
+            slot = await self._slot(principal, timeout)
+            try:
+                result = await self.invoke_sync(
+                    principal,
+                    agent_name,
+                    req,
+                    request_id=request_id,
+                    route=route,
+                    invocation_id=invocation_id,
+                )
+            finally:
+                await self._release(slot)
+        except BaseException:
+            if claim is not None and self._idempotency is not None:
+                await asyncio.shield(self._idempotency.abandon(principal, claim))
+            raise
+        body = result.render()
+        if claim is not None and self._idempotency is not None:
+            await self._idempotency.complete(principal, claim, 200, body)
+        return Reply(200, body)
 
     async def invoke_sync(
-        self, principal: Principal, agent_name: str, req: InvokeRequest, *, request_id: str
+        self,
+        principal: Principal,
+        agent_name: str,
+        req: InvokeRequest,
+        *,
+        request_id: str,
+        route: Route | None = None,
+        invocation_id: str | None = None,
     ) -> SyncResult:
-        route = await self._routes.resolve(agent_name, req.alias)
-        route.check_tier(principal.tier)
-        if route.modes and "sync" not in route.modes:
-            raise ModeNotSupported(f"Agent '{agent_name}' does not support sync invocation.")
+        if route is None:
+            route = await self._route(principal, agent_name, req.alias, "sync")
         client_sid = req.session_id or pooled_session_id(route.version_number, SESSION_POOL_SIZE)
         runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, client_sid)
-        invocation_id = new_id("inv")
+        invocation_id = invocation_id or new_id("inv")
         payload = json.dumps(req.input, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None
@@ -108,7 +302,7 @@ class InvocationService:
                 runtime_sid,
                 payload,
                 request_id=request_id,
-                timeout=self._default_timeout_s,
+                timeout=self.sync_timeout(route),
             )
         except AgentryError as exc:
             error = exc
@@ -137,6 +331,10 @@ class InvocationService:
         request_id: str,
         runtime_ms: int,
         error: AgentryError | None,
+        *,
+        mode: str = "sync",
+        status: str | None = None,
+        wait: bool | None = None,
     ) -> None:
         now = utcnow()
         # Not the request's transaction: a failed call is recorded even though the request fails.
@@ -147,10 +345,10 @@ class InvocationService:
                 "agent_id": route.agent_id,
                 "version_number": route.version_number,
                 "alias": route.alias,
-                "mode": "sync",
+                "mode": mode,
                 "session_id": client_sid,
                 "runtime_session_id": runtime_sid,
-                "status": "failed" if error else "succeeded",
+                "status": status or ("failed" if error else "succeeded"),
                 "error_code": error.code if error else None,
                 "api_key_id": principal.key_id,
                 "request_id": request_id,
@@ -158,5 +356,281 @@ class InvocationService:
                 "created_at": now,
                 "finished_at": now,
             },
-            wait=self._durable_records,
+            wait=self._durable_records if wait is None else wait,
         )
+
+    # streaming
+
+    async def handle_stream(
+        self,
+        principal: Principal,
+        agent_name: str,
+        req: InvokeRequest,
+        *,
+        body_size: int,
+        idempotency_key: str | None,
+        last_event_id: str | None,
+        request_id: str,
+    ) -> StreamReply:
+        """Everything that can fail with an HTTP status happens here, before the 200."""
+        await self._admit(principal, body_size)
+        route = await self._route(principal, agent_name, req.alias, "stream")
+        invocation_id = new_id("inv")
+        claim: Claim | None = None
+        if idempotency_key is not None and self._idempotency is not None:
+            found = await self._idempotency.claim(
+                principal,
+                idempotency_key,
+                request_hash("stream", agent_name, req.model_dump(mode="json")),
+                invocation_id=invocation_id,
+                running_s=self._stream_timeout_s + self._lease_margin_s,
+            )
+            if isinstance(found, Existing):
+                # The same stream again: replay its stored events (following it if it runs).
+                after = _parse_last_event_id(last_event_id)
+                return StreamReply(
+                    self._follow(principal, found.invocation_id, after),
+                    {"Idempotent-Replayed": "true", "X-Invocation-Id": found.invocation_id},
+                )
+            claim = found
+        try:
+            slot = await self._slot(principal, self._stream_timeout_s)
+        except BaseException:
+            if claim is not None and self._idempotency is not None:
+                await self._idempotency.abandon(principal, claim)
+            raise
+        events = self._run_stream(principal, route, req, invocation_id, request_id, slot, claim)
+
+        async def release() -> None:  # idempotent: the stream's own cleanup releases it first
+            await self._release(slot)
+
+        return StreamReply(events, {"X-Invocation-Id": invocation_id}, release)
+
+    def _event(
+        self, principal: Principal, invocation_id: str, seq: int, event: str, data: str
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        row = {
+            "invocation_id": invocation_id,
+            "seq": seq,
+            "tenant_id": principal.tenant_id,
+            "event": event,
+            "data": data,
+            "created_at": utcnow(),
+        }
+        return row, {"id": str(seq), "event": event, "data": data}
+
+    async def _store(self, row: dict[str, Any], *, wait: bool) -> None:
+        if self._events is not None:
+            await self._events.record(row, wait=wait)
+
+    async def _run_stream(
+        self,
+        principal: Principal,
+        route: Route,
+        req: InvokeRequest,
+        invocation_id: str,
+        request_id: str,
+        slot: Slot | None,
+        claim: Claim | None,
+    ) -> AsyncIterator[dict[str, str]]:
+        client_sid = req.session_id or pooled_session_id(route.version_number, SESSION_POOL_SIZE)
+        runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, client_sid)
+        payload = json.dumps(req.input, separators=(",", ":")).encode()
+        seq = 0
+        started = time.perf_counter()
+        error: AgentryError | None = None
+        status = "failed"
+        start = {
+            "invocation_id": invocation_id,
+            "session_id": client_sid,
+            "agent": route.agent_name,
+            "alias": route.alias,
+            "version": route.version_number,
+        }
+        try:
+            chunks = 0
+            upstream = self._runtime.invoke_stream(
+                route.target,
+                runtime_sid,
+                payload,
+                request_id=request_id,
+                timeout=self._stream_timeout_s,
+            )
+            # Call the agent while the start event goes out, so it does not delay the first frame.
+            first = asyncio.ensure_future(anext(upstream, None))
+            try:
+                row, sse = self._event(
+                    principal,
+                    invocation_id,
+                    seq,
+                    "start",
+                    json.dumps(start, separators=(",", ":")),
+                )
+                await self._store(row, wait=False)
+                yield sse
+                frame = await first
+                while frame is not None:
+                    failed = _agent_error_frame(frame)
+                    if failed is not None:
+                        raise failed
+                    seq += 1
+                    chunks += 1
+                    row, sse = self._event(
+                        principal, invocation_id, seq, "chunk", frame.decode("utf-8", "replace")
+                    )
+                    await self._store(row, wait=False)
+                    yield sse
+                    frame = await anext(upstream, None)
+            except AgentryError as exc:
+                error = exc
+            finally:
+                # Closing the runtime iterator closes the agent connection (cancels the call).
+                # Shielded: sse-starlette cancels through an anyio scope, which would cancel
+                # every await in this cleanup again.
+                with anyio.CancelScope(shield=True):
+                    if not first.done():
+                        first.cancel()
+                    with contextlib.suppress(BaseException):
+                        await first
+                    await _aclose(upstream)
+            runtime_ms = round((time.perf_counter() - started) * 1000)
+            seq += 1
+            if error is None:
+                status = "succeeded"
+                data = json.dumps(
+                    {
+                        "invocation_id": invocation_id,
+                        "usage": {"runtime_ms": runtime_ms},
+                        "chunks": chunks,
+                    },
+                    separators=(",", ":"),
+                )
+                row, sse = self._event(principal, invocation_id, seq, "end", data)
+            else:
+                row, sse = self._event(
+                    principal, invocation_id, seq, "error", problem_data(error, invocation_id)
+                )
+            # The terminal event is committed before it is sent: a client that saw it can
+            # replay the whole stream from any replica.
+            await self._store(row, wait=True)
+            yield sse
+        except (asyncio.CancelledError, GeneratorExit):
+            status = "cancelled"
+            error = ClientDisconnected("The client disconnected before the stream ended.")
+            row, _ = self._event(
+                principal, invocation_id, seq + 1, "error", problem_data(error, invocation_id)
+            )
+            with anyio.CancelScope(shield=True):
+                await self._store(row, wait=False)
+            raise
+        finally:
+            runtime_ms = round((time.perf_counter() - started) * 1000)
+            with anyio.CancelScope(shield=True):
+                await self._release(slot)
+                await self._finish_stream(
+                    principal,
+                    route,
+                    invocation_id,
+                    client_sid,
+                    runtime_sid,
+                    request_id,
+                    runtime_ms,
+                    error,
+                    status,
+                    claim,
+                )
+
+    async def _finish_stream(
+        self,
+        principal: Principal,
+        route: Route,
+        invocation_id: str,
+        client_sid: str,
+        runtime_sid: str,
+        request_id: str,
+        runtime_ms: int,
+        error: AgentryError | None,
+        status: str,
+        claim: Claim | None,
+    ) -> None:
+        await self._record(
+            principal,
+            route,
+            invocation_id,
+            client_sid,
+            runtime_sid,
+            request_id,
+            runtime_ms,
+            error,
+            mode="stream",
+            status=status,
+            wait=False,
+        )
+        if claim is not None and self._idempotency is not None:
+            if status == "succeeded":
+                await self._idempotency.complete(principal, claim, 200, invocation_id.encode())
+            else:
+                await self._idempotency.abandon(principal, claim)
+
+    async def resume(
+        self, principal: Principal, invocation_id: str, last_event_id: str | None
+    ) -> StreamReply:
+        """The stored events of a stream after `Last-Event-ID`, following it while it runs."""
+        after = _parse_last_event_id(last_event_id)
+        if self._quotas is not None:
+            await self._quotas.check_rate(principal)
+        if not await self._events_after(principal, invocation_id, -1, limit=1):
+            raise StreamNotFound(f"No stream '{invocation_id}' (or it has expired).")
+        return StreamReply(
+            self._follow(principal, invocation_id, after), {"X-Invocation-Id": invocation_id}
+        )
+
+    async def _events_after(
+        self, principal: Principal, invocation_id: str, after: int, limit: int = 500
+    ) -> list[tuple[int, str, str, float]]:
+        assert self._maker is not None
+        async with self._maker() as session:
+            rows = await StreamEventRepository(session, principal.tenant_id).after(
+                invocation_id, after, limit
+            )
+            return [(r.seq, r.event, r.data, r.created_at.timestamp()) for r in rows]
+
+    async def _follow(
+        self, principal: Principal, invocation_id: str, after: int
+    ) -> AsyncIterator[dict[str, str]]:
+        give_up: float | None = None
+        while True:
+            rows = await self._events_after(principal, invocation_id, after)
+            for seq, event, data, created in rows:
+                if seq == 0:
+                    give_up = created + self._stream_timeout_s + self._lease_margin_s
+                yield {"id": str(seq), "event": event, "data": data}
+                after = seq
+                if event in TERMINAL_EVENTS:
+                    return
+            if rows:
+                continue
+            if give_up is None:
+                first = await self._events_after(principal, invocation_id, -1, limit=1)
+                give_up = (first[0][3] if first else time.time()) + (
+                    self._stream_timeout_s + self._lease_margin_s
+                )
+            if time.time() > give_up:
+                error = StreamInterrupted("The stream stopped without an end event.")
+                yield {"event": "error", "data": problem_data(error, invocation_id)}
+                return
+            await asyncio.sleep(RESUME_POLL_S)
+
+
+async def _aclose(iterator: AsyncIterator[bytes]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def _parse_last_event_id(value: str | None) -> int:
+    if value is None or value == "":
+        return -1
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidLastEventId("Last-Event-ID must be the id of an event of this stream.")
+    return int(value)

@@ -6,10 +6,12 @@ from agentry.models.agent_alias import AgentAlias
 from agentry.models.agent_version import AgentVersion
 from agentry.models.api_key import ApiKey
 from agentry.models.audit_event import AuditEvent
+from agentry.models.idempotency_record import IdempotencyRecord
 from agentry.models.invocation import Invocation
+from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
 
-TENANT_OWNED: tuple[type[Base], ...] = (ApiKey, Invocation)
+TENANT_OWNED: tuple[type[Base], ...] = (ApiKey, IdempotencyRecord, Invocation, StreamEvent)
 
 __all__ = [
     "TENANT_OWNED",
@@ -19,6 +21,8 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "IdempotencyRecord",
     "Invocation",
+    "StreamEvent",
     "Tenant",
 ]
