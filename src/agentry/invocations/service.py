@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class SyncResult:
     route: Route
     output_json: bytes
     runtime_ms: int
+    version_number: int
 
     def render(self) -> bytes:
         """The response body, built around the agent's JSON without parsing it again."""
@@ -39,7 +41,7 @@ class SyncResult:
                 "invocation_id": self.invocation_id,
                 "session_id": self.session_id,
                 "agent": self.route.agent_name,
-                "version": self.route.version_number,
+                "version": self.version_number,
             },
             separators=(",", ":"),
         )
@@ -93,18 +95,29 @@ class InvocationService:
         self, principal: Principal, agent_name: str, req: InvokeRequest, *, request_id: str
     ) -> SyncResult:
         route = await self._routes.resolve(agent_name, req.alias)
-        route.check_tier(principal.tier)
+        route.check_tier(principal.tier, principal.tenant_slug)
         if route.modes and "sync" not in route.modes:
             raise ModeNotSupported(f"Agent '{agent_name}' does not support sync invocation.")
-        client_sid = req.session_id or pooled_session_id(route.version_number, SESSION_POOL_SIZE)
-        runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, client_sid)
+        version, target = route.version_number, route.target
+        if req.session_id:
+            client_sid = req.session_id
+            runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, client_sid)
+            if route.canary_target is not None:
+                # Sticky: the same session id always lands in the same bucket. A session that
+                # already runs keeps its process (and version) in the runtime either way.
+                version, target = route.pick(int(runtime_sid[-8:], 16) % 100)
+        else:
+            if route.canary_target is not None:
+                version, target = route.pick(random.randrange(100))
+            client_sid = pooled_session_id(version, SESSION_POOL_SIZE)
+            runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, client_sid)
         invocation_id = new_id("inv")
         payload = json.dumps(req.input, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None
         try:
             result = await self._runtime.invoke(
-                route.target,
+                target,
                 runtime_sid,
                 payload,
                 request_id=request_id,
@@ -114,7 +127,15 @@ class InvocationService:
             error = exc
         runtime_ms = round((time.perf_counter() - started) * 1000)
         await self._record(
-            principal, route, invocation_id, client_sid, runtime_sid, request_id, runtime_ms, error
+            principal,
+            route,
+            version,
+            invocation_id,
+            client_sid,
+            runtime_sid,
+            request_id,
+            runtime_ms,
+            error,
         )
         if error is not None:
             error.extra.setdefault("invocation_id", invocation_id)
@@ -125,12 +146,14 @@ class InvocationService:
             route=route,
             output_json=_output_json(result.content_type, result.body),
             runtime_ms=runtime_ms,
+            version_number=version,
         )
 
     async def _record(
         self,
         principal: Principal,
         route: Route,
+        version: int,
         invocation_id: str,
         client_sid: str,
         runtime_sid: str,
@@ -145,7 +168,7 @@ class InvocationService:
                 "id": invocation_id,
                 "tenant_id": principal.tenant_id,
                 "agent_id": route.agent_id,
-                "version_number": route.version_number,
+                "version_number": version,
                 "alias": route.alias,
                 "mode": "sync",
                 "session_id": client_sid,

@@ -41,6 +41,10 @@ class Stack:
         return self.creds["AGENTRY_API_KEY"]
 
     @property
+    def developer_key(self) -> str:
+        return self.creds["AGENTRY_DEVELOPER_KEY"]
+
+    @property
     def globex_key(self) -> str:
         return self.creds["AGENTRY_API_KEY_GLOBEX"]
 
