@@ -1,12 +1,12 @@
 """The canary monitor: compares a canary with its stable version and decides.
 
 Every `canary_check_interval_s` it reads the `invocations` rows of each running canary's alias
-since the canary started. Rolls back when the canary's error rate exceeds
-`canary_max_error_rate`, or its p95 exceeds the stable p95 times `canary_max_p95_ratio` (and by
-more than `canary_p95_floor_ms`), once it has `canary_min_calls` calls; promotes it when
-`canary_window_s` has passed with at least `canary_min_calls` canary calls. Each decision is audited and logged as an event. With several
-API processes each runs a monitor; the decision re-reads the alias under the write lock, so
-only one applies.
+since the canary started. It rolls back when the canary's error rate exceeds
+`canary_max_error_rate`, or its p95 exceeds the stable p95 times `canary_max_p95_ratio` (and
+by more than `canary_p95_floor_ms`), once it has `canary_min_calls` calls. It promotes when
+`canary_window_s` has passed with at least `canary_min_calls` canary calls. Each decision is
+audited and logged as an event. With several API processes each runs a monitor; a decision
+re-reads the alias inside a write transaction, so only one applies.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class CanaryMonitor:
     async def _check(self, alias_id: str) -> int:
         platform = self._platform
         async with session_scope(platform.sessionmaker) as session:
-            alias = await session.get(AgentAlias, alias_id)
+            alias = await session.get(AgentAlias, alias_id, with_for_update=True)
             if alias is None or alias.canary_version_number is None:
                 return 0
             agent = await session.get(Agent, alias.agent_id)

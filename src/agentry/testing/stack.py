@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from agentry.seed import read_env_file
+from agentry.kit.envfile import read_env_file
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
