@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -26,7 +27,8 @@ import pytest
 from agentry.registry import packaging
 from agentry.testing.stack import REPO_ROOT, Stack, start_stack, stop_stack
 
-pytestmark = pytest.mark.e2e
+# A whole stack starts in the module fixture; on 2 busy cores that alone can take a minute.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 ECHO = REPO_ROOT / "agents" / "echo"
 
@@ -40,7 +42,7 @@ def _uv() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def dev() -> Iterator[Stack]:
     settings = {
         "canary_check_interval_s": "0.3",
         "canary_window_s": "8",
@@ -50,11 +52,14 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     uv = _uv()
     if uv:
         settings["uv_bin"] = uv
-    stack = start_stack(tmp_path_factory.mktemp("selfservice"), **settings)
+    # Not under pytest's rotating basetemp: the home must outlive concurrent pytest sessions.
+    home = Path(tempfile.mkdtemp(prefix="agentry-selfservice-"))
+    stack = start_stack(home, **settings)
     try:
         yield stack
     finally:
         stop_stack(stack)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def agent_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -320,6 +325,18 @@ def test_bad_uploads_are_refused(dev: Stack, tmp_path: Path) -> None:
     with dev.client(dev.globex_key) as client:
         assert client.get("/v1/registry/agents").status_code == 403
     assert agent_json(dev, "versions", "evil", code=1)["error"]["code"] == "agent_not_found"
+
+
+def test_create_agent_over_the_api(dev: Stack) -> None:
+    with dev.client(dev.developer_key) as client:
+        created = client.post("/v1/registry/agents", json={"name": "made", "description": "d"})
+        assert created.status_code == 201
+        assert created.json() == created.json() | {"name": "made", "versions": [], "aliases": []}
+        assert client.post("/v1/registry/agents", json={"name": "made"}).status_code == 200
+        bad = client.post("/v1/registry/agents", json={"name": "Bad-Name"})
+        assert (bad.status_code, bad.json()["code"]) == (400, "invalid_agent_name")
+    with dev.client(dev.acme_key) as client:
+        assert client.post("/v1/registry/agents", json={"name": "x"}).status_code == 403
 
 
 # Done when 6 (with the tests above: push, versions, rollback) -------------------------------

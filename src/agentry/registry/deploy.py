@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentry.config import Settings
@@ -75,6 +76,11 @@ class AgentNameMismatch(BadRequest):
     title = "The manifest names another agent"
 
 
+class InvalidAgentName(BadRequest):
+    code = "invalid_agent_name"
+    title = "The agent name is invalid"
+
+
 class InvalidRoute(BadRequest):
     code = "invalid_route"
     title = "The alias route is invalid"
@@ -125,7 +131,10 @@ async def _agent(session: AsyncSession, name: str) -> Agent:
 
 
 async def create_agent(session: AsyncSession, name: str, description: str) -> tuple[Agent, bool]:
-    Manifest(name=name)  # same name rules as the manifest
+    try:
+        Manifest(name=name)  # same name rules as the manifest
+    except ValidationError as exc:
+        raise InvalidAgentName(f"name: {exc.errors()[0]['msg']}") from exc
     agents = AgentRepository(session)
     agent = await agents.get_by_name(name)
     if agent is not None:
