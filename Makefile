@@ -9,7 +9,8 @@ AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
-.PHONY: help install dev dev-fg dev-down dev-logs test test-unit lint fmt bench bench-sync clean
+.PHONY: help install dev dev-fg dev-down dev-logs test test-unit lint fmt bench bench-sync bench-push clean \
+	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -56,6 +57,32 @@ bench: bench-sync ## Run the benchmarks (see docs/benchmarks.md)
 
 bench-sync: install ## Sync echo through the platform vs. direct to the agent process
 	$(VENV)/bin/python bench/sync_invoke.py
+
+# Agent developers (see docs/agent-developer-guide.md). ALIAS defaults to live.
+ALIAS ?= live
+agent-init: install ## Scaffold an agent: make agent-init NAME=my_agent [DIR=agents/my_agent]
+	$(AGENTRY) agent init $(NAME) $(if $(DIR),--dir $(DIR))
+
+agent-push: install ## Push an agent: make agent-push AGENT=agents/echo [CANARY=10] [ALIAS=live]
+	$(AGENTRY) agent push $(AGENT) --alias $(ALIAS) $(if $(CANARY),--canary $(CANARY))
+
+agent-versions: install ## List versions: make agent-versions NAME=echo
+	$(AGENTRY) agent versions $(NAME)
+
+agent-promote: install ## Point an alias at a version: make agent-promote NAME=echo VERSION=2
+	$(AGENTRY) agent promote $(NAME) $(VERSION) --alias $(ALIAS)
+
+agent-rollback: install ## Roll an alias back: make agent-rollback NAME=echo
+	$(AGENTRY) agent rollback $(NAME) --alias $(ALIAS)
+
+agent-logs: install ## Session logs: make agent-logs NAME=echo [SESSION=...]
+	$(AGENTRY) agent logs $(NAME) $(if $(SESSION),--session $(SESSION))
+
+agent-invoke: install ## Invoke with the developer key: make agent-invoke NAME=echo INPUT='{"prompt":"hi"}'
+	$(AGENTRY) agent invoke $(NAME) '$(INPUT)'
+
+bench-push: install ## Time agent pushes: warm, one new dependency, cold (docs/benchmarks-push.md)
+	$(VENV)/bin/python bench/agent_push.py
 
 clean: dev-down ## Remove local state (.agentry) and the venv
 	rm -rf .agentry .venv .tools

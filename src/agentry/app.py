@@ -30,7 +30,10 @@ from agentry.kit.problems import install_problem_handlers
 from agentry.models import StreamEvent
 from agentry.platform import Platform
 from agentry.quotas import QuotaService
+from agentry.registry.canary import CanaryMonitor
+from agentry.registry.developer_endpoints import router as registry_developer_router
 from agentry.registry.endpoints import router as registry_router
+from agentry.registry.packaging import MAX_ARTIFACT_BYTES
 from agentry.registry.routing import RouteCache
 from agentry.runtime.factory import build_runtime
 
@@ -98,11 +101,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         )
         housekeeper = Housekeeper(maker, settings)
         housekeeper.start()
+        canary = CanaryMonitor(app.state.platform)
+        canary.start()
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
             yield
         finally:
             await housekeeper.stop()
+            await canary.stop()
             await recorder.stop()
             await stream_events.stop()
             await quotas.aclose()
@@ -121,9 +127,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url="/openapi.json" if local else None,
     )
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_payload_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_payload_bytes,
+        max_upload_bytes=MAX_ARTIFACT_BYTES + 64 * 1024,
+    )
     app.include_router(health_router)
     app.include_router(registry_router)
+    app.include_router(registry_developer_router)
     app.include_router(invocations_router)
     app.include_router(streams_router)
     return app

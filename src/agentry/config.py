@@ -158,6 +158,34 @@ class Settings(BaseSettings):
         description="Server-side secret mixed into API key hashes (HMAC-SHA256). Required "
         "outside the local profile; locally a per-home pepper is generated.",
     )
+    uv_bin: str = Field(
+        "",
+        description="uv executable that builds agent dependency layers. Empty: `uv` on PATH, "
+        "else the repository's .tools/bin/uv.",
+    )
+    registry_gate_ping_timeout_s: float = Field(
+        60.0, gt=0, description="Health gate: a new version must answer /ping within this time."
+    )
+    canary_window_s: float = Field(
+        300.0, gt=0, description="How long a canary runs before it is promoted to 100%."
+    )
+    canary_check_interval_s: float = Field(
+        5.0, gt=0, description="How often the canary monitor compares canary and stable."
+    )
+    canary_max_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Roll a canary back when its error rate exceeds this."
+    )
+    canary_max_p95_ratio: float = Field(
+        2.0, gt=1, description="Roll a canary back when its p95 exceeds stable p95 times this."
+    )
+    canary_p95_floor_ms: int = Field(
+        50,
+        ge=0,
+        description="Ignore p95 differences smaller than this (millisecond noise on fast agents).",
+    )
+    canary_min_calls: int = Field(
+        10, ge=1, description="Canary calls needed before the error/latency rules apply."
+    )
     log_level: str = Field("INFO", description="Log level for every process.")
     log_json: bool = Field(True, description="Emit structured JSON log lines.")
 
@@ -182,6 +210,10 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
+
+    @property
+    def layers_dir(self) -> Path:
+        return self.home / "layers"
 
     @property
     def runtime_dir(self) -> Path:

@@ -15,6 +15,7 @@ from agentry.config import Settings
 from agentry.identity.principal import Role
 from agentry.kit.db.engine import create_engine, create_sessionmaker, session_scope
 from agentry.kit.db.migrate import upgrade_async
+from agentry.kit.envfile import read_env_file
 from agentry.models import Tenant
 from agentry.registry import packaging
 from agentry.registry.manifest import load_manifest
@@ -28,6 +29,10 @@ DEV_TENANTS = (
     ("acme", "Acme Corp", "premium", "AGENTRY_API_KEY"),
     ("globex", "Globex", "basic", "AGENTRY_API_KEY_GLOBEX"),
 )
+# The platform's own tenant holds staff credentials: the agent developer key (and, from the
+# identity work, an operator key). Its slug is fixed: other parts look it up by `platform`.
+PLATFORM_TENANT = ("platform", "Agentry platform", "premium")
+DEVELOPER_KEY_ENV = "AGENTRY_DEVELOPER_KEY"
 SAMPLE_AGENTS = ("echo",)
 
 
@@ -35,20 +40,6 @@ SAMPLE_AGENTS = ("echo",)
 class SeedResult:
     env: dict[str, str] = field(default_factory=dict)
     agents: dict[str, int] = field(default_factory=dict)
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line.startswith("export "):
-            line = line[7:]
-        if "=" in line and not line.startswith("#"):
-            k, _, v = line.partition("=")
-            values[k.strip()] = v.strip().strip('"')
-    return values
 
 
 def write_env_file(path: Path, values: dict[str, str], venv_bin: Path | None) -> None:
@@ -85,6 +76,18 @@ async def seed(settings: Settings, pepper: bytes, agents_dir: Path) -> SeedResul
                 result.env[env_name] = await _ensure_key(
                     session, tenant, previous.get(env_name), pepper
                 )
+            slug, display, tier = PLATFORM_TENANT
+            platform_tenant = await tenants.get_by_slug(slug) or await create_tenant(
+                session, slug=slug, display_name=display, tier=tier
+            )
+            result.env[DEVELOPER_KEY_ENV] = await _ensure_key(
+                session,
+                platform_tenant,
+                previous.get(DEVELOPER_KEY_ENV),
+                pepper,
+                role=Role.developer,
+                name="dev agent developer key",
+            )
             for name in SAMPLE_AGENTS:
                 agent_dir = agents_dir / name
                 manifest = load_manifest(agent_dir)
@@ -112,13 +115,19 @@ async def seed(settings: Settings, pepper: bytes, agents_dir: Path) -> SeedResul
 
 
 async def _ensure_key(
-    session: AsyncSession, tenant: Tenant, previous: str | None, pepper: bytes
+    session: AsyncSession,
+    tenant: Tenant,
+    previous: str | None,
+    pepper: bytes,
+    *,
+    role: Role = Role.admin,
+    name: str = "dev admin key",
 ) -> str:
     if previous and keys.well_formed(previous):
         found = await ApiKeyAuthRepository(session).lookup_by_hash(keys.hash_key(previous, pepper))
         if found is not None and found[0].tenant_id == tenant.id and found[0].revoked_at is None:
             return previous
     issued = await issue_key(
-        session, tenant, name="dev admin key", role=Role.admin, pepper=pepper, created_by="seed"
+        session, tenant, name=name, role=role, pepper=pepper, created_by="seed"
     )
     return issued.secret

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentry.registry.manifest import ManifestError, parse_manifest
+from agentry.registry.manifest import GoldenCase, ManifestError, golden_diff, parse_manifest
 
 
 def test_minimal_manifest_gets_defaults() -> None:
@@ -41,3 +41,31 @@ def test_error_points_at_the_line_of_the_field() -> None:
     with pytest.raises(ManifestError) as info:
         parse_manifest(text, "agent.toml")
     assert info.value.detail.startswith("agent.toml:4: field 'limits.job_deadline_s'")
+
+
+def test_self_service_fields_and_golden_cases() -> None:
+    m = parse_manifest(
+        'name = "ok"\ntools = ["search"]\ntenants = ["acme"]\ntiers = ["premium"]\n'
+        "[[golden]]\ninput = { prompt = 'hi' }\nexpect = { echo = 'hi' }\n"
+        "[[golden]]\ninput = {}\ncontains = ['pid']\n"
+    )
+    assert (m.tools, m.tenants, m.tiers) == (["search"], ["acme"], ["premium"])
+    assert [g.input for g in m.golden] == [{"prompt": "hi"}, {}]
+
+
+def test_golden_case_needs_a_check_and_names_its_line() -> None:
+    with pytest.raises(ManifestError) as info:
+        parse_manifest('name = "ok"\n\n[[golden]]\ninput = {}\n', "agent.toml")
+    assert "agent.toml:3: field 'golden.0'" in info.value.detail
+
+
+def test_golden_diff_is_a_subset_match() -> None:
+    case = GoldenCase(expect={"echo": "hi", "meta": {"n": 1}}, contains=["pid"])
+    assert golden_diff(case, {"echo": "hi", "meta": {"n": 1, "x": 2}, "pid": 3}) is None
+    diff = golden_diff(case, {"echo": "ho", "meta": {}})
+    assert diff is not None
+    assert 'output.echo: expected "hi", got "ho"' in diff
+    assert "output.meta.n: missing" in diff
+    assert "does not contain 'pid'" in diff
+    assert golden_diff(GoldenCase(expect=[1, 2]), [1, 2]) is None
+    assert golden_diff(GoldenCase(expect={"a": 1}), "text") is not None

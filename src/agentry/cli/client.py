@@ -11,7 +11,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from agentry.seed import read_env_file
+from agentry.kit.envfile import read_env_file
 
 err = Console(stderr=True)
 

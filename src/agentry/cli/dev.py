@@ -15,10 +15,8 @@ import httpx
 import typer
 from rich.console import Console
 
-from agentry.app import api_key_pepper
 from agentry.config import Settings, get_settings
 from agentry.kit.logging import configure_logging
-from agentry.seed import seed, write_env_file
 
 app = typer.Typer(
     help="Local development: start, stop and seed the platform.", no_args_is_help=True
@@ -126,6 +124,10 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def _run_seed(settings: Settings) -> dict[str, str]:
+    # Imported here: the whole app is slow to import, and other commands do not need it.
+    from agentry.app import api_key_pepper
+    from agentry.seed import seed, write_env_file
+
     result = asyncio.run(seed(settings, api_key_pepper(settings), REPO_ROOT / "agents"))
     write_env_file(settings.home / "dev.env", result.env, Path(sys.executable).parent)
     return result.env

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from agentry.kit.errors import AgentryError, BadRequest, NotFound
 from agentry.kit.ids import new_id
 from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
-from agentry.runtime.base import AgentFailed, AgentRuntime
+from agentry.runtime.base import AgentFailed, AgentRuntime, RuntimeTarget
 
 SESSION_POOL_SIZE = 2
 
@@ -126,6 +127,7 @@ class SyncResult:
     route: Route
     output_json: bytes
     runtime_ms: int
+    version_number: int
 
     def render(self) -> bytes:
         """The response body, built around the agent's JSON without parsing it again."""
@@ -134,7 +136,7 @@ class SyncResult:
                 "invocation_id": self.invocation_id,
                 "session_id": self.session_id,
                 "agent": self.route.agent_name,
-                "version": self.route.version_number,
+                "version": self.version_number,
             },
             separators=(",", ":"),
         )
@@ -209,7 +211,7 @@ class InvocationService:
 
     async def _route(self, principal: Principal, agent_name: str, alias: str, mode: str) -> Route:
         route = await self._routes.resolve(agent_name, alias)
-        route.check_tier(principal.tier)
+        route.check_tier(principal.tier, principal.tenant_slug)
         if route.modes and mode not in route.modes:
             raise ModeNotSupported(f"Agent '{agent_name}' does not support {mode} invocation.")
         return route
@@ -290,15 +292,14 @@ class InvocationService:
     ) -> SyncResult:
         if route is None:
             route = await self._route(principal, agent_name, req.alias, "sync")
-        client_sid = req.session_id or pooled_session_id(route.version_number, SESSION_POOL_SIZE)
-        runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, client_sid)
+        version, target, client_sid, runtime_sid = _place(principal, route, req.session_id)
         invocation_id = invocation_id or new_id("inv")
         payload = json.dumps(req.input, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None
         try:
             result = await self._runtime.invoke(
-                route.target,
+                target,
                 runtime_sid,
                 payload,
                 request_id=request_id,
@@ -308,7 +309,15 @@ class InvocationService:
             error = exc
         runtime_ms = round((time.perf_counter() - started) * 1000)
         await self._record(
-            principal, route, invocation_id, client_sid, runtime_sid, request_id, runtime_ms, error
+            principal,
+            route,
+            version,
+            invocation_id,
+            client_sid,
+            runtime_sid,
+            request_id,
+            runtime_ms,
+            error,
         )
         if error is not None:
             error.extra.setdefault("invocation_id", invocation_id)
@@ -319,12 +328,14 @@ class InvocationService:
             route=route,
             output_json=_output_json(result.content_type, result.body),
             runtime_ms=runtime_ms,
+            version_number=version,
         )
 
     async def _record(
         self,
         principal: Principal,
         route: Route,
+        version: int,
         invocation_id: str,
         client_sid: str,
         runtime_sid: str,
@@ -343,7 +354,7 @@ class InvocationService:
                 "id": invocation_id,
                 "tenant_id": principal.tenant_id,
                 "agent_id": route.agent_id,
-                "version_number": route.version_number,
+                "version_number": version,
                 "alias": route.alias,
                 "mode": mode,
                 "session_id": client_sid,
@@ -433,8 +444,7 @@ class InvocationService:
         slot: Slot | None,
         claim: Claim | None,
     ) -> AsyncIterator[dict[str, str]]:
-        client_sid = req.session_id or pooled_session_id(route.version_number, SESSION_POOL_SIZE)
-        runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, client_sid)
+        version, target, client_sid, runtime_sid = _place(principal, route, req.session_id)
         payload = json.dumps(req.input, separators=(",", ":")).encode()
         seq = 0
         started = time.perf_counter()
@@ -445,12 +455,12 @@ class InvocationService:
             "session_id": client_sid,
             "agent": route.agent_name,
             "alias": route.alias,
-            "version": route.version_number,
+            "version": version,
         }
         try:
             chunks = 0
             upstream = self._runtime.invoke_stream(
-                route.target,
+                target,
                 runtime_sid,
                 payload,
                 request_id=request_id,
@@ -530,6 +540,7 @@ class InvocationService:
                 await self._finish_stream(
                     principal,
                     route,
+                    version,
                     invocation_id,
                     client_sid,
                     runtime_sid,
@@ -544,6 +555,7 @@ class InvocationService:
         self,
         principal: Principal,
         route: Route,
+        version: int,
         invocation_id: str,
         client_sid: str,
         runtime_sid: str,
@@ -556,6 +568,7 @@ class InvocationService:
         await self._record(
             principal,
             route,
+            version,
             invocation_id,
             client_sid,
             runtime_sid,
@@ -634,3 +647,26 @@ def _parse_last_event_id(value: str | None) -> int:
     if not value.isdigit() or len(value) > 9:
         raise InvalidLastEventId("Last-Event-ID must be the id of an event of this stream.")
     return int(value)
+
+
+def _place(
+    principal: Principal, route: Route, session_id: str | None
+) -> tuple[int, RuntimeTarget, str, str]:
+    """Which version and runtime session a call goes to: (version, target, client sid,
+    runtime sid). While a canary runs, a client session id always lands on the same side (by
+    a hash of it); calls without one pick a side first, then that version's session pool."""
+    version, target = route.version_number, route.target
+    if session_id:
+        runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, session_id)
+        if route.canary_target is not None:
+            version, target = route.pick(int(runtime_sid[-8:], 16) % 100)
+        return version, target, session_id, runtime_sid
+    if route.canary_target is not None:
+        version, target = route.pick(random.randrange(100))
+    client_sid = pooled_session_id(version, SESSION_POOL_SIZE)
+    return (
+        version,
+        target,
+        client_sid,
+        runtime_session_id(principal.tenant_id, route.agent_id, client_sid),
+    )

@@ -32,9 +32,19 @@ log = get_logger("agentry.access")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        upload_prefix: str = "/v1/registry/",
+        max_upload_bytes: int = 0,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Agent artifact uploads may be far larger than invocation payloads.
+        self.upload_prefix = upload_prefix
+        self.max_upload_bytes = max(max_upload_bytes, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,6 +57,8 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         limit = self.max_body_bytes
+        if scope["path"].startswith(self.upload_prefix):
+            limit = self.max_upload_bytes
 
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -21,4 +21,5 @@ class Agent(Base):
     runtime_arn: Mapped[str | None] = mapped_column(String(300), default=None)
     allowed_tiers: Mapped[list[str]] = mapped_column(default=list)
     modes: Mapped[list[str]] = mapped_column(default=list)
+    allowed_tenants: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,4 +21,10 @@ class AgentAlias(Base):
     )
     name: Mapped[str] = mapped_column(String(48))
     version_number: Mapped[int] = mapped_column(Integer)
+    # Set while a canary runs: this version gets `canary_weight`% of new sessions.
+    canary_version_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    canary_weight: Mapped[int] = mapped_column(Integer, default=0)
+    canary_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Where `rollback` goes: the version the alias held before its last move.
+    previous_version_number: Mapped[int | None] = mapped_column(Integer, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agentry.kit.errors import ValidationFailed
 
@@ -26,6 +34,27 @@ class Limits(BaseModel):
     idle_timeout_s: int = Field(900, ge=60, le=28800)
 
 
+class GoldenCase(BaseModel):
+    """One declarative check run by the health gate before an alias moves.
+
+    `expect` is a subset match on the JSON output (dicts compare key by key, everything else
+    by equality); `contains` requires the serialised output to contain each string. No code runs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    input: dict[str, Any] = Field(default_factory=dict)
+    expect: Any = None
+    contains: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_check(self) -> GoldenCase:
+        if self.expect is None and not self.contains:
+            raise ValueError("a golden case needs 'expect' or 'contains'")
+        return self
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -37,7 +66,12 @@ class Manifest(BaseModel):
     tiers: list[Literal["basic", "standard", "premium"]] = Field(
         default_factory=list, description="Tiers that may invoke the agent; empty means all."
     )
+    tenants: list[str] = Field(
+        default_factory=list, description="Tenant slugs that may invoke it; empty means all."
+    )
+    tools: list[str] = Field(default_factory=list, description="Tools the agent requests.")
     limits: Limits = Field(default_factory=Limits)
+    golden: list[GoldenCase] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -88,7 +122,8 @@ def _line_of(text: str, loc: tuple[int | str, ...]) -> str:
     names = [p for p in loc if isinstance(p, str)]
     if not names:
         return ""
-    pattern = re.compile(rf"^\s*(\[\s*{re.escape(names[-1])}\s*\]|{re.escape(names[-1])}\s*=)")
+    key = re.escape(names[-1])
+    pattern = re.compile(rf"^\s*(\[\[?\s*{key}\s*\]\]?|{key}\s*=)")
     for number, line in enumerate(text.splitlines(), start=1):
         if pattern.match(line):
             return f":{number}"
@@ -100,3 +135,29 @@ def load_manifest(agent_dir: Path) -> Manifest:
     if not path.is_file():
         raise ManifestError(f"{path}: not found")
     return parse_manifest(path.read_text(), str(path))
+
+
+def golden_diff(case: GoldenCase, output: Any) -> str | None:
+    """None when `output` passes the case, else a short human-readable diff."""
+    problems: list[str] = []
+    if case.expect is not None:
+        problems += _subset_diff(case.expect, output, "output")
+    text = json.dumps(output, sort_keys=True, ensure_ascii=False)
+    problems += [f"output does not contain {s!r}" for s in case.contains if s not in text]
+    return "\n".join(problems) or None
+
+
+def _subset_diff(expected: Any, actual: Any, path: str) -> list[str]:
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{path}: expected an object, got {json.dumps(actual)[:200]}"]
+        out: list[str] = []
+        for key, value in expected.items():
+            if key not in actual:
+                out.append(f"{path}.{key}: missing (expected {json.dumps(value)[:200]})")
+            else:
+                out += _subset_diff(value, actual[key], f"{path}.{key}")
+        return out
+    if expected != actual:
+        return [f"{path}: expected {json.dumps(expected)[:200]}, got {json.dumps(actual)[:200]}"]
+    return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -93,9 +94,13 @@ def check_archive(data: bytes) -> list[str]:
         raise PackagingError(f"artifact is {len(data)} bytes; the limit is {MAX_ARTIFACT_BYTES}")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = zf.namelist()
+            infos = zf.infolist()
     except zipfile.BadZipFile as exc:
         raise PackagingError("the artifact is not a zip archive") from exc
+    names = [info.filename for info in infos]
+    for info in infos:
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise PackagingError(f"{info.filename}: symlink in archive")
     for name in names:
         parts = Path(name).parts
         if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):

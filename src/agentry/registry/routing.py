@@ -45,13 +45,35 @@ class Route:
     allowed_tiers: frozenset[str]
     modes: frozenset[str]
     sync_timeout_s: float | None = None  # the version manifest's limits.sync_timeout_s
+    allowed_tenants: frozenset[str] = frozenset()
+    # While a canary runs: `canary_weight`% of new sessions go to `canary_target`.
+    canary_version_number: int | None = None
+    canary_target: RuntimeTarget | None = None
+    canary_weight: int = 0
 
-    def check_tier(self, tier: str) -> None:
+    def check_tier(self, tier: str, tenant_slug: str = "") -> None:
         if self.allowed_tiers and tier not in self.allowed_tiers:
             raise AgentNotInTier(
                 f"Agent '{self.agent_name}' is available on the "
                 f"{', '.join(sorted(self.allowed_tiers))} tier(s)."
             )
+        if self.allowed_tenants and tenant_slug not in self.allowed_tenants:
+            raise AgentNotInTier(f"Agent '{self.agent_name}' is not available to this tenant.")
+
+    def pick(self, bucket: int) -> tuple[int, RuntimeTarget]:
+        """The version and endpoint for a new session whose sticky bucket (0-99) is given."""
+        if (
+            self.canary_target is not None
+            and self.canary_version_number is not None
+            and bucket < self.canary_weight
+        ):
+            return self.canary_version_number, self.canary_target
+        return self.version_number, self.target
+
+
+def canary_endpoint(alias: str) -> str:
+    """The AgentCore runtime endpoint that serves an alias's canary version."""
+    return f"{alias}_canary"
 
 
 class RouteCache:
@@ -98,4 +120,12 @@ class RouteCache:
             allowed_tiers=frozenset(agent.allowed_tiers),
             modes=frozenset(agent.modes),
             sync_timeout_s=float(timeout) if isinstance(timeout, int | float) else None,
+            allowed_tenants=frozenset(agent.allowed_tenants),
+            canary_version_number=alias.canary_version_number,
+            canary_target=(
+                RuntimeTarget(runtime_arn=agent.runtime_arn, qualifier=canary_endpoint(alias.name))
+                if alias.canary_version_number is not None
+                else None
+            ),
+            canary_weight=alias.canary_weight,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,7 @@ from agentry.kit.errors import NotFound
 from agentry.kit.ids import new_id
 from agentry.models import Agent, AgentAlias, AgentVersion
 from agentry.registry import packaging
+from agentry.registry.environments import LAYER_ENV
 from agentry.registry.manifest import Manifest
 from agentry.registry.repository import (
     AgentAliasRepository,
@@ -68,6 +70,7 @@ async def publish_version(
     manifest: Manifest,
     archive: bytes,
     created_by: str | None,
+    layer: Path | None = None,
 ) -> Published:
     """Store the artifact and make a new immutable version, unless the digest already exists."""
     packaging.check_archive(archive)
@@ -80,6 +83,7 @@ async def publish_version(
     agent.description = manifest.description
     agent.allowed_tiers = list(manifest.tiers)
     agent.modes = list(manifest.modes)
+    agent.allowed_tenants = list(manifest.tenants)
     existing = await versions.get_by_digest(agent.id, content_digest)
     if existing is not None:
         return Published(agent=agent, version=existing, created=False)
@@ -91,7 +95,10 @@ async def publish_version(
     spec = RuntimeSpec(
         name=f"agentry_{manifest.name}",
         artifact=artifact,
-        environment={"AGENTRY_ENTRYPOINT_ATTR": manifest.app_attr},
+        environment={
+            "AGENTRY_ENTRYPOINT_ATTR": manifest.app_attr,
+            **({LAYER_ENV: str(layer)} if layer is not None else {}),
+        },
         idle_timeout_s=manifest.limits.idle_timeout_s,
     )
     if agent.runtime_id is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from agentry.seed import read_env_file
+from agentry.kit.envfile import read_env_file
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,6 +39,10 @@ class Stack:
     @property
     def acme_key(self) -> str:
         return self.creds["AGENTRY_API_KEY"]
+
+    @property
+    def developer_key(self) -> str:
+        return self.creds["AGENTRY_DEVELOPER_KEY"]
 
     @property
     def globex_key(self) -> str:

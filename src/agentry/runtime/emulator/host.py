@@ -23,6 +23,7 @@ import uvicorn
 
 ENTRYPOINT_ATTR_ENV = "AGENTRY_ENTRYPOINT_ATTR"
 SESSION_ID_ENV = "AGENTRY_HOST_SESSION_ID"
+DEPS_LAYER_ENV = "AGENTRY_DEPS_LAYER"
 MISMATCH_HEADER = "x-agentry-session-mismatch"
 OTEL_WRAPPER = "opentelemetry-instrument"
 _SESSION_HEADER = b"x-amzn-bedrock-agentcore-runtime-session-id"
@@ -160,10 +161,12 @@ def _take_assignment() -> list[str]:
     os.dup2(log_fd, 2)
     os.close(log_fd)
     code_dir = Path(job["code_dir"])
-    for entry in code_dir.iterdir():
-        name = entry.stem if entry.suffix == ".py" else entry.name
-        if (entry.is_dir() or entry.suffix == ".py") and name in sys.modules:
-            os._exit(STANDBY_DECLINED)
+    layer = job["env"].get(DEPS_LAYER_ENV)
+    for root in (code_dir, *([Path(layer)] if layer else [])):
+        for entry in root.iterdir():
+            name = entry.stem if entry.suffix == ".py" else entry.name
+            if (entry.is_dir() or entry.suffix == ".py") and name in sys.modules:
+                os._exit(STANDBY_DECLINED)
     os.chdir(code_dir)
     os.environ.update(job["env"])
     return list(job["entry"])
@@ -189,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
     code_dir = Path.cwd()
     if str(code_dir) not in sys.path:
         sys.path.insert(0, str(code_dir))
+    layer = os.environ.get(DEPS_LAYER_ENV)
+    if layer and layer not in sys.path:
+        # The version's dependency layer: after its own code, before the host's packages.
+        sys.path.insert(sys.path.index(str(code_dir)) + 1, layer)
     sock = socket.socket(fileno=args.fd)
     module = load_entry_module(entry_file(entry), code_dir)
     app = find_app(module, os.environ.get(ENTRYPOINT_ATTR_ENV) or None)

@@ -1,0 +1,351 @@
+"""`agentry agent ...`: the agent developer's loop: init, push, versions, promote, rollback.
+
+Credentials: --url/--key, else AGENTRY_URL and AGENTRY_DEVELOPER_KEY from the environment or
+.agentry/dev.env (`make dev` writes them). Every command takes --json for scripts.
+Exit codes: 0 ok, 1 the platform refused or a step failed, 2 bad input (manifest, arguments).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agentry.cli.client import err, print_json, resolve
+from agentry.registry import packaging
+from agentry.registry.manifest import ManifestError, load_manifest
+
+app = typer.Typer(help="Agent developers: build, push and roll out agents.", no_args_is_help=True)
+out = Console()
+KEY_ENV = "AGENTRY_DEVELOPER_KEY"
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "agent"
+
+UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
+KeyOpt = typer.Option(None, "--key", help=f"Developer key (default ${KEY_ENV}).")
+JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+AliasOpt = typer.Option("live", "--alias", help="Alias to act on.")
+
+
+@app.callback()
+def _group() -> None:
+    """Agent developers: build, push and roll out agents."""
+
+
+class Api:
+    def __init__(self, url: str | None, key: str | None, as_json: bool) -> None:
+        base, secret = resolve(url, key, KEY_ENV)
+        self.as_json = as_json
+        self.client = httpx.Client(
+            base_url=f"{base}/v1/registry/agents",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=900,
+        )
+        self.root = base
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            self.fail({"code": "unreachable", "detail": f"{self.root}: {exc}"})
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"code": f"http_{response.status_code}", "detail": response.text}
+            self.fail(problem)
+        return response.json()
+
+    def fail(self, problem: dict[str, Any], code: int = 1) -> NoReturn:
+        if self.as_json:
+            print_json({"ok": False, "error": problem})
+        else:
+            err.print(f"[red]error[/] {problem.get('code')}: {problem.get('detail', '')}")
+        raise typer.Exit(code)
+
+
+def _usage_error(as_json: bool, code: str, detail: str) -> typer.Exit:
+    if as_json:
+        print_json({"ok": False, "error": {"code": code, "detail": detail}})
+    else:
+        err.print(f"[red]error[/] {detail}")
+    return typer.Exit(2)
+
+
+@app.command()
+def init(
+    name: str = typer.Argument(..., help="Agent name: a-z, 0-9 and '_', starting with a letter."),
+    directory: Path = typer.Option(None, "--dir", help="Where to create it (default ./NAME)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Scaffold a new agent from the echo template."""
+    target = directory or Path(name)
+    if target.exists() and any(target.iterdir()):
+        raise _usage_error(as_json, "exists", f"{target} exists and is not empty")
+    target.mkdir(parents=True, exist_ok=True)
+    for template in sorted(TEMPLATE_DIR.iterdir()):
+        if template.is_file():
+            (target / template.name).write_text(template.read_text().format(name=name))
+    try:
+        load_manifest(target)
+    except ManifestError as exc:
+        for child in target.iterdir():
+            child.unlink()
+        target.rmdir()
+        raise _usage_error(as_json, exc.code, exc.detail) from exc
+    files = sorted(p.name for p in target.iterdir())
+    if as_json:
+        print_json({"ok": True, "agent": name, "dir": str(target), "files": files})
+    else:
+        out.print(f"[green]created[/] {target}/ ({', '.join(files)})")
+        out.print(f"next: edit {target}/main.py, then [bold]agentry agent push {target}[/]")
+
+
+class Steps:
+    """Rich progress for humans, a list of step records for --json."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.records: list[dict[str, Any]] = []
+
+    @contextmanager
+    def run(self, label: str) -> Iterator[dict[str, Any]]:
+        record: dict[str, Any] = {"step": label, "status": "ok"}
+        started = time.perf_counter()
+        try:
+            if self.as_json:
+                yield record
+            else:
+                with out.status(f"{label}..."):
+                    yield record
+        except typer.Exit:
+            record["status"] = "failed"
+            self.records.append(record | {"ms": round((time.perf_counter() - started) * 1000)})
+            if not self.as_json:
+                out.print(f"[red]✗[/] {label}")
+            raise
+        record.setdefault("ms", round((time.perf_counter() - started) * 1000))
+        self.records.append(record)
+        if not self.as_json:
+            note = record.get("note", "")
+            out.print(f"[green]✓[/] {label:<20} {record['ms']:>6} ms  [dim]{note}[/]")
+
+    def done(self, label: str, note: str, ms: int = 0, status: str = "ok") -> None:
+        self.records.append({"step": label, "status": status, "ms": ms, "note": note})
+        if not self.as_json:
+            mark = "[green]✓[/]" if status == "ok" else "[dim]-[/]"
+            out.print(f"{mark} {label:<20} {ms:>6} ms  [dim]{note}[/]")
+
+
+@app.command()
+def push(
+    directory: Path = typer.Argument(..., help="The agent directory (with agent.toml)."),
+    alias: str = AliasOpt,
+    canary: int = typer.Option(
+        0, "--canary", min=0, max=99, help="Send this percent of new sessions to the new version."
+    ),
+    as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+) -> None:
+    """Package, upload, build, health-gate and roll out an agent version."""
+    started = time.perf_counter()
+    steps = Steps(as_json)
+    try:
+        with steps.run("package") as rec:
+            manifest = load_manifest(directory)
+            archive = packaging.package_dir(directory)
+            content_digest = packaging.digest(archive)
+            rec["note"] = f"{len(archive)} bytes {content_digest[:19]}"
+    except (ManifestError, packaging.PackagingError) as exc:
+        raise _usage_error(as_json, exc.code, exc.detail) from exc
+    api = Api(url, key, as_json)
+    with steps.run("upload") as rec:
+        uploaded = api.call(
+            "POST",
+            f"/{manifest.name}/versions",
+            content=archive,
+            headers={"Content-Type": "application/zip", "X-Agentry-Digest": content_digest},
+        )
+        number = uploaded["version"]["number"]
+        rec["note"] = (
+            f"version {number}" if uploaded["created"] else f"unchanged: version {number} exists"
+        )
+    build_note = (
+        "no requirements"
+        if uploaded["layer"] is None
+        else f"layer {uploaded['layer'][:12]} "
+        + ("reused, no install" if uploaded["layer_reused"] else "built")
+    )
+    steps.done("build environment", build_note, round(uploaded["build_s"] * 1000))
+    current = api.call("GET", f"/{manifest.name}/versions")
+    live = next((a for a in current["aliases"] if a["name"] == alias), None)
+    result: dict[str, Any] = {
+        "ok": True,
+        "agent": manifest.name,
+        "version": number,
+        "created": uploaded["created"],
+        "digest": content_digest,
+        "alias": alias,
+    }
+    if live is not None and live["version"] == number and live["canary_version"] is None:
+        steps.done("move alias", f"'{alias}' already serves version {number}", status="skipped")
+        _finish_push(steps, result | {"route": live}, started, as_json)
+        return
+    if canary and (live is None or live["version"] == number):
+        raise _usage_error(as_json, "no_stable_version", "--canary needs an alias to split from")
+    body: dict[str, Any] = (
+        {"version": live["version"], "canary_version": number, "canary_weight": canary}
+        if canary and live is not None
+        else {"version": number}
+    )
+    # One call: the server starts the version, pings it, runs its golden cases and only then
+    # moves the alias; its answer times each step.
+    if as_json:
+        moved = api.call("PUT", f"/{manifest.name}/aliases/{alias}", json=body)
+    else:
+        with out.status("start and ping, golden cases, move alias..."):
+            moved = api.call("PUT", f"/{manifest.name}/aliases/{alias}", json=body)
+    for gate in moved["gates"]:
+        steps.done("start and ping", f"version {gate['version']}", gate["ping_ms"])
+        steps.done("golden cases", f"{gate['golden_passed']} passed", gate["golden_ms"])
+    route = moved["alias"]
+    note = (
+        f"'{alias}': {100 - route['canary_weight']}% v{route['version']}, "
+        f"{route['canary_weight']}% v{route['canary_version']} (canary)"
+        if route["canary_version"] is not None
+        else f"'{alias}' → version {route['version']}"
+    )
+    steps.done("move alias", note)
+    _finish_push(steps, result | {"route": route}, started, as_json)
+
+
+def _finish_push(steps: Steps, result: dict[str, Any], started: float, as_json: bool) -> None:
+    total = round((time.perf_counter() - started) * 1000)
+    if as_json:
+        print_json(result | {"steps": steps.records, "total_ms": total})
+        return
+    verb = "pushed" if result["created"] else "no new version (unchanged);"
+    out.print(f"[bold]{verb}[/] {result['agent']} v{result['version']} in {total} ms")
+
+
+@app.command()
+def versions(
+    name: str = typer.Argument(..., help="Agent name."),
+    as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+) -> None:
+    """List an agent's versions and where its aliases point."""
+    api = Api(url, key, as_json)
+    data = api.call("GET", f"/{name}/versions")
+    if as_json:
+        print_json(data)
+        return
+    routes: dict[int, list[str]] = {}
+    for a in data["aliases"]:
+        routes.setdefault(a["version"], []).append(a["name"])
+        if a["canary_version"] is not None:
+            routes.setdefault(a["canary_version"], []).append(
+                f"{a['name']} (canary {a['canary_weight']}%)"
+            )
+    table = Table("version", "digest", "created", "by", "aliases")
+    for v in data["items"]:
+        table.add_row(
+            str(v["number"]),
+            v["digest"][:19],
+            v["created_at"][:19],
+            v["created_by"] or "",
+            ", ".join(routes.get(v["number"], [])),
+        )
+    out.print(table)
+
+
+def _print_alias(data: dict[str, Any], as_json: bool, verb: str) -> None:
+    if as_json:
+        print_json(data)
+        return
+    state = data.get("alias", data)
+    out.print(f"[green]{verb}[/] '{state['name']}' → version {state['version']}")
+
+
+@app.command()
+def promote(
+    name: str = typer.Argument(..., help="Agent name."),
+    version: int = typer.Argument(..., help="Version to route all new sessions to."),
+    alias: str = AliasOpt,
+    as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+) -> None:
+    """Point an alias at a version (after its health gate)."""
+    api = Api(url, key, as_json)
+    _print_alias(
+        api.call("PUT", f"/{name}/aliases/{alias}", json={"version": version}), as_json, "promoted"
+    )
+
+
+@app.command()
+def rollback(
+    name: str = typer.Argument(..., help="Agent name."),
+    alias: str = AliasOpt,
+    as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+) -> None:
+    """Drop a running canary, or move the alias back to its previous version."""
+    api = Api(url, key, as_json)
+    _print_alias(api.call("POST", f"/{name}/aliases/{alias}/rollback"), as_json, "rolled back")
+
+
+@app.command()
+def logs(
+    name: str = typer.Argument(..., help="Agent name."),
+    session: str = typer.Option(None, "--session", help="Only sessions whose id contains this."),
+    lines: int = typer.Option(200, "--lines", min=1, max=5000, help="Lines per session log."),
+    as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+) -> None:
+    """Show the latest session logs of an agent (local runtime)."""
+    api = Api(url, key, as_json)
+    params: dict[str, Any] = {"lines": lines}
+    if session:
+        params["session"] = session
+    data = api.call("GET", f"/{name}/logs", params=params)
+    if as_json:
+        print_json(data)
+    elif not data["files"]:
+        out.print("[dim]no session logs yet[/]")
+    else:
+        typer.echo(data["text"])
+
+
+@app.command()
+def invoke(
+    name: str = typer.Argument(..., help="Agent name."),
+    payload: str = typer.Argument("{}", help="JSON input for the agent."),
+    session: str = typer.Option(None, "--session", help="Session id to continue."),
+    alias: str = AliasOpt,
+    as_json: bool = JsonOpt,
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+) -> None:
+    """Invoke an agent through the platform with the developer key."""
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise _usage_error(as_json, "invalid_json", f"payload is not JSON: {exc}") from exc
+    api = Api(url, key, as_json)
+    body: dict[str, Any] = {"input": data, "alias": alias}
+    if session:
+        body["session_id"] = session
+    result = api.call("POST", f"{api.root}/v1/agents/{name}/invoke", json=body)
+    print_json(result if as_json else result["output"])
