@@ -13,7 +13,8 @@ from rich.console import Console
 
 from agentry.kit.envfile import read_env_file
 
-err = Console(stderr=True)
+# Error lines carry paths and codes that scripts grep for: never wrap them.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def resolve(url: str | None, key: str | None, key_env: str = "AGENTRY_API_KEY") -> tuple[str, str]:
