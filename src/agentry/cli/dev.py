@@ -160,7 +160,7 @@ def up(foreground: bool = typer.Option(False, help="Run the API in the foregroun
             raise typer.Exit(1)
     env_file = settings.home / "dev.env"
     out.print(f"[green]Agentry is up[/] on {env['AGENTRY_URL']}")
-    out.print(f"credentials: {env_file} (tenants acme and globex)")
+    out.print(f"credentials: {env_file} (tenants acme and globex; operator key)")
     out.print("try:")
     out.print(f"  source {env_file}")
     out.print('  agentry invoke echo \'{"prompt": "hi"}\'')

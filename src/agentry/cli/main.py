@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agentry.cli import db, dev, invoke, runtime, serve
+from agentry.cli import db, dev, invoke, ops, runtime, serve
 
 app = typer.Typer(
     help="Agentry: Agent-as-a-Service platform.", no_args_is_help=True, add_completion=False
@@ -12,6 +12,7 @@ app = typer.Typer(
 app.add_typer(dev.app, name="dev")
 app.add_typer(db.app, name="db")
 app.add_typer(runtime.app, name="runtime")
+app.add_typer(ops.app, name="ops")
 app.command("serve")(serve.serve)
 app.command("invoke")(invoke.invoke)
 

@@ -8,8 +8,9 @@ from agentry.models.api_key import ApiKey
 from agentry.models.audit_event import AuditEvent
 from agentry.models.invocation import Invocation
 from agentry.models.tenant import Tenant
+from agentry.models.tenant_entra_id import TenantEntraId
 
-TENANT_OWNED: tuple[type[Base], ...] = (ApiKey, Invocation)
+TENANT_OWNED: tuple[type[Base], ...] = (ApiKey, Invocation, TenantEntraId)
 
 __all__ = [
     "TENANT_OWNED",
@@ -21,4 +22,5 @@ __all__ = [
     "Base",
     "Invocation",
     "Tenant",
+    "TenantEntraId",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentry.kit.db.base import Base
@@ -56,3 +56,10 @@ class TenantScopedRepository(Generic[M]):
         self.session.add(obj)
         await self.session.flush()
         return obj
+
+    async def delete_all(self) -> int:
+        """Every row of this tenant (tenant erasure)."""
+        result = await self.session.execute(
+            delete(self.model).where(self.model.tenant_id == self.tenant_id)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
