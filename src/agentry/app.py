@@ -19,6 +19,7 @@ from agentry.audit.endpoints import router as audit_router
 from agentry.audit.service import AuditLog
 from agentry.config import Settings, get_settings
 from agentry.health.endpoints import router as health_router
+from agentry.identity.endpoints import router as identity_router
 from agentry.identity.throttle import AuthThrottle
 from agentry.identity.tokens import JwksCache, TokenSettings, TokenValidator, http_jwks_fetcher
 from agentry.invocations.endpoints import router as invocations_router
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(health_router)
     app.include_router(registry_router)
     app.include_router(invocations_router)
+    app.include_router(identity_router)
     app.include_router(api_keys_router)
     app.include_router(audit_router)
     app.include_router(admin_tenants_router)
