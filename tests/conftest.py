@@ -163,7 +163,10 @@ def stack(
         database_url = db.create()
     # Failed-auth throttling is tested on its own; the shared stack must not trip it.
     running = start_stack(
-        home, database_url=database_url, max_payload_bytes="65536", auth_failure_limit="10000/minute"
+        home,
+        database_url=database_url,
+        max_payload_bytes="65536",
+        auth_failure_limit="10000/minute",
     )
     yield running
     stop_stack(running)
