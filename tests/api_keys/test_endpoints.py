@@ -28,14 +28,16 @@ async def test_key_lifecycle(api: InProcApp) -> None:
         secret = body["secret"]
         assert keys.well_formed(secret)
         listed = (await c.get("/v1/api-keys")).text
-        assert secret not in listed and body["id"] in listed  # shown once
+        assert secret not in listed
+        assert body["id"] in listed
 
     async with api.platform.sessionmaker() as session:
         row = (await session.execute(select(ApiKey).where(ApiKey.id == body["id"]))).scalar_one()
         stored = [str(getattr(row, col.key)) for col in ApiKey.__table__.columns]
     assert row.key_hash == keys.hash_key(secret, TEST_PEPPER.encode())
     assert not any(secret in value for value in stored)
-    assert row.scopes == ["invoke"] and row.role == "member"
+    assert row.scopes == ["invoke"]
+    assert row.role == "member"
 
     assert await _status(api, secret) == 200
     assert await _status(api, secret, "/v1/api-keys") == 403  # invoke-only key
@@ -67,7 +69,8 @@ async def test_key_lifecycle(api: InProcApp) -> None:
     assert actions.count("api_key.create") == 1
     assert actions.count("api_key.rotate") == 2
     assert "api_key.revoke" in actions
-    assert "auth.failed" in actions and "authz.denied" in actions
+    assert "auth.failed" in actions
+    assert "authz.denied" in actions
 
 
 async def test_expired_key_is_refused(api: InProcApp) -> None:

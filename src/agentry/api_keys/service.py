@@ -128,7 +128,7 @@ async def create_key(
 async def _get(session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:
     key = await ApiKeyRepository(session, principal.tenant_id).get(key_id)
     if key is None:
-        raise ApiKeyNotFound(f"No API key '{key_id}'.")
+        raise ApiKeyNotFound("No such API key in your tenant.")
     return key
 
 
@@ -151,7 +151,7 @@ async def rotate_key(
     """A new key with the same name and scopes; the old one works until its new expiry."""
     old = await _get(session, principal, key_id)
     if old.revoked_at is not None:
-        raise ApiKeyNotFound(f"API key '{key_id}' is revoked.")
+        raise ApiKeyNotFound("The API key is revoked.")
     tenant = await TenantRepository(session).get(principal.tenant_id)
     assert tenant is not None
     until = utcnow() + timedelta(seconds=old_key_expires_in_s)

@@ -90,13 +90,15 @@ async def _failed(platform: Platform, source: str, kind: str, reason: str) -> No
 
 
 async def _denied(request: Request, principal: Principal, needed: str) -> None:
+    # The route template, not the URL: ids in the URL may be another tenant's.
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
     await get_platform(request).audit.append_now(
         actor=principal.actor,
         action="authz.denied",
         outcome=Outcome.denied,
         actor_tenant_id=principal.tenant_id,
         target_tenant_id=principal.tenant_id,
-        details={"method": request.method, "route": request.url.path, "needed": needed},
+        details={"method": request.method, "route": route, "needed": needed},
     )
 
 
