@@ -100,3 +100,13 @@ async def test_bad_bodies_and_scope_escalation(api: InProcApp) -> None:
         assert (await c.post("/v1/api-keys", json={"name": "x"})).status_code == 403
         assert (await c.get("/v1/audit")).status_code == 403
         assert (await c.get("/v1/admin/tenants")).status_code == 403
+        assert (await c.delete("/v1/admin/tenants/ten_secret")).status_code == 403
+    async with api.platform.sessionmaker() as session:
+        denied = (
+            (await session.execute(select(AuditEvent).where(AuditEvent.action == "authz.denied")))
+            .scalars()
+            .all()
+        )
+    routes = {e.details["route"] for e in denied}
+    assert {"/v1/api-keys", "/v1/audit", "/v1/admin/tenants/{tenant_id}"} <= routes
+    assert all(e.outcome == "denied" and e.request_id for e in denied)

@@ -59,7 +59,7 @@ async def create_tenant(
 async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
     tenant = await TenantRepository(session).get(tenant_id)
     if tenant is None:
-        raise TenantNotFound(f"No tenant '{tenant_id}'.")
+        raise TenantNotFound("No such tenant.")
     return tenant
 
 
