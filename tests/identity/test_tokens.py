@@ -13,8 +13,11 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import update
 
 from agentry.devidp.users import DevUser
+from agentry.kit.db.engine import session_scope
+from agentry.models import Tenant
 from agentry.testing.inproc import InProcApp
 
 ACME_TID = "1a000000-0000-4000-8000-000000000001"
@@ -199,3 +202,17 @@ async def test_unknown_kid_refetch_is_rate_limited(acme: InProcApp) -> None:
     for _ in range(5):
         assert (await _me(acme, _unknown_kid(acme))).status_code == 401
     assert calls == 0  # fetched moments ago: forged kids cause no outbound calls
+
+
+async def test_suspended_tenant_token_gets_403(acme: InProcApp) -> None:
+    token = _sign(acme, _claims(acme))
+    assert (await _me(acme, token)).status_code == 200
+    async with session_scope(acme.platform.sessionmaker) as session:
+        await session.execute(
+            update(Tenant).where(Tenant.slug == "acme").values(status="suspended")
+        )
+    assert acme.platform.tokens is not None
+    acme.platform.tokens.forget()
+    r = await _me(acme, token)
+    assert r.status_code == 403
+    assert r.json()["code"] == "tenant_suspended"

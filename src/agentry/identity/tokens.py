@@ -20,6 +20,7 @@ import jwt
 from jwt import PyJWK, PyJWKSet
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agentry.api_keys.service import TenantSuspended
 from agentry.identity.principal import ROLE_SCOPES, Principal, Role
 from agentry.kit.clock import monotonic
 from agentry.kit.errors import Unauthorized
@@ -129,8 +130,6 @@ class TokenValidator:
             raise InvalidToken("The token's directory is not onboarded.")
         role = self._role(claims, is_platform=tenant.slug == PLATFORM_SLUG)
         if tenant.status == TenantStatus.suspended.value:
-            from agentry.api_keys.service import TenantSuspended
-
             raise TenantSuspended(f"Tenant '{tenant.slug}' is suspended.")
         return Principal(
             tenant_id=tenant.id,
