@@ -33,8 +33,8 @@ class RepositoryBase(Generic[M]):
 class TenantScopedRepository(Generic[M]):
     """For tenant-owned tables. Every statement starts from `scoped()`, which filters by tenant.
 
-    The scoping check (`tests/test_tenant_scoping.py`) fails when a repository method of a
-    tenant-owned table builds a query any other way.
+    The scoping check (`kit/scoping.py`, run by `make lint` and tests/kit/test_scoping.py)
+    fails when a query on a tenant-owned table is built outside such a class.
     """
 
     model: ClassVar[type[Any]]
