@@ -10,7 +10,7 @@ PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
 .PHONY: help install dev dev-fg dev-down dev-logs test test-unit lint fmt bench bench-sync bench-push clean \
-	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke
+	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -44,10 +44,14 @@ test-unit: install ## Fast tests: no services, no agent processes
 test: install ## All tests (PostgreSQL ones run when AGENTRY_TEST_POSTGRES_URL or a local server is there)
 	$(PYTEST) -q
 
-lint: install ## ruff + mypy --strict
+lint: install ## ruff + mypy --strict + the tenant-scoping check
 	$(VENV)/bin/ruff check $(CODE)
+	$(VENV)/bin/python -m agentry.kit.scoping src/agentry
 	$(VENV)/bin/ruff format --check $(CODE)
 	$(VENV)/bin/mypy src
+
+audit-verify: install ## Verify the audit log's hash chain (exit 1 if tampered)
+	$(AGENTRY) ops audit verify
 
 fmt: install ## Format and autofix
 	$(VENV)/bin/ruff format $(CODE)

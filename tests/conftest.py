@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade
 from agentry.models import Base
+from agentry.testing.inproc import InProcApp, running_app
 from agentry.testing.stack import Stack, start_stack, stop_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -160,8 +161,21 @@ def stack(
     if request.param == "postgresql":
         db = PostgresDatabase(require_postgres())
         database_url = db.create()
-    running = start_stack(home, database_url=database_url, max_payload_bytes="65536")
+    # Failed-auth throttling is tested on its own; the shared stack must not trip it.
+    running = start_stack(
+        home,
+        database_url=database_url,
+        max_payload_bytes="65536",
+        auth_failure_limit="10000/minute",
+    )
     yield running
     stop_stack(running)
     if db is not None:
         db.drop()
+
+
+@pytest.fixture
+async def api(database_url: str, tmp_path: Path) -> AsyncIterator[InProcApp]:
+    """The API in-process over ASGI, on a fresh database (both backends)."""
+    async with running_app(database_url, tmp_path, auth_failure_limit="10000/minute") as app:
+        yield app

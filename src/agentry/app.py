@@ -11,11 +11,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agentry.api_keys.endpoints import router as api_keys_router
 from agentry.api_keys.service import ApiKeyAuthenticator
+from agentry.audit.endpoints import router as audit_router
 from agentry.audit.service import AuditLog
 from agentry.config import Settings, get_settings
 from agentry.health.endpoints import router as health_router
+from agentry.identity.endpoints import router as identity_router
+from agentry.identity.throttle import AuthThrottle
+from agentry.identity.tokens import JwksCache, TokenSettings, TokenValidator, http_jwks_fetcher
 from agentry.invocations.endpoints import router as invocations_router
 from agentry.invocations.endpoints import streams_router
 from agentry.invocations.housekeeping import Housekeeper
@@ -36,6 +42,7 @@ from agentry.registry.endpoints import router as registry_router
 from agentry.registry.packaging import MAX_ARTIFACT_BYTES
 from agentry.registry.routing import RouteCache
 from agentry.runtime.factory import build_runtime
+from agentry.tenants.endpoints import router as admin_tenants_router
 
 log = get_logger("agentry.app")
 
@@ -51,6 +58,29 @@ def api_key_pepper(settings: Settings) -> bytes:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+def build_token_validator(
+    settings: Settings, maker: async_sessionmaker[AsyncSession]
+) -> TokenValidator | None:
+    """Entra ID (or, locally, dev provider) tokens; None when no client id is configured."""
+    client_id = settings.effective_entra_client_id
+    if not client_id:
+        return None
+    jwks = JwksCache(
+        http_jwks_fetcher(settings.effective_jwks_url),
+        ttl_s=settings.jwks_cache_s,
+        refetch_interval_s=settings.jwks_refetch_interval_s,
+    )
+    return TokenValidator(
+        maker,
+        jwks,
+        TokenSettings(
+            client_id=client_id,
+            issuer_template=settings.effective_issuer_template,
+            leeway_s=settings.jwt_leeway_s,
+        ),
+    )
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -79,7 +109,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             authenticator=authenticator,
             routes=routes,
             audit=AuditLog(maker, pepper),
+            tokens=build_token_validator(settings, maker),
+            throttle=AuthThrottle(settings.auth_failure_limit, settings.redis_url),
         )
+        if local:
+            from agentry.devidp.keys import SigningKeys
+            from agentry.devidp.server import DevAuthorizationServer
+
+            app.state.dev_idp = DevAuthorizationServer(
+                SigningKeys(settings.home / "dev-idp" / "keys"),
+                issuer_template=settings.effective_issuer_template,
+                audience=settings.effective_entra_client_id,
+            )
         recorder = InvocationRecorder(maker, url)
         recorder.start()
         stream_events = InvocationRecorder(maker, url, table=StreamEvent)
@@ -137,4 +178,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(registry_developer_router)
     app.include_router(invocations_router)
     app.include_router(streams_router)
+    app.include_router(identity_router)
+    app.include_router(api_keys_router)
+    app.include_router(audit_router)
+    app.include_router(admin_tenants_router)
+    if local:  # the dev identity provider exists only here; 404 in any other profile
+        from agentry.devidp.endpoints import router as dev_idp_router
+
+        app.include_router(dev_idp_router)
     return app

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["local", "aws"]
 RuntimeMode = Literal["local", "agentcore"]
+# The dev identity provider's API client id (local profile only).
+DEV_CLIENT_ID = "00000000-0000-4000-8000-00000000a9e1"
 
 
 class TierQuota(BaseModel):
@@ -132,8 +134,8 @@ class Settings(BaseSettings):
     )
     redis_url: str = Field(
         "",
-        description="Redis for rate limits and concurrency leases shared by API replicas, "
-        "e.g. redis://127.0.0.1:6379/0. Empty keeps them in process memory (one replica).",
+        description="Redis for rate limits, concurrency leases and auth throttling shared by API "
+        "replicas, e.g. redis://127.0.0.1:6379/0. Empty keeps them in process memory.",
     )
     quotas: dict[str, TierQuota] = Field(
         default_factory=default_quotas,
@@ -186,6 +188,36 @@ class Settings(BaseSettings):
     canary_min_calls: int = Field(
         10, ge=1, description="Canary calls needed before the error/latency rules apply."
     )
+    entra_client_id: str = Field(
+        "",
+        description="Application (client) id GUID of the Agentry API in Entra ID; tokens must "
+        "carry it as `aud`. Empty in the local profile means the dev identity provider's id.",
+    )
+    entra_issuer_template: str = Field(
+        "",
+        description="Expected `iss` with `{tid}` standing for the token's tenant id. Empty means "
+        "https://login.microsoftonline.com/{tid}/v2.0 (aws) or the dev provider (local).",
+    )
+    entra_jwks_url: str = Field(
+        "",
+        description="Where signing keys are fetched. Empty means Entra's common JWKS (aws) or "
+        "the dev provider's (local).",
+    )
+    jwt_leeway_s: int = Field(
+        60, ge=0, le=60, description="Clock skew allowed on exp/nbf/iat (at most 60 s)."
+    )
+    jwks_cache_s: float = Field(300.0, gt=0, description="How long fetched signing keys are used.")
+    jwks_refetch_interval_s: float = Field(
+        30.0,
+        ge=0,
+        description="Least time between JWKS refetches caused by an unknown `kid` (forged kids "
+        "must not turn into a flood of outbound calls).",
+    )
+    auth_failure_limit: str = Field(
+        "20/minute",
+        description="Failed authentications allowed per source address (`limits` notation); "
+        "above it the source gets 429 with Retry-After.",
+    )
     log_level: str = Field("INFO", description="Log level for every process.")
     log_json: bool = Field(True, description="Emit structured JSON log lines.")
 
@@ -202,6 +234,26 @@ class Settings(BaseSettings):
     @property
     def effective_public_url(self) -> str:
         return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def effective_entra_client_id(self) -> str:
+        return self.entra_client_id or (DEV_CLIENT_ID if self.profile == "local" else "")
+
+    @property
+    def effective_issuer_template(self) -> str:
+        if self.entra_issuer_template:
+            return self.entra_issuer_template
+        if self.profile == "local":
+            return f"{self.effective_public_url}/dev-idp/{{tid}}/v2.0"
+        return "https://login.microsoftonline.com/{tid}/v2.0"
+
+    @property
+    def effective_jwks_url(self) -> str:
+        if self.entra_jwks_url:
+            return self.entra_jwks_url
+        if self.profile == "local":
+            return f"{self.effective_public_url}/dev-idp/discovery/v2.0/keys"
+        return "https://login.microsoftonline.com/common/discovery/v2.0/keys"
 
     @property
     def effective_control_url(self) -> str:

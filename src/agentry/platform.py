@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.service import AuditLog
 from agentry.config import Settings
+from agentry.identity.throttle import AuthThrottle
+from agentry.identity.tokens import TokenValidator
 from agentry.kit.db.engine import session_scope
 from agentry.registry.routing import RouteCache
 from agentry.runtime.base import AgentRuntime
@@ -27,6 +29,8 @@ class Platform:
     authenticator: ApiKeyAuthenticator
     routes: RouteCache
     audit: AuditLog
+    tokens: TokenValidator | None = None
+    throttle: AuthThrottle | None = None
 
     async def runtime_ready(self) -> bool:
         if self.settings.profile == "aws":

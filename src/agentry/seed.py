@@ -12,6 +12,7 @@ from agentry.api_keys import keys
 from agentry.api_keys.repository import ApiKeyAuthRepository
 from agentry.api_keys.service import issue_key
 from agentry.config import Settings
+from agentry.devidp.users import DEV_DIRECTORIES
 from agentry.identity.principal import Role
 from agentry.kit.db.engine import create_engine, create_sessionmaker, session_scope
 from agentry.kit.db.migrate import upgrade_async
@@ -23,15 +24,15 @@ from agentry.registry.repository import AgentAliasRepository
 from agentry.registry.service import publish_version, set_alias
 from agentry.runtime.factory import build_artifact_store, build_control
 from agentry.tenants.repository import TenantRepository
-from agentry.tenants.service import create_tenant
+from agentry.tenants.service import create_tenant, entra_ids, set_entra_ids
 
 DEV_TENANTS = (
     ("acme", "Acme Corp", "premium", "AGENTRY_API_KEY"),
     ("globex", "Globex", "basic", "AGENTRY_API_KEY_GLOBEX"),
+    ("platform", "Agentry platform", "premium", "AGENTRY_OPERATOR_KEY"),
 )
-# The platform's own tenant holds staff credentials: the agent developer key (and, from the
-# identity work, an operator key). Its slug is fixed: other parts look it up by `platform`.
-PLATFORM_TENANT = ("platform", "Agentry platform", "premium")
+KEY_ROLES = {"AGENTRY_OPERATOR_KEY": Role.operator}
+# The platform's own tenant (slug `platform`) also holds the agent developer key.
 DEVELOPER_KEY_ENV = "AGENTRY_DEVELOPER_KEY"
 SAMPLE_AGENTS = ("echo",)
 
@@ -73,21 +74,21 @@ async def seed(settings: Settings, pepper: bytes, agents_dir: Path) -> SeedResul
                 tenant = await tenants.get_by_slug(slug) or await create_tenant(
                     session, slug=slug, display_name=display, tier=tier
                 )
+                role = KEY_ROLES.get(env_name, Role.admin)
                 result.env[env_name] = await _ensure_key(
-                    session, tenant, previous.get(env_name), pepper
+                    session, tenant, previous.get(env_name), pepper, role=role
                 )
-            slug, display, tier = PLATFORM_TENANT
-            platform_tenant = await tenants.get_by_slug(slug) or await create_tenant(
-                session, slug=slug, display_name=display, tier=tier
-            )
-            result.env[DEVELOPER_KEY_ENV] = await _ensure_key(
-                session,
-                platform_tenant,
-                previous.get(DEVELOPER_KEY_ENV),
-                pepper,
-                role=Role.developer,
-                name="dev agent developer key",
-            )
+                if settings.profile == "local" and not await entra_ids(session, tenant):
+                    # The dev identity provider's users sign in from these directories.
+                    await set_entra_ids(session, tenant, [DEV_DIRECTORIES[slug]])
+                if slug == "platform":
+                    result.env[DEVELOPER_KEY_ENV] = await _ensure_key(
+                        session,
+                        tenant,
+                        previous.get(DEVELOPER_KEY_ENV),
+                        pepper,
+                        role=Role.developer,
+                    )
             for name in SAMPLE_AGENTS:
                 agent_dir = agents_dir / name
                 manifest = load_manifest(agent_dir)
@@ -121,13 +122,18 @@ async def _ensure_key(
     pepper: bytes,
     *,
     role: Role = Role.admin,
-    name: str = "dev admin key",
 ) -> str:
     if previous and keys.well_formed(previous):
         found = await ApiKeyAuthRepository(session).lookup_by_hash(keys.hash_key(previous, pepper))
-        if found is not None and found[0].tenant_id == tenant.id and found[0].revoked_at is None:
+        key = found[0] if found is not None else None
+        if (
+            key is not None
+            and key.tenant_id == tenant.id
+            and key.revoked_at is None
+            and key.role == role.value
+        ):
             return previous
     issued = await issue_key(
-        session, tenant, name=name, role=role, pepper=pepper, created_by="seed"
+        session, tenant, name=f"dev {role.value} key", role=role, pepper=pepper, created_by="seed"
     )
     return issued.secret

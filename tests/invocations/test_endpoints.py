@@ -141,10 +141,18 @@ def test_missing_key_is_401(stack: Stack) -> None:
     assert r.headers["www-authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("key", ["agy_" + "A" * 38, "garbage", "agy_"])
-def test_invalid_key_is_401(stack: Stack, key: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [
+        ("agy_" + "A" * 38, "invalid_api_key"),
+        ("agy_", "invalid_api_key"),
+        ("garbage", "invalid_token"),
+    ],
+)
+def test_invalid_key_is_401(stack: Stack, key: str, code: str) -> None:
+    # Anything not starting with agy_ is taken for an access token.
     r = _invoke(stack, {"input": {}}, key)
-    _problem(r, 401, "invalid_api_key")
+    _problem(r, 401, code)
 
 
 def test_payload_over_the_limit_is_413(stack: Stack) -> None:

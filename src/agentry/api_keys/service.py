@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,11 +17,12 @@ from agentry.api_keys.repository import ApiKeyAuthRepository, ApiKeyRepository
 from agentry.identity.principal import ROLE_SCOPES, Principal, Role, Scope
 from agentry.kit.clock import monotonic, utcnow
 from agentry.kit.db.engine import session_scope
-from agentry.kit.errors import Forbidden, Unauthorized
+from agentry.kit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from agentry.kit.ids import new_id
 from agentry.kit.logging import get_logger
 from agentry.models import ApiKey, Tenant
 from agentry.models.tenant import TenantStatus
+from agentry.tenants.repository import TenantRepository
 
 AUTH_CACHE_TTL_S = 5.0
 LAST_USED_FLUSH_S = 30.0
@@ -54,6 +55,7 @@ async def issue_key(
     created_by: str | None = None,
     expires_at: datetime | None = None,
     secret: str | None = None,
+    scopes: frozenset[Scope] | None = None,
 ) -> IssuedKey:
     """Create a key. The secret is returned once and never stored."""
     secret = secret or keys.generate()
@@ -66,12 +68,105 @@ async def issue_key(
         key_hash=keys.hash_key(secret, pepper),
         display_prefix=keys.display_prefix(secret),
         role=role.value,
-        scopes=sorted(s.value for s in ROLE_SCOPES[role]),
+        scopes=sorted(s.value for s in (ROLE_SCOPES[role] if scopes is None else scopes)),
         created_by=created_by,
         expires_at=expires_at,
     )
     await ApiKeyRepository(session, tenant.id).add(key)
     return IssuedKey(key=key, secret=secret)
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    title = "No such API key"
+
+
+class ScopeNotGrantable(Forbidden):
+    code = "scope_not_grantable"
+    title = "A key may not get scopes its creator lacks"
+
+
+def role_for_scopes(scopes: frozenset[Scope]) -> Role:
+    """The narrowest role whose scopes cover the requested ones."""
+    for role in (Role.member, Role.developer, Role.admin):
+        if scopes <= ROLE_SCOPES[role]:
+            return role
+    return Role.operator
+
+
+async def list_keys(session: AsyncSession, principal: Principal) -> list[ApiKey]:
+    return await ApiKeyRepository(session, principal.tenant_id).list()
+
+
+async def create_key(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    name: str,
+    scopes: frozenset[Scope],
+    expires_at: datetime | None,
+    pepper: bytes,
+) -> IssuedKey:
+    if Scope.platform_admin in scopes or not scopes <= principal.scopes:
+        raise ScopeNotGrantable("You can only grant scopes your own credential has.")
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValidationFailed("expires_at must be in the future")
+    tenant = await TenantRepository(session).get(principal.tenant_id)
+    assert tenant is not None
+    return await issue_key(
+        session,
+        tenant,
+        name=name,
+        role=role_for_scopes(scopes),
+        scopes=scopes,
+        pepper=pepper,
+        created_by=principal.actor,
+        expires_at=expires_at,
+    )
+
+
+async def _get(session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:
+    key = await ApiKeyRepository(session, principal.tenant_id).get(key_id)
+    if key is None:
+        raise ApiKeyNotFound("No such API key in your tenant.")
+    return key
+
+
+async def revoke_key(session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:
+    key = await _get(session, principal, key_id)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        await session.flush()
+    return key
+
+
+async def rotate_key(
+    session: AsyncSession,
+    principal: Principal,
+    key_id: str,
+    *,
+    old_key_expires_in_s: int,
+    pepper: bytes,
+) -> tuple[ApiKey, IssuedKey]:
+    """A new key with the same name and scopes; the old one works until its new expiry."""
+    old = await _get(session, principal, key_id)
+    if old.revoked_at is not None:
+        raise ApiKeyNotFound("The API key is revoked.")
+    tenant = await TenantRepository(session).get(principal.tenant_id)
+    assert tenant is not None
+    until = utcnow() + timedelta(seconds=old_key_expires_in_s)
+    if old.expires_at is None or old.expires_at > until:
+        old.expires_at = until
+    issued = await issue_key(
+        session,
+        tenant,
+        name=old.name,
+        role=Role(old.role),
+        scopes=frozenset(Scope(s) for s in old.scopes),
+        pepper=pepper,
+        created_by=principal.actor,
+    )
+    return old, issued
 
 
 class ApiKeyAuthenticator:
@@ -81,6 +176,10 @@ class ApiKeyAuthenticator:
         self._cache: dict[str, tuple[Principal, datetime | None, float]] = {}
         self._last_used: dict[str, datetime] = {}
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def pepper(self) -> bytes:
+        return self._pepper
 
     async def authenticate(self, secret: str) -> Principal:
         if not keys.well_formed(secret):
@@ -116,6 +215,7 @@ class ApiKeyAuthenticator:
             role=Role(key.role),
             scopes=frozenset(Scope(s) for s in key.scopes),
             key_id=key.id,
+            subject=f"key:{key.id}",
         )
         return principal, key.expires_at
 

@@ -164,7 +164,7 @@ def up(foreground: bool = typer.Option(False, help="Run the API in the foregroun
             raise typer.Exit(1)
     env_file = settings.home / "dev.env"
     out.print(f"[green]Agentry is up[/] on {env['AGENTRY_URL']}")
-    out.print(f"credentials: {env_file} (tenants acme and globex)")
+    out.print(f"credentials: {env_file} (tenants acme and globex; operator and developer keys)")
     # Plain echo: these lines are meant to be copied, so Rich must not wrap or style them.
     typer.echo("try:")
     typer.echo(f"  source {env_file}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agentry.cli import agent, db, dev, invoke, runtime, serve
+from agentry.cli import agent, db, dev, invoke, ops, runtime, serve
 
 app = typer.Typer(
     help="Agentry: Agent-as-a-Service platform.", no_args_is_help=True, add_completion=False
@@ -13,6 +13,7 @@ app.add_typer(dev.app, name="dev")
 app.add_typer(db.app, name="db")
 app.add_typer(runtime.app, name="runtime")
 app.add_typer(agent.app, name="agent")
+app.add_typer(ops.app, name="ops")
 app.command("serve")(serve.serve)
 app.command("invoke")(invoke.invoke)
 

@@ -1,4 +1,9 @@
-"""Typed auth dependencies. A route without one of these is public."""
+"""Typed auth dependencies. A route without one of these is public.
+
+One path for every credential: `Authorization: Bearer agy_…` is an API key, any other bearer
+value is an Entra ID (or dev provider) access token. Failures are audited and throttled per
+source address; role and scope denials are audited too.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,15 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, Request
 
-from agentry.identity.principal import Principal, Scope
-from agentry.kit.errors import Forbidden, Unauthorized
-from agentry.platform import get_platform
+from agentry.api_keys.keys import PREFIX as KEY_PREFIX
+from agentry.audit.service import Outcome
+from agentry.identity.principal import Principal, Role, Scope
+from agentry.identity.tokens import InvalidToken
+from agentry.kit.errors import Forbidden, NotFound, Unauthorized
+from agentry.kit.logging import get_logger
+from agentry.platform import Platform, get_platform
+
+log = get_logger("agentry.identity.auth")
 
 
 class MissingCredentials(Unauthorized):
@@ -22,33 +33,109 @@ class MissingScope(Forbidden):
     title = "The credential lacks a required scope"
 
 
+class MissingRole(Forbidden):
+    code = "insufficient_role"
+    title = "The caller's role may not do this"
+
+
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="agentry"'}
 
 
+def _source(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 async def authenticate(request: Request) -> Principal:
+    platform = get_platform(request)
+    source = _source(request)
+    if platform.throttle is not None:
+        await platform.throttle.check(source)
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
-        raise MissingCredentials("Send 'Authorization: Bearer <API key>'.", headers=_CHALLENGE)
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise MissingCredentials(
+            "Send 'Authorization: Bearer <API key or access token>'.", headers=_CHALLENGE
+        )
+    is_key = credential.startswith(KEY_PREFIX)
     try:
-        principal = await get_platform(request).authenticator.authenticate(credential.strip())
+        if is_key:
+            principal = await platform.authenticator.authenticate(credential)
+        elif platform.tokens is not None:
+            principal = await platform.tokens.authenticate(credential)
+        else:
+            raise InvalidToken("Access tokens are not accepted here.")
     except Unauthorized as exc:
+        await _failed(platform, source, "api_key" if is_key else "token", exc.code)
         exc.headers.update(_CHALLENGE)
         raise
     request.state.tenant_id = principal.tenant_id
+    request.state.principal = principal
     structlog.contextvars.bind_contextvars(tenant=principal.tenant_id)
     return principal
+
+
+async def _failed(platform: Platform, source: str, kind: str, reason: str) -> None:
+    if platform.throttle is not None:
+        await platform.throttle.failed(source)
+    try:
+        await platform.audit.append_now(
+            actor="anonymous",
+            action="auth.failed",
+            outcome=Outcome.denied,
+            details={"source": source, "credential_kind": kind, "reason": reason},
+        )
+    except Exception as exc:  # an audit outage must not turn a 401 into a 500
+        log.error("audit_append_failed", action="auth.failed", error_type=type(exc).__name__)
+
+
+async def _denied(request: Request, principal: Principal, needed: str) -> None:
+    # The route template, not the URL: ids in the URL may be another tenant's.
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+    await get_platform(request).audit.append_now(
+        actor=principal.actor,
+        action="authz.denied",
+        outcome=Outcome.denied,
+        actor_tenant_id=principal.tenant_id,
+        target_tenant_id=principal.tenant_id,
+        details={"method": request.method, "route": route, "needed": needed},
+    )
 
 
 class RequireScope:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def __call__(
+        self, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> Principal:
         if not principal.has(self.scope):
+            await _denied(request, principal, f"scope:{self.scope.value}")
             raise MissingScope(f"This call needs the '{self.scope.value}' scope.")
+        return principal
+
+
+class RequireRole:
+    """The caller's role must be one of `roles`. Operators pass only where listed."""
+
+    def __init__(self, *roles: Role, hide: bool = False) -> None:
+        self.roles = frozenset(roles)
+        # hide=True answers 404 (the route's existence is not revealed to tenants).
+        self.hide = hide
+
+    async def __call__(
+        self, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> Principal:
+        if principal.role not in self.roles:
+            await _denied(request, principal, "role:" + "|".join(sorted(self.roles)))
+            if self.hide:
+                raise NotFound()
+            raise MissingRole("Your role may not call this.")
         return principal
 
 
 Authenticated = Annotated[Principal, Depends(authenticate)]
 Invoker = Annotated[Principal, Depends(RequireScope(Scope.invoke))]
+KeyAdmin = Annotated[Principal, Depends(RequireScope(Scope.keys_admin))]
+TenantAdmin = Annotated[Principal, Depends(RequireRole(Role.admin))]
+Operator = Annotated[Principal, Depends(RequireRole(Role.operator))]

@@ -41,6 +41,16 @@ class Principal:
     role: Role
     scopes: frozenset[Scope]
     key_id: str | None = None
+    # Who, for the audit log: `key:<id>` or `entra:<tid>/<oid>`. Never an email or UPN.
+    subject: str = ""
+
+    @property
+    def actor(self) -> str:
+        return self.subject or (f"key:{self.key_id}" if self.key_id else "unknown")
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.operator
 
     def has(self, scope: Scope) -> bool:
         return scope in self.scopes

@@ -91,7 +91,7 @@ class InvocationRecorder:
                 await asyncio.to_thread(self._write_sync, rows)
             else:
                 async with session_scope(self._maker) as session:
-                    await session.execute(insert(self._table), rows)
+                    await session.execute(insert(self._table), rows)  # scoping: exempt (batch)
         except Exception as exc:
             log.error("invocation_batch_failed", rows=len(batch), error_type=type(exc).__name__)
             for _, done in batch:
@@ -106,4 +106,4 @@ class InvocationRecorder:
     def _write_sync(self, rows: list[dict[str, Any]]) -> None:
         assert self._sync is not None
         with self._sync.begin() as conn:
-            conn.execute(insert(self._table), rows)
+            conn.execute(insert(self._table), rows)  # scoping: exempt (rows carry tenant_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentry.kit.repository import TenantScopedRepository
@@ -67,9 +67,33 @@ async def purge_expired(
 ) -> tuple[int, int]:
     """Housekeeping across tenants (no tenant's data is read): expired keys and old events."""
     keys = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= idempotency_before)
+        delete(IdempotencyRecord).where(  # scoping: exempt (expiry sweep, reads nothing)
+            IdempotencyRecord.expires_at <= idempotency_before
+        )
     )
     events = await session.execute(
-        delete(StreamEvent).where(StreamEvent.created_at <= streams_before)
+        delete(StreamEvent).where(  # scoping: exempt (retention sweep, reads nothing)
+            StreamEvent.created_at <= streams_before
+        )
     )
     return int(keys.rowcount), int(events.rowcount)  # type: ignore[attr-defined]
+
+
+async def version_outcomes(
+    session: AsyncSession, *, agent_id: str, alias: str, since: datetime, versions: list[int]
+) -> list[tuple[int, str, int]]:
+    """(version, status, runtime_ms) of one agent's calls across tenants, for canary analysis.
+
+    Only outcomes and timings are read, never tenant data beyond them.
+    """
+    result = await session.execute(
+        select(  # scoping: exempt (per-agent health across tenants; no tenant data returned)
+            Invocation.version_number, Invocation.status, Invocation.runtime_ms
+        ).where(
+            Invocation.agent_id == agent_id,
+            Invocation.alias == alias,
+            Invocation.created_at >= since,
+            Invocation.version_number.in_(versions),
+        )
+    )
+    return [(int(v), str(status), int(ms)) for v, status, ms in result.all()]

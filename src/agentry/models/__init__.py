@@ -10,8 +10,15 @@ from agentry.models.idempotency_record import IdempotencyRecord
 from agentry.models.invocation import Invocation
 from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
+from agentry.models.tenant_entra_id import TenantEntraId
 
-TENANT_OWNED: tuple[type[Base], ...] = (ApiKey, IdempotencyRecord, Invocation, StreamEvent)
+TENANT_OWNED: tuple[type[Base], ...] = (
+    ApiKey,
+    IdempotencyRecord,
+    Invocation,
+    StreamEvent,
+    TenantEntraId,
+)
 
 __all__ = [
     "TENANT_OWNED",
@@ -25,4 +32,5 @@ __all__ = [
     "Invocation",
     "StreamEvent",
     "Tenant",
+    "TenantEntraId",
 ]

@@ -20,10 +20,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agentry.invocations.repository import version_outcomes
 from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
 from agentry.kit.logging import get_logger
-from agentry.models import Agent, AgentAlias, Invocation
+from agentry.models import Agent, AgentAlias
 from agentry.platform import Platform
 from agentry.registry.deploy import finish_canary
 
@@ -134,20 +135,13 @@ class CanaryMonitor:
             started = alias.canary_started_at or utcnow()
             if started.tzinfo is None:
                 started = started.replace(tzinfo=utcnow().tzinfo)
-            rows = (
-                await session.execute(
-                    select(
-                        Invocation.version_number, Invocation.status, Invocation.runtime_ms
-                    ).where(
-                        Invocation.agent_id == agent.id,
-                        Invocation.alias == alias.name,
-                        Invocation.created_at >= started - timedelta(seconds=1),
-                        Invocation.version_number.in_(
-                            [alias.version_number, alias.canary_version_number]
-                        ),
-                    )
-                )
-            ).all()
+            rows = await version_outcomes(
+                session,
+                agent_id=agent.id,
+                alias=alias.name,
+                since=started - timedelta(seconds=1),
+                versions=[alias.version_number, alias.canary_version_number],
+            )
             canary = stats([(s, ms) for v, s, ms in rows if v == alias.canary_version_number])
             stable = stats([(s, ms) for v, s, ms in rows if v == alias.version_number])
             elapsed = (utcnow() - started).total_seconds()

@@ -48,6 +48,10 @@ class Stack:
     def globex_key(self) -> str:
         return self.creds["AGENTRY_API_KEY_GLOBEX"]
 
+    @property
+    def operator_key(self) -> str:
+        return self.creds["AGENTRY_OPERATOR_KEY"]
+
     def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=60, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentry.kit.db.base import Base
@@ -33,8 +33,8 @@ class RepositoryBase(Generic[M]):
 class TenantScopedRepository(Generic[M]):
     """For tenant-owned tables. Every statement starts from `scoped()`, which filters by tenant.
 
-    The scoping check (`tests/test_tenant_scoping.py`) fails when a repository method of a
-    tenant-owned table builds a query any other way.
+    The scoping check (`kit/scoping.py`, run by `make lint` and tests/kit/test_scoping.py)
+    fails when a query on a tenant-owned table is built outside such a class.
     """
 
     model: ClassVar[type[Any]]
@@ -56,3 +56,10 @@ class TenantScopedRepository(Generic[M]):
         self.session.add(obj)
         await self.session.flush()
         return obj
+
+    async def delete_all(self) -> int:
+        """Every row of this tenant (tenant erasure)."""
+        result = await self.session.execute(
+            delete(self.model).where(self.model.tenant_id == self.tenant_id)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

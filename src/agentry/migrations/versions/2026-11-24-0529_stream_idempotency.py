@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_stream_idempotency"
-down_revision: str | None = "0002_audit_events"
+down_revision: str | None = "0003_identity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

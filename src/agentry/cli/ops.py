@@ -1,0 +1,54 @@
+"""`agentry ops`: operator tasks that run against the database directly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import typer
+
+from agentry.app import api_key_pepper
+from agentry.audit.service import AuditLog, Verification
+from agentry.config import get_settings
+from agentry.kit.db.engine import create_engine, create_sessionmaker
+
+app = typer.Typer(help="Operator tasks.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+async def _verify() -> Verification:
+    settings = get_settings()
+    engine = create_engine(settings.effective_database_url)
+    try:
+        maker = create_sessionmaker(engine)
+        async with maker() as session:
+            return await AuditLog(maker, api_key_pepper(settings)).verify(session)
+    finally:
+        await engine.dispose()
+
+
+@audit_app.command("verify")
+def verify(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Check the audit log's hash chain; exit 1 if any row was edited, removed or reordered."""
+    result = asyncio.run(_verify())
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "checked": result.checked,
+                    "first_bad_seq": result.first_bad_seq,
+                    "reason": result.reason,
+                }
+            )
+        )
+    elif result.ok:
+        typer.echo(f"audit chain OK ({result.checked} events)")
+    else:
+        typer.echo(
+            f"audit chain BROKEN at seq {result.first_bad_seq}: {result.reason} "
+            f"({result.checked} events verified before it)",
+            err=True,
+        )
+    raise typer.Exit(0 if result.ok else 1)

@@ -1,0 +1,1 @@
+"""A development identity provider shaped like Entra ID v2 (local profile only)."""
