@@ -23,7 +23,7 @@ class AuthThrottle:
         # Redis shares counters between API workers/replicas; memory is per process.
         storage: Storage = MemoryStorage()
         if redis_url:
-            found = storage_from_string(f"async+{redis_url}")
+            found = storage_from_string(f"async+{redis_url}", implementation="redispy")
             assert isinstance(found, Storage)
             storage = found
         self._item: RateLimitItem = parse(limit)
