@@ -58,7 +58,10 @@ async def test_metadata_refused_even_when_private_allowed(url: str) -> None:
 async def test_private_allowed_in_dev_and_connection_pinned_to_checked_address() -> None:
     resolver = fake_dns({"receiver.test": ["127.0.0.1"]})
     checked = await check_url(
-        "http://receiver.test:9000/hook?x=1", allow_private=True, https_only=False, resolver=resolver
+        "http://receiver.test:9000/hook?x=1",
+        allow_private=True,
+        https_only=False,
+        resolver=resolver,
     )
     assert checked.address == "127.0.0.1"
     assert checked.pinned_url() == "http://127.0.0.1:9000/hook?x=1"

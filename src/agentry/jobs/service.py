@@ -82,6 +82,9 @@ async def create_job(
     body: JobCreate,
     idempotency_key: str | None,
 ) -> Created:
+    # Resolve first: the route cache reads in a session of its own, and on SQLite that must not
+    # wait behind this request's write transaction.
+    route = await routes.resolve(agent_name, body.alias)
     repo = JobRepository(session, principal.tenant_id)
     digest = request_hash(agent_name, body)
     if idempotency_key:
@@ -90,7 +93,6 @@ async def create_job(
             if existing.request_hash != digest:
                 raise IdempotencyKeyReused("This Idempotency-Key was used for another request.")
             return Created(existing, None, replayed=True)
-    route = await routes.resolve(agent_name, body.alias)
     route.check_tier(principal.tier)
     if route.modes and not ({"async", "sync"} & route.modes):
         raise JobsNotSupported(f"Agent '{agent_name}' cannot run as a job.")
