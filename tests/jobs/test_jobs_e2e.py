@@ -52,7 +52,8 @@ def test_echo_job_polls_to_result_and_sends_one_verified_webhook(
         done = wait_job(c, job["id"])
         assert done["status"] == "succeeded", done
         assert done["result"]["echo"] == "hello"
-        assert done["started_at"] and done["finished_at"]
+        assert done["started_at"]
+        assert done["finished_at"]
         assert "webhook_secret" not in c.get(f"/v1/jobs/{job['id']}").json()
     [hit] = receiver.wait_for(lambda h: h.path == "/echo" and h.json["data"]["job_id"] == job["id"])
     assert hit.verified
@@ -154,11 +155,13 @@ def test_longrun_progress_as_sse_with_resume(stack: Stack) -> None:
             for sse in source.iter_sse():
                 events.append((int(sse.id), sse.event, json.loads(sse.data)))
         ids = [e[0] for e in events]
-        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        assert ids == sorted(ids)
+        assert len(set(ids)) == len(ids)
         assert events[0][1:] == ("status", {**events[0][2], "status": "queued"})
         progress = [e[2]["step"] for e in events if e[1] == "progress"]
         assert progress == [1, 2, 3]
-        assert events[-1][1] == "status" and events[-1][2]["status"] == "succeeded"
+        assert events[-1][1] == "status"
+        assert events[-1][2]["status"] == "succeeded"
         # Resume after the second progress event: only what came later.
         cut = next(e[0] for e in events if e[1] == "progress" and e[2]["step"] == 2)
         with connect_sse(
@@ -187,7 +190,8 @@ def test_cancel_running_job_sends_cancelled_event(stack: Stack, receiver: Receiv
     [hit] = receiver.wait_for(
         lambda h: h.path == "/cancel" and h.json["data"]["job_id"] == job["id"]
     )
-    assert hit.verified and hit.json["type"] == "job.cancelled"
+    assert hit.verified
+    assert hit.json["type"] == "job.cancelled"
 
 
 def test_webhook_endpoints_and_operator_dead_letter_replay(
@@ -248,12 +252,14 @@ def test_webhook_endpoints_and_operator_dead_letter_replay(
         assert r.status_code == 200, r.text
         assert ops.post(f"/v1/admin/webhooks/dead-letters/{dead_id}/replay").status_code == 409
     [hit] = receiver.wait_for(lambda h: h.path == "/dead")
-    assert hit.verified and hit.webhook_id == dead_id
+    assert hit.verified
+    assert hit.webhook_id == dead_id
 
 
 def test_jwks_is_public(stack: Stack) -> None:
     with stack.client() as c:
         keys = c.get("/.well-known/jwks.json").json()["keys"]
-        assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
+        assert keys[0]["kty"] == "RSA"
+        assert keys[0]["alg"] == "RS256"
         r = c.post("/agent/v1/jobs/job_x/progress", json={"step": 1})
         assert r.status_code == 401
