@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentry.config import Settings
 from agentry.identity.principal import Principal
-from agentry.invocations.sessions import runtime_session_id
+from agentry.invocations.service import SESSION_POOL_SIZE
+from agentry.invocations.sessions import pooled_session_id, runtime_session_id
 from agentry.jobs.repository import JobRepository
 from agentry.jobs.schemas import JobCreate, JobCreated, JobError, JobOut, JobPage
 from agentry.kit.clock import utcnow
@@ -104,7 +105,14 @@ async def create_job(
     limits = (version.manifest.get("limits") or {}) if version else {}
     deadline_s = int(limits.get("job_deadline_s") or DEFAULT_DEADLINE_S)
     job_id = new_id("job")
-    client_sid = body.session_id or f"job-{job_id}"
+    async_agent = "async" in route.modes
+    # An async agent gets a session of its own (its background work occupies it, and a
+    # timeout stops it); a plain handler shares the tenant's small pool, as sync calls do.
+    client_sid = body.session_id or (
+        f"job-{job_id}"
+        if async_agent
+        else pooled_session_id(route.version_number, SESSION_POOL_SIZE)
+    )
     secret = new_secret() if body.webhook_url else None
     now = utcnow()
     job = Job(
@@ -116,7 +124,7 @@ async def create_job(
         alias=route.alias,
         runtime_arn=route.target.runtime_arn,
         qualifier=route.target.qualifier,
-        async_agent="async" in route.modes,
+        async_agent=async_agent,
         session_id=client_sid,
         runtime_session_id=runtime_session_id(principal.tenant_id, route.agent_id, client_sid),
         status=JobStatus.queued.value,

@@ -331,6 +331,8 @@ class JobWorker:
         log.warning("jobs.retry", job=job.id, reason=reason, backoff_s=backoff, applied=requeued)
 
     async def _stop_session(self, job: Job) -> None:
+        if job.session_id.startswith("pool-"):
+            return  # a shared pooled session: other calls use it; the runtime reaps it idle
         try:
             await self._runtime.stop_session(self._target(job), job.runtime_session_id)
         except Exception as exc:  # best effort; the runtime reaps idle sessions anyway
