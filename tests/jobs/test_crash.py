@@ -206,8 +206,8 @@ def test_api_with_embedded_workers_killed_mid_job(crash: Crashable, receiver: Re
 def test_worker_process_killed_mid_job(crash: Crashable, receiver: Receiver) -> None:
     stack = crash.stack
     api = stack.pid("api")
-    os.kill(api, signal.SIGTERM)
-    assert wait_dead(api, 20)
+    os.kill(api, signal.SIGKILL)
+    assert wait_dead(api)
     crash.restart_api(embedded=False)
     first = crash.spawn("worker", ["worker"])
     job = _start_longrun(stack, receiver)

@@ -281,6 +281,8 @@ class JobWorker:
             async with self._maker() as session:
                 current = await session.get(Job, job.id)
             if current is None or current.status in TERMINAL:
+                if current is not None and current.status == JobStatus.cancelled.value:
+                    await self._stop_session(job)  # the agent's background work ends too
                 return
             if current.status != JobStatus.running.value or current.lease_owner != self.owner:
                 return  # re-queued or claimed elsewhere
