@@ -46,7 +46,8 @@ async def _job(session: DbSession, claims: InvocationClaims, job_id: str) -> Job
     return job
 
 
-def _ack(request: Request, claims: InvocationClaims) -> CallbackAck:
+async def _ack(request: Request, claims: InvocationClaims, session: DbSession) -> CallbackAck:
+    await session.commit()  # stored before the agent hears "ok" (DbSession commits after)
     signer: TokenSigner = request.app.state.token_signer
     token = signer.sign(
         tenant_id=claims.tenant_id,
@@ -69,7 +70,7 @@ async def progress(
     job.progress = body.model_dump(exclude_none=True)
     job.agent_seen_at = now
     await JobRepository(session, job.tenant_id).add_event(job.id, "progress", job.progress, now)
-    return _ack(request, claims)
+    return await _ack(request, claims, session)
 
 
 @router.post("/{job_id}/checkpoint", response_model=CallbackAck, responses=ERRORS)
@@ -81,7 +82,7 @@ async def checkpoint(
     job.checkpoint = body.checkpoint
     job.agent_seen_at = now
     await JobRepository(session, job.tenant_id).add_event(job.id, "checkpoint", {}, now)
-    return _ack(request, claims)
+    return await _ack(request, claims, session)
 
 
 @router.post("/{job_id}/result", response_model=CallbackAck, responses=ERRORS)
@@ -91,7 +92,7 @@ async def result(
     job = await _job(session, claims, job_id)
     if None is await service.finish_job(session, job, JobStatus.succeeded, result=body.result):
         raise service.JobFinished(f"Job '{job_id}' has already finished.")
-    return _ack(request, claims)
+    return await _ack(request, claims, session)
 
 
 @router.post("/{job_id}/fail", response_model=CallbackAck, responses=ERRORS)
@@ -103,4 +104,4 @@ async def fail(
         session, job, JobStatus.failed, error_code="agent_error", error_message=body.message
     ):
         raise service.JobFinished(f"Job '{job_id}' has already finished.")
-    return _ack(request, claims)
+    return await _ack(request, claims, session)

@@ -54,6 +54,9 @@ async def create_job(
         idempotency_key=idempotency_key,
     )
     out = service.to_created(created)
+    # Commit before answering: DbSession's own commit runs after the response is sent, and a
+    # client polling `Location` at once must find the job.
+    await session.commit()
     return JSONResponse(
         out.model_dump(mode="json"),
         status_code=202,
@@ -97,7 +100,9 @@ async def get_job(job_id: str, principal: JobsCaller, session: DbSession) -> Job
     summary="Cancel a queued or running job (409 once it has finished)",
 )
 async def cancel_job(job_id: str, principal: JobsCaller, session: DbSession) -> JobOut:
-    return service.to_out(await service.cancel_job(session, principal.tenant_id, job_id))
+    job = await service.cancel_job(session, principal.tenant_id, job_id)
+    await session.commit()  # visible before the answer (see create_job)
+    return service.to_out(job)
 
 
 @router.get(

@@ -83,6 +83,7 @@ async def create_endpoint(
         target_tenant_id=principal.tenant_id,
         details={"endpoint_id": endpoint.id},
     )
+    await session.commit()  # visible before the answer (DbSession commits after sending)
     return EndpointCreated(**_out(endpoint).model_dump(), secret=secret)
 
 
@@ -98,6 +99,7 @@ async def delete_endpoint(
     endpoint_id: str, principal: WebhookAdmin, session: DbSession
 ) -> Response:
     await service.delete_endpoint(session, principal, endpoint_id)
+    await session.commit()
     return Response(status_code=204)
 
 
@@ -120,4 +122,6 @@ async def dead_letters(
     summary="Operator: send a dead-lettered delivery again (same webhook-id)",
 )
 async def replay(delivery_id: str, _: Operator, session: DbSession) -> DeadLetter:
-    return _dead(await service.replay_dead_letter(session, delivery_id))
+    delivery = await service.replay_dead_letter(session, delivery_id)
+    await session.commit()
+    return _dead(delivery)
