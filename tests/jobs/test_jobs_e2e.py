@@ -251,7 +251,7 @@ def test_webhook_endpoints_and_operator_dead_letter_replay(
         r = ops.post(f"/v1/admin/webhooks/dead-letters/{dead_id}/replay")
         assert r.status_code == 200, r.text
         assert ops.post(f"/v1/admin/webhooks/dead-letters/{dead_id}/replay").status_code == 409
-    [hit] = receiver.wait_for(lambda h: h.path == "/dead")
+    [hit] = receiver.wait_for(lambda h: h.path == "/dead" and h.webhook_id == dead_id)
     assert hit.verified
     assert hit.webhook_id == dead_id
 
