@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.endpoints import router as api_keys_router
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.endpoints import router as audit_router
@@ -28,6 +29,9 @@ from agentry.invocations.housekeeping import Housekeeper
 from agentry.invocations.idempotency import IdempotencyStore
 from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.service import InvocationService
+from agentry.jobs.agent_endpoints import router as job_callbacks_router
+from agentry.jobs.background import Background, signer_for
+from agentry.jobs.endpoints import router as jobs_router
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
@@ -43,6 +47,8 @@ from agentry.registry.packaging import MAX_ARTIFACT_BYTES
 from agentry.registry.routing import RouteCache
 from agentry.runtime.factory import build_runtime
 from agentry.tenants.endpoints import router as admin_tenants_router
+from agentry.webhooks.endpoints import router as webhooks_router
+from agentry.webhooks.secretbox import SecretBox
 
 log = get_logger("agentry.app")
 
@@ -144,12 +150,21 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         housekeeper.start()
         canary = CanaryMonitor(app.state.platform)
         canary.start()
+        app.state.token_signer = signer_for(settings)
+        app.state.secret_box = SecretBox(settings)
+        background = (
+            Background.start(maker, runtime, app.state.token_signer, settings, kind="api")
+            if settings.jobs_embedded_workers
+            else None
+        )
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
             yield
         finally:
             await housekeeper.stop()
             await canary.stop()
+            if background is not None:
+                await background.stop()
             await recorder.stop()
             await stream_events.stop()
             await quotas.aclose()
@@ -186,4 +201,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         from agentry.devidp.endpoints import router as dev_idp_router
 
         app.include_router(dev_idp_router)
+    app.include_router(jobs_router)
+    app.include_router(job_callbacks_router)
+    app.include_router(webhooks_router)
+    app.include_router(agent_auth_router)
     return app

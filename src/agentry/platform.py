@@ -61,4 +61,5 @@ async def get_db_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-DbSession = Annotated[AsyncSession, Depends(get_db_session)]
+# scope="function": commit before the response is sent, so a 2xx is never ahead of its data.
+DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]

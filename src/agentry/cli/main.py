@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agentry.cli import agent, db, dev, invoke, ops, runtime, serve
+from agentry.cli import agent, db, dev, invoke, ops, runtime, serve, worker
 
 app = typer.Typer(
     help="Agentry: Agent-as-a-Service platform.", no_args_is_help=True, add_completion=False
@@ -16,6 +16,7 @@ app.add_typer(agent.app, name="agent")
 app.add_typer(ops.app, name="ops")
 app.command("serve")(serve.serve)
 app.command("invoke")(invoke.invoke)
+app.command("worker")(worker.worker)
 
 if __name__ == "__main__":
     app()

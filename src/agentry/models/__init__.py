@@ -8,16 +8,26 @@ from agentry.models.api_key import ApiKey
 from agentry.models.audit_event import AuditEvent
 from agentry.models.idempotency_record import IdempotencyRecord
 from agentry.models.invocation import Invocation
+from agentry.models.job import Job
+from agentry.models.job_event import JobEvent
 from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
 from agentry.models.tenant_entra_id import TenantEntraId
+from agentry.models.usage_event import UsageEvent
+from agentry.models.webhook_delivery import WebhookDelivery
+from agentry.models.webhook_endpoint import WebhookEndpoint
 
 TENANT_OWNED: tuple[type[Base], ...] = (
     ApiKey,
     IdempotencyRecord,
     Invocation,
+    Job,
+    JobEvent,
     StreamEvent,
     TenantEntraId,
+    UsageEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 __all__ = [
@@ -30,7 +40,12 @@ __all__ = [
     "Base",
     "IdempotencyRecord",
     "Invocation",
+    "Job",
+    "JobEvent",
     "StreamEvent",
     "Tenant",
     "TenantEntraId",
+    "UsageEvent",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_registry_selfservice"
-down_revision: str | None = "0004_stream_idempotency"
+down_revision: str | None = "0005_jobs_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
