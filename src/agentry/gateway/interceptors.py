@@ -120,7 +120,7 @@ class TierPolicyCheck:
             event,
             200,
             DENIED,
-            f"Tool denied: {name}",
+            f"Tool denied: {name}: {decision.reason}",
             data_code="tool_denied",
             reason=decision.reason,
         )
