@@ -8,7 +8,6 @@ return `mcp.transformedGatewayResponse`. The same dicts travel in-process and th
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 JsonRpc = dict[str, Any]
@@ -32,9 +31,11 @@ def request_event(headers: dict[str, str], body: JsonRpc, raw: str) -> Event:
 
 
 def response_event(request: Event, status: int, body: JsonRpc) -> Event:
-    event = copy.deepcopy(request)
-    event["mcp"]["gatewayResponse"] = {"statusCode": status, "body": body}
-    return event
+    # Interceptors read events and answer with new dicts, so a shallow copy is enough.
+    return {
+        **request,
+        "mcp": {**request["mcp"], "gatewayResponse": {"statusCode": status, "body": body}},
+    }
 
 
 def passthrough() -> Event:
@@ -74,6 +75,8 @@ def gateway_request(event: Event) -> dict[str, Any]:
 
 
 def bearer(event: Event) -> str | None:
-    headers = {k.lower(): v for k, v in gateway_request(event).get("headers", {}).items()}
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    for name, value in gateway_request(event).get("headers", {}).items():
+        if name.lower() == "authorization":
+            scheme, _, token = str(value).partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None

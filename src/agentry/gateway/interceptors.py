@@ -147,6 +147,8 @@ class ArgumentValidation:
                 reason="no such tool",
             )
         arguments = params.get("arguments", {})
+        if validator.is_valid(arguments):  # the common case; collecting errors costs more
+            return events.passthrough()
         problems = sorted(
             (
                 f"{'/'.join(str(p) for p in e.absolute_path) or '(arguments)'}: {e.message}"
