@@ -42,8 +42,8 @@ def make_token(signing_key: rsa.RSAPrivateKey) -> TokenFactory:
             "tier": tier,
             "agent": "concierge",
             "version": 1,
-            "invocation": "inv_1",
-            "session": "s1",
+            "invocation_id": "inv_1",
+            "session_id": "s1",
             "scope": "model tools",
             **extra,
         }

@@ -14,7 +14,7 @@ from jwt import PyJWKClient
 from agentry.gateway.claims import InvalidInvocationToken, InvocationClaims
 
 LEEWAY_S = 30
-_REQUIRED = ["exp", "iat", "iss", "aud", "jti", "tenant", "tier", "agent", "invocation"]
+_REQUIRED = ["exp", "iat", "iss", "aud", "jti", "tenant", "tier", "agent", "invocation_id"]
 
 
 class JwtTokenVerifier:
