@@ -9,7 +9,7 @@ AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
-.PHONY: help install dev dev-fg dev-down dev-logs test test-unit lint fmt bench bench-sync clean
+.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-sync bench-async clean
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ dev-logs: ## Follow the platform logs
 	@mkdir -p .agentry/logs && touch .agentry/logs/api.log .agentry/logs/runtime.log
 	tail -n 50 -F .agentry/logs/*.log
 
+worker: install ## Run a job dispatcher + webhook sender process (uses the same AGENTRY_* settings)
+	$(AGENTRY) worker
+
 test-unit: install ## Fast tests: no services, no agent processes
 	$(PYTEST) -m "not e2e and not postgres" -q
 
@@ -52,10 +55,13 @@ fmt: install ## Format and autofix
 	$(VENV)/bin/ruff format $(CODE)
 	$(VENV)/bin/ruff check --fix $(CODE)
 
-bench: bench-sync ## Run the benchmarks (see docs/benchmarks.md)
+bench: bench-sync bench-async ## Run the benchmarks (see docs/benchmarks.md)
 
 bench-sync: install ## Sync echo through the platform vs. direct to the agent process
 	$(VENV)/bin/python bench/sync_invoke.py
+
+bench-async: install ## Async echo jobs end to end, with signed webhooks to a local receiver
+	$(VENV)/bin/python bench/async_jobs.py
 
 clean: dev-down ## Remove local state (.agentry) and the venv
 	rm -rf .agentry .venv .tools

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.service import AuditLog
 from agentry.config import Settings, get_settings
@@ -19,6 +20,9 @@ from agentry.health.endpoints import router as health_router
 from agentry.invocations.endpoints import router as invocations_router
 from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.service import InvocationService
+from agentry.jobs.agent_endpoints import router as job_callbacks_router
+from agentry.jobs.background import Background, signer_for
+from agentry.jobs.endpoints import router as jobs_router
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
@@ -28,6 +32,8 @@ from agentry.platform import Platform
 from agentry.registry.endpoints import router as registry_router
 from agentry.registry.routing import RouteCache
 from agentry.runtime.factory import build_runtime
+from agentry.webhooks.endpoints import router as webhooks_router
+from agentry.webhooks.secretbox import SecretBox
 
 log = get_logger("agentry.app")
 
@@ -81,10 +87,19 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             default_timeout_s=settings.sync_timeout_s,
             durable_records=settings.invocation_recording == "durable",
         )
+        app.state.token_signer = signer_for(settings)
+        app.state.secret_box = SecretBox(settings)
+        background = (
+            Background.start(maker, runtime, app.state.token_signer, settings, kind="api")
+            if settings.jobs_embedded_workers
+            else None
+        )
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
             yield
         finally:
+            if background is not None:
+                await background.stop()
             await recorder.stop()
             await authenticator.stop()
             await runtime.aclose()
@@ -105,4 +120,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(health_router)
     app.include_router(registry_router)
     app.include_router(invocations_router)
+    app.include_router(jobs_router)
+    app.include_router(job_callbacks_router)
+    app.include_router(webhooks_router)
+    app.include_router(agent_auth_router)
     return app

@@ -104,6 +104,67 @@ class Settings(BaseSettings):
         description="Server-side secret mixed into API key hashes (HMAC-SHA256). Required "
         "outside the local profile; locally a per-home pepper is generated.",
     )
+    jobs_embedded_workers: bool = Field(
+        True,
+        description="Run the job dispatcher and webhook sender inside the API process (local "
+        "profile). Off when workers run as separate `agentry worker` processes.",
+    )
+    job_worker_concurrency: int = Field(
+        16, ge=1, le=1000, description="Jobs one worker process runs at the same time."
+    )
+    job_poll_interval_s: float = Field(
+        0.5, gt=0, description="How often an idle worker looks for queued jobs."
+    )
+    job_lease_s: float = Field(
+        30.0, gt=0, description="A claimed job's lease; a worker that stops renewing loses it."
+    )
+    job_heartbeat_s: float = Field(
+        10.0, gt=0, description="How often a worker renews the leases of its running jobs."
+    )
+    job_max_attempts: int = Field(
+        3, ge=1, le=20, description="Attempts before a job whose worker or agent died fails."
+    )
+    job_retry_backoff_s: float = Field(
+        5.0, ge=0, description="Backoff before a retry: this times 2^(attempt-1), capped at 5 min."
+    )
+    job_agent_silence_s: float = Field(
+        120.0,
+        gt=0,
+        description="An async agent that has not called back for this long is considered dead "
+        "and the attempt is retried (agents report progress or heartbeat more often).",
+    )
+    job_concurrency_basic: int = Field(2, ge=1, description="Running jobs per basic tenant.")
+    job_concurrency_standard: int = Field(5, ge=1, description="Running jobs per standard tenant.")
+    job_concurrency_premium: int = Field(20, ge=1, description="Running jobs per premium tenant.")
+    invocation_token_ttl_s: int = Field(
+        900,
+        ge=30,
+        le=3600,
+        description="Lifetime of an agent's invocation token (renewed on each callback).",
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="DEV ONLY: allow webhook URLs on loopback and private addresses. "
+        "`agentry dev up` sets it; never set it in a deployment.",
+    )
+    webhook_timeout_s: float = Field(15.0, gt=0, description="Timeout of one webhook attempt.")
+    webhook_schedule_s: list[float] = Field(
+        [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+        description="Delay before each webhook attempt (jitter +-10% added); after the last "
+        "the delivery is dead-lettered.",
+    )
+    webhook_poll_interval_s: float = Field(
+        0.5, gt=0, description="How often the webhook sender looks for due deliveries."
+    )
+    webhook_secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Fernet key that encrypts stored webhook signing secrets. Required outside "
+        "the local profile; locally a per-home key is generated.",
+    )
+
+    def job_concurrency(self, tier: str) -> int:
+        return int(getattr(self, f"job_concurrency_{tier}", self.job_concurrency_basic))
+
     log_level: str = Field("INFO", description="Log level for every process.")
     log_json: bool = Field(True, description="Emit structured JSON log lines.")
 

@@ -44,6 +44,8 @@ def _command(name: str) -> list[str]:
 def _child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env["AGENTRY_HOME"] = str(settings.home.resolve())
+    # DEV ONLY: the local stack delivers webhooks to receivers on this machine.
+    env.setdefault("AGENTRY_WEBHOOK_ALLOW_PRIVATE", "1")
     return env
 
 

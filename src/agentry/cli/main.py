@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agentry.cli import db, dev, invoke, runtime, serve
+from agentry.cli import db, dev, invoke, runtime, serve, worker
 
 app = typer.Typer(
     help="Agentry: Agent-as-a-Service platform.", no_args_is_help=True, add_completion=False
@@ -14,6 +14,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(runtime.app, name="runtime")
 app.command("serve")(serve.serve)
 app.command("invoke")(invoke.invoke)
+app.command("worker")(worker.worker)
 
 if __name__ == "__main__":
     app()

@@ -7,9 +7,22 @@ from agentry.models.agent_version import AgentVersion
 from agentry.models.api_key import ApiKey
 from agentry.models.audit_event import AuditEvent
 from agentry.models.invocation import Invocation
+from agentry.models.job import Job
+from agentry.models.job_event import JobEvent
 from agentry.models.tenant import Tenant
+from agentry.models.usage_event import UsageEvent
+from agentry.models.webhook_delivery import WebhookDelivery
+from agentry.models.webhook_endpoint import WebhookEndpoint
 
-TENANT_OWNED: tuple[type[Base], ...] = (ApiKey, Invocation)
+TENANT_OWNED: tuple[type[Base], ...] = (
+    ApiKey,
+    Invocation,
+    Job,
+    JobEvent,
+    UsageEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "TENANT_OWNED",
@@ -20,5 +33,10 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Invocation",
+    "Job",
+    "JobEvent",
     "Tenant",
+    "UsageEvent",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -1,0 +1,50 @@
+"""`agentry worker`: the job dispatcher and webhook sender as a process of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from rich.console import Console
+
+from agentry.config import get_settings
+from agentry.jobs.background import Background, signer_for
+from agentry.kit.db.engine import create_engine, create_sessionmaker
+from agentry.kit.db.migrate import upgrade_async
+from agentry.kit.logging import configure_logging, get_logger
+from agentry.runtime.factory import build_runtime
+
+out = Console()
+log = get_logger("agentry.worker")
+
+
+async def _main() -> None:
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    url = settings.effective_database_url
+    await upgrade_async(url)
+    engine = create_engine(url)
+    maker = create_sessionmaker(engine)
+    runtime = build_runtime(settings)
+    await runtime.start()
+    background = Background.start(maker, runtime, signer_for(settings), settings, kind="worker")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker_started", owner=background.jobs.owner)
+    try:
+        await stop.wait()
+    finally:
+        await background.stop()
+        with contextlib.suppress(Exception):
+            await runtime.aclose()
+        await engine.dispose()
+
+
+def worker() -> None:
+    """Run the job dispatcher and the webhook sender until SIGTERM."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    asyncio.run(_main())

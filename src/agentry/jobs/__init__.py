@@ -1,0 +1,1 @@
+"""Async jobs: queue, lease-based dispatch, reaper, agent callbacks, progress events."""

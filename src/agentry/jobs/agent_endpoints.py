@@ -1,0 +1,106 @@
+"""Callbacks an async agent makes with its invocation token: progress, checkpoint, result, fail.
+
+Each answer carries a fresh token, so a job of hours never needs a long-lived credential.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from agentry.agent_auth.tokens import InvalidInvocationToken, InvocationClaims, TokenSigner
+from agentry.jobs import service
+from agentry.jobs.repository import JobRepository
+from agentry.jobs.schemas import CallbackAck, CheckpointIn, FailIn, ProgressIn, ResultIn
+from agentry.kit.clock import utcnow
+from agentry.kit.openapi import problem_responses
+from agentry.models import Job
+from agentry.models.job import TERMINAL, JobStatus
+from agentry.platform import DbSession
+
+router = APIRouter(prefix="/agent/v1/jobs", tags=["agent callbacks"])
+
+
+async def invocation_token(request: Request) -> InvocationClaims:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidInvocationToken("Send 'Authorization: Bearer <invocation token>'.")
+    signer: TokenSigner = request.app.state.token_signer
+    claims = signer.verify(token.strip())
+    if "jobs" not in claims.scopes:
+        raise InvalidInvocationToken("The token lacks the 'jobs' scope.")
+    return claims
+
+
+Claims = Annotated[InvocationClaims, Depends(invocation_token)]
+ERRORS = problem_responses(401, 404, 409, 422)
+
+
+async def _job(session: DbSession, claims: InvocationClaims, job_id: str) -> Job:
+    if claims.invocation_id != job_id:
+        raise service.JobNotFound(f"No job '{job_id}' for this token.")
+    job = await service.get_job(session, claims.tenant_id, job_id)
+    if job.status in TERMINAL:
+        raise service.JobFinished(f"Job '{job_id}' has already finished ({job.status}).")
+    return job
+
+
+def _ack(request: Request, claims: InvocationClaims) -> CallbackAck:
+    signer: TokenSigner = request.app.state.token_signer
+    token = signer.sign(
+        tenant_id=claims.tenant_id,
+        tier=claims.tier,
+        agent=claims.agent,
+        version=claims.version,
+        invocation_id=claims.invocation_id,
+        session_id=claims.session_id,
+        scopes=tuple(sorted(claims.scopes)),
+    )
+    return CallbackAck(token=token)
+
+
+@router.post("/{job_id}/progress", response_model=CallbackAck, responses=ERRORS)
+async def progress(
+    job_id: str, body: ProgressIn, request: Request, claims: Claims, session: DbSession
+) -> CallbackAck:
+    job = await _job(session, claims, job_id)
+    now = utcnow()
+    job.progress = body.model_dump(exclude_none=True)
+    job.agent_seen_at = now
+    await JobRepository(session, job.tenant_id).add_event(job.id, "progress", job.progress, now)
+    return _ack(request, claims)
+
+
+@router.post("/{job_id}/checkpoint", response_model=CallbackAck, responses=ERRORS)
+async def checkpoint(
+    job_id: str, body: CheckpointIn, request: Request, claims: Claims, session: DbSession
+) -> CallbackAck:
+    job = await _job(session, claims, job_id)
+    now = utcnow()
+    job.checkpoint = body.checkpoint
+    job.agent_seen_at = now
+    await JobRepository(session, job.tenant_id).add_event(job.id, "checkpoint", {}, now)
+    return _ack(request, claims)
+
+
+@router.post("/{job_id}/result", response_model=CallbackAck, responses=ERRORS)
+async def result(
+    job_id: str, body: ResultIn, request: Request, claims: Claims, session: DbSession
+) -> CallbackAck:
+    job = await _job(session, claims, job_id)
+    if None is await service.finish_job(session, job, JobStatus.succeeded, result=body.result):
+        raise service.JobFinished(f"Job '{job_id}' has already finished.")
+    return _ack(request, claims)
+
+
+@router.post("/{job_id}/fail", response_model=CallbackAck, responses=ERRORS)
+async def fail(
+    job_id: str, body: FailIn, request: Request, claims: Claims, session: DbSession
+) -> CallbackAck:
+    job = await _job(session, claims, job_id)
+    if None is await service.finish_job(
+        session, job, JobStatus.failed, error_code="agent_error", error_message=body.message
+    ):
+        raise service.JobFinished(f"Job '{job_id}' has already finished.")
+    return _ack(request, claims)

@@ -1,0 +1,260 @@
+"""Job logic shared by the API, the agent callbacks and the dispatcher. Never commits."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentry.config import Settings
+from agentry.identity.principal import Principal
+from agentry.invocations.sessions import runtime_session_id
+from agentry.jobs.repository import JobRepository
+from agentry.jobs.schemas import JobCreate, JobCreated, JobError, JobOut, JobPage
+from agentry.kit.clock import utcnow
+from agentry.kit.errors import BadRequest, Conflict, NotFound
+from agentry.kit.ids import new_id
+from agentry.metering.service import record_runtime
+from agentry.models import Job
+from agentry.models.job import TERMINAL, JobStatus
+from agentry.registry.repository import AgentVersionRepository
+from agentry.registry.routing import RouteCache
+from agentry.webhooks.secretbox import SecretBox, new_secret
+from agentry.webhooks.service import check_webhook_url, enqueue_job_event
+
+DEFAULT_DEADLINE_S = 3600
+PAGE_MAX = 100
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+    title = "No such job"
+
+
+class JobFinished(Conflict):
+    code = "job_finished"
+    title = "The job has already finished"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "The Idempotency-Key was used with a different request"
+
+
+class JobsNotSupported(BadRequest):
+    code = "mode_not_supported"
+    title = "The agent does not support async jobs"
+
+
+class BadCursor(BadRequest):
+    code = "bad_cursor"
+    title = "The pagination cursor is invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    job: Job
+    webhook_secret: str | None
+    replayed: bool
+
+
+def request_hash(agent: str, body: JobCreate) -> str:
+    canonical = json.dumps(
+        {"agent": agent, **body.model_dump()}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def create_job(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    routes: RouteCache,
+    box: SecretBox,
+    principal: Principal,
+    agent_name: str,
+    body: JobCreate,
+    idempotency_key: str | None,
+) -> Created:
+    # Resolve first: the route cache reads in a session of its own, and on SQLite that must not
+    # wait behind this request's write transaction.
+    route = await routes.resolve(agent_name, body.alias)
+    repo = JobRepository(session, principal.tenant_id)
+    digest = request_hash(agent_name, body)
+    if idempotency_key:
+        existing = await repo.by_idempotency_key(idempotency_key)
+        if existing is not None:
+            if existing.request_hash != digest:
+                raise IdempotencyKeyReused("This Idempotency-Key was used for another request.")
+            return Created(existing, None, replayed=True)
+    route.check_tier(principal.tier)
+    if route.modes and not ({"async", "sync"} & route.modes):
+        raise JobsNotSupported(f"Agent '{agent_name}' cannot run as a job.")
+    if body.webhook_url is not None:
+        await check_webhook_url(settings, body.webhook_url)
+    version = await AgentVersionRepository(session).get_by_number(
+        route.agent_id, route.version_number
+    )
+    limits = (version.manifest.get("limits") or {}) if version else {}
+    deadline_s = int(limits.get("job_deadline_s") or DEFAULT_DEADLINE_S)
+    job_id = new_id("job")
+    client_sid = body.session_id or f"job-{job_id}"
+    secret = new_secret() if body.webhook_url else None
+    now = utcnow()
+    job = Job(
+        id=job_id,
+        tenant_id=principal.tenant_id,
+        agent_id=route.agent_id,
+        agent_name=route.agent_name,
+        version_number=route.version_number,
+        alias=route.alias,
+        runtime_arn=route.target.runtime_arn,
+        qualifier=route.target.qualifier,
+        async_agent="async" in route.modes,
+        session_id=client_sid,
+        runtime_session_id=runtime_session_id(principal.tenant_id, route.agent_id, client_sid),
+        status=JobStatus.queued.value,
+        input=body.input,
+        attempts=0,
+        max_attempts=settings.job_max_attempts,
+        available_at=now,
+        deadline_s=min(deadline_s, 28800),
+        webhook_url=body.webhook_url,
+        webhook_secret=box.seal(secret) if secret else None,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        api_key_id=principal.key_id,
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            await repo.add(job)
+    except IntegrityError as exc:
+        raise IdempotencyKeyReused("A request with this Idempotency-Key is in flight.") from exc
+    await repo.add_event(job.id, "status", {"status": job.status}, now)
+    return Created(job, secret, replayed=False)
+
+
+async def get_job(session: AsyncSession, tenant_id: str, job_id: str) -> Job:
+    job = await JobRepository(session, tenant_id).get(job_id)
+    if job is None:
+        raise JobNotFound(f"No job '{job_id}'.")
+    return job
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, _, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), id_
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor() from exc
+
+
+async def list_jobs(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    status: str | None,
+    agent: str | None,
+    cursor: str | None,
+    limit: int,
+) -> JobPage:
+    limit = max(1, min(limit, PAGE_MAX))
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await JobRepository(session, tenant_id).page(
+        status=status, agent=agent, after=after, limit=limit + 1
+    )
+    items = list(rows[:limit])
+    return JobPage(
+        items=[to_out(j) for j in items],
+        next_cursor=_encode_cursor(items[-1]) if len(rows) > limit else None,
+    )
+
+
+def to_out(job: Job) -> JobOut:
+    error = JobError(code=job.error_code, message=job.error_message) if job.error_code else None
+    return JobOut(
+        id=job.id,
+        agent=job.agent_name,
+        version=job.version_number,
+        alias=job.alias,
+        status=job.status,
+        session_id=job.session_id,
+        progress=job.progress,
+        result=job.result,
+        error=error,
+        attempts=job.attempts,
+        webhook_url=job.webhook_url,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def to_created(created: Created) -> JobCreated:
+    return JobCreated(**to_out(created.job).model_dump(), webhook_secret=created.webhook_secret)
+
+
+async def finish_job(
+    session: AsyncSession,
+    job: Job,
+    status: JobStatus,
+    *,
+    result: Any = None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> Job | None:
+    """Move a job to a terminal state, exactly once, with its webhook outbox rows and usage.
+
+    `job` may come from another session; only its id and tenant are used. Returns the updated
+    job, or None when it had already finished (another process won the race).
+    """
+    assert status in TERMINAL
+    now = utcnow()
+    repo = JobRepository(session, job.tenant_id)
+    values: dict[str, Any] = {
+        "status": status.value,
+        "finished_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "error_code": error_code,
+        "error_message": error_message,
+    }
+    if status is JobStatus.succeeded:
+        values["result"] = result
+    if not await repo.finish(job.id, values):
+        return None
+    fresh = await repo.reload(job.id)
+    await repo.add_event(fresh.id, "status", {"status": status.value, "error": error_code}, now)
+    await enqueue_job_event(session, fresh)
+    if fresh.started_at is not None:
+        await record_runtime(
+            session,
+            tenant_id=fresh.tenant_id,
+            agent_id=fresh.agent_id,
+            version_number=fresh.version_number,
+            invocation_id=fresh.id,
+            runtime_ms=round((now - fresh.started_at).total_seconds() * 1000),
+        )
+    return fresh
+
+
+async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str) -> Job:
+    job = await get_job(session, tenant_id, job_id)
+    done = None
+    if job.status not in TERMINAL:
+        done = await finish_job(session, job, JobStatus.cancelled, error_code="cancelled")
+    if done is None:
+        raise JobFinished(f"Job '{job_id}' has already finished ({job.status}).")
+    return done

@@ -1,0 +1,337 @@
+"""The dispatcher: claims queued jobs under a lease, runs them, renews leases, reaps.
+
+Runs embedded in the API process (local profile) or as `agentry worker` processes; any
+number of them share one database. A claim is a `SELECT ... FOR UPDATE SKIP LOCKED`
+(PostgreSQL) or a `BEGIN IMMEDIATE` transaction (SQLite). A worker that dies stops renewing;
+the reaper of any live worker returns its jobs to the queue with backoff, and fails them after
+the last attempt. A job past its deadline becomes `timed_out` and its runtime session stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentry.agent_auth.tokens import TokenSigner
+from agentry.config import Settings
+from agentry.invocations.service import _output_json
+from agentry.jobs.repository import JobQueueRepository
+from agentry.jobs.service import finish_job
+from agentry.kit.clock import utcnow
+from agentry.kit.db.engine import session_scope
+from agentry.kit.errors import AgentryError
+from agentry.kit.ids import new_id
+from agentry.kit.logging import get_logger
+from agentry.models import Job, Tenant
+from agentry.models.job import TERMINAL, JobStatus
+from agentry.runtime.base import (
+    AgentFailed,
+    AgentRuntime,
+    AgentTimeout,
+    RuntimeTarget,
+)
+
+log = get_logger("agentry.jobs.worker")
+ACK_TIMEOUT_S = 60.0
+MAX_BACKOFF_S = 300.0
+
+
+class AttemptLost(Exception):
+    """The attempt cannot finish (agent process gone, silent, or unreachable): retry it."""
+
+
+def worker_id(kind: str) -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:10]}"
+
+
+class JobWorker:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        runtime: AgentRuntime,
+        signer: TokenSigner,
+        settings: Settings,
+        *,
+        owner: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._maker = maker
+        self._runtime = runtime
+        self._signer = signer
+        self._settings = settings
+        self.owner = owner
+        self._clock = clock
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+
+    # lifecycle
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._dispatch_loop(), name="jobs-dispatch"),
+            asyncio.create_task(self._heartbeat_loop(), name="jobs-heartbeat"),
+        ]
+        log.info("jobs.worker_started", owner=self.owner)
+
+    async def stop(self) -> None:
+        """Stop claiming; running jobs are abandoned and retried by another worker's reaper."""
+        for task in [*self._tasks, *self._running.values()]:
+            task.cancel()
+        for task in [*self._tasks, *self._running.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # loops
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            try:
+                await self.claim_once()
+            except Exception:
+                log.exception("jobs.claim_failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.job_poll_interval_s)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.job_heartbeat_s)
+            try:
+                await self.heartbeat_once()
+                await self.reap_once()
+            except Exception:
+                log.exception("jobs.heartbeat_failed")
+
+    def _lease_until(self) -> datetime:
+        return self._clock() + timedelta(seconds=self._settings.job_lease_s)
+
+    async def claim_once(self) -> int:
+        free = self._settings.job_worker_concurrency - len(self._running)
+        if free <= 0:
+            return 0
+        concurrency = {
+            tier: self._settings.job_concurrency(tier) for tier in ("basic", "standard", "premium")
+        }
+        async with session_scope(self._maker) as session:
+            jobs = await JobQueueRepository(session).claim(
+                now=self._clock(),
+                owner=self.owner,
+                limit=free,
+                lease_until=self._lease_until(),
+                concurrency=concurrency,
+            )
+            tiers = {j.tenant_id: await session.get(Tenant, j.tenant_id) for j in jobs}
+        for job in jobs:
+            tenant = tiers.get(job.tenant_id)
+            task = asyncio.create_task(self._run(job, tenant.tier if tenant else "basic"))
+            self._running[job.id] = task
+            task.add_done_callback(self._forget(job.id))
+            log.info("jobs.claimed", job=job.id, attempt=job.attempts, owner=self.owner)
+        return len(jobs)
+
+    def _forget(self, job_id: str) -> Callable[[asyncio.Task[None]], None]:
+        def done(_task: asyncio.Task[None]) -> None:
+            self._running.pop(job_id, None)
+
+        return done
+
+    async def heartbeat_once(self) -> None:
+        ids = list(self._running)
+        if not ids:
+            return
+        async with session_scope(self._maker) as session:
+            held = await JobQueueRepository(session).renew(self.owner, ids, self._lease_until())
+        for job_id in ids:
+            if job_id not in held and job_id in self._running:
+                # Cancelled, timed out or reaped elsewhere: stop working on it.
+                self._running[job_id].cancel()
+
+    async def reap_once(self) -> None:
+        now = self._clock()
+        stops: list[Job] = []
+        async with session_scope(self._maker) as session:
+            queue = JobQueueRepository(session)
+            for job in await queue.past_deadline(now):
+                if await finish_job(
+                    session,
+                    job,
+                    JobStatus.timed_out,
+                    error_code="job_deadline_exceeded",
+                    error_message=f"the job ran past its {job.deadline_s}s deadline",
+                ):
+                    stops.append(job)
+            for job in await queue.expired(now):
+                await self._retry_or_fail(
+                    session, job, None, "worker lost: its lease expired", now=now
+                )
+        for job in stops:
+            await self._stop_session(job)
+
+    # one job
+
+    async def _run(self, job: Job, tier: str) -> None:
+        loop = asyncio.get_running_loop()
+        assert job.deadline_at is not None
+        remaining = (job.deadline_at - self._clock()).total_seconds()
+        try:
+            async with asyncio.timeout_at(loop.time() + max(remaining, 0.0)):
+                if job.async_agent:
+                    await self._run_async(job, tier)
+                else:
+                    await self._run_plain(job, remaining)
+        except TimeoutError:
+            await self._finish(
+                job,
+                JobStatus.timed_out,
+                error_code="job_deadline_exceeded",
+                error_message=f"the job ran past its {job.deadline_s}s deadline",
+            )
+            await self._stop_session(job)
+        except AttemptLost as exc:
+            async with session_scope(self._maker) as session:
+                await self._retry_or_fail(session, job, self.owner, str(exc), now=self._clock())
+        except asyncio.CancelledError:
+            # Lost the lease (cancelled by the tenant, reaped, or shutting down).
+            async with session_scope(self._maker) as session:
+                current = await session.get(Job, job.id)
+            if current is not None and current.status in (
+                JobStatus.cancelled.value,
+                JobStatus.timed_out.value,
+            ):
+                await self._stop_session(job)
+            raise
+        except Exception:
+            log.exception("jobs.run_failed", job=job.id)
+            async with session_scope(self._maker) as session:
+                await self._retry_or_fail(
+                    session, job, self.owner, "internal error", now=self._clock()
+                )
+
+    async def _run_plain(self, job: Job, remaining: float) -> None:
+        """A plain handler: one call within the sync limits, the answer is the result."""
+        timeout = max(0.1, min(self._settings.sync_timeout_s, remaining))
+        payload = json.dumps(job.input, separators=(",", ":")).encode()
+        try:
+            answer = await self._runtime.invoke(
+                self._target(job),
+                job.runtime_session_id,
+                payload,
+                request_id=job.id,
+                timeout=timeout,
+            )
+        except AgentTimeout as exc:
+            await self._finish(job, JobStatus.failed, error_code=exc.code, error_message=exc.detail)
+            return
+        except AgentFailed as exc:
+            await self._finish(job, JobStatus.failed, error_code=exc.code, error_message=exc.detail)
+            return
+        except AgentryError as exc:
+            raise AttemptLost(f"{exc.code}: {exc.detail}") from exc
+        result = json.loads(_output_json(answer.content_type, answer.body))
+        await self._finish(job, JobStatus.succeeded, result=result)
+
+    async def _run_async(self, job: Job, tier: str) -> None:
+        """The AgentCore async pattern: the agent acknowledges, then calls back until done."""
+        token = self._signer.sign(
+            tenant_id=job.tenant_id,
+            tier=tier,
+            agent=job.agent_name,
+            version=job.version_number,
+            invocation_id=job.id,
+            session_id=job.runtime_session_id,
+        )
+        payload: dict[str, Any] = dict(job.input)
+        payload["_agentry"] = {
+            "job_id": job.id,
+            "attempt": job.attempts,
+            "token": token,
+            "callback_url": f"{self._settings.effective_public_url}/agent/v1/jobs/{job.id}",
+            "checkpoint": job.checkpoint,
+        }
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        started = self._clock()
+        try:
+            await self._runtime.invoke(
+                self._target(job),
+                job.runtime_session_id,
+                body,
+                request_id=job.id,
+                timeout=ACK_TIMEOUT_S,
+            )
+        except AgentFailed as exc:
+            await self._finish(job, JobStatus.failed, error_code=exc.code, error_message=exc.detail)
+            return
+        except AgentryError as exc:
+            raise AttemptLost(f"{exc.code}: {exc.detail}") from exc
+        silence = timedelta(seconds=self._settings.job_agent_silence_s)
+        while True:
+            await asyncio.sleep(self._settings.job_poll_interval_s)
+            async with self._maker() as session:
+                current = await session.get(Job, job.id)
+            if current is None or current.status in TERMINAL:
+                return
+            if current.status != JobStatus.running.value or current.lease_owner != self.owner:
+                return  # re-queued or claimed elsewhere
+            seen = max(current.agent_seen_at or started, started)
+            if self._clock() - seen > silence:
+                raise AttemptLost(
+                    f"agent silent for more than {self._settings.job_agent_silence_s:g}s"
+                )
+
+    # helpers
+
+    @staticmethod
+    def _target(job: Job) -> RuntimeTarget:
+        return RuntimeTarget(runtime_arn=job.runtime_arn, qualifier=job.qualifier)
+
+    async def _finish(self, job: Job, status: JobStatus, **kwargs: Any) -> None:
+        async with session_scope(self._maker) as session:
+            done = await finish_job(session, job, status, **kwargs)
+        log.info("jobs.finished", job=job.id, status=status.value, applied=done is not None)
+
+    async def _retry_or_fail(
+        self, session: AsyncSession, job: Job, owner: str | None, reason: str, *, now: datetime
+    ) -> None:
+        if job.attempts >= job.max_attempts:
+            await finish_job(
+                session,
+                job,
+                JobStatus.failed,
+                error_code="attempts_exhausted",
+                error_message=f"{reason} (after {job.attempts} attempts)",
+            )
+            log.warning("jobs.failed_after_retries", job=job.id, reason=reason)
+            return
+        backoff = min(
+            self._settings.job_retry_backoff_s * 2 ** max(job.attempts - 1, 0), MAX_BACKOFF_S
+        )
+        requeued = await JobQueueRepository(session).requeue(
+            job.id,
+            owner,
+            {
+                "status": JobStatus.queued.value,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "available_at": now + timedelta(seconds=backoff),
+                "error_message": reason,
+            },
+        )
+        log.warning("jobs.retry", job=job.id, reason=reason, backoff_s=backoff, applied=requeued)
+
+    async def _stop_session(self, job: Job) -> None:
+        try:
+            await self._runtime.stop_session(self._target(job), job.runtime_session_id)
+        except Exception as exc:  # best effort; the runtime reaps idle sessions anyway
+            log.warning("jobs.stop_session_failed", job=job.id, error=str(exc))

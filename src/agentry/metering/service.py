@@ -1,0 +1,65 @@
+"""Record usage. Callers pass an idempotency key per event; a repeat is silently ignored."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentry.kit.clock import utcnow
+from agentry.metering.repository import UsageRepository
+
+RUNTIME_MS = "runtime_ms"
+
+
+async def record_usage(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    agent_id: str,
+    version_number: int,
+    invocation_id: str,
+    kind: str,
+    quantity: int,
+    idempotency_key: str,
+    model: str | None = None,
+    unit_price: Decimal = Decimal(0),
+) -> bool:
+    """In the caller's transaction; True when this call recorded the event."""
+    return await UsageRepository(session, tenant_id).insert_once(
+        {
+            "tenant_id": tenant_id,
+            "agent_id": agent_id,
+            "version_number": version_number,
+            "invocation_id": invocation_id,
+            "kind": kind,
+            "model": model,
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "cost": unit_price * quantity,
+            "idempotency_key": idempotency_key,
+            "at": utcnow(),
+        }
+    )
+
+
+async def record_runtime(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    agent_id: str,
+    version_number: int,
+    invocation_id: str,
+    runtime_ms: int,
+) -> bool:
+    """An invocation's runtime, once per invocation whatever the number of attempts."""
+    return await record_usage(
+        session,
+        tenant_id=tenant_id,
+        agent_id=agent_id,
+        version_number=version_number,
+        invocation_id=invocation_id,
+        kind=RUNTIME_MS,
+        quantity=max(0, runtime_ms),
+        idempotency_key=f"{invocation_id}:{RUNTIME_MS}",
+    )

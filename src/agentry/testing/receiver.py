@@ -1,0 +1,105 @@
+"""A real local webhook receiver (an HTTP server thread) for tests and benchmarks.
+
+Verifies each delivery with the `standardwebhooks` library when given the secret(s), records
+it, and answers with the status the test scripted for that path (default 204).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    verified: bool
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers.get("webhook-id", "")
+
+
+@dataclass
+class Receiver:
+    server: ThreadingHTTPServer
+    secrets: list[str] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    responses: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def respond(self, path: str, *answers: tuple[int, dict[str, str]]) -> None:
+        """Script the next answers for `path` (status, headers); afterwards 204."""
+        with self.lock:
+            self.responses[path] = list(answers)
+
+    def on(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
+
+    def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> list[Received]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                hits = [r for r in self.received if predicate(r)]
+            if hits:
+                return hits
+            time.sleep(0.05)
+        raise TimeoutError("no matching webhook delivery")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_receiver(secrets: list[str] | None = None) -> Receiver:
+    receiver: Receiver
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            verified = False
+            for secret in list(receiver.secrets):
+                try:
+                    Webhook(secret).verify(body, headers)
+                    verified = True
+                    break
+                except WebhookVerificationError:
+                    continue
+            with receiver.lock:
+                receiver.received.append(Received(self.path, headers, body, verified))
+                scripted = receiver.responses.get(self.path) or []
+                status, extra = scripted.pop(0) if scripted else (204, {})
+            self.send_response(status)
+            for k, v in extra.items():
+                self.send_header(k, v)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        do_GET = do_POST
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver = Receiver(server=server, secrets=list(secrets or []))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return receiver

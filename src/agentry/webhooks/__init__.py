@@ -1,0 +1,1 @@
+"""Signed webhooks (Standard Webhooks): tenant endpoints, an outbox, a sender, dead letters."""
