@@ -16,7 +16,12 @@ from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.service import AuditLog
 from agentry.config import Settings, get_settings
+from agentry.gateway.endpoints import McpMount
+from agentry.gateway.endpoints import admin_router as tools_admin_router
+from agentry.gateway.endpoints import agent_router as agent_gateway_router
+from agentry.gateway.wiring import build_gateways
 from agentry.health.endpoints import router as health_router
+from agentry.invocations.context import AgentContext
 from agentry.invocations.endpoints import router as invocations_router
 from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.service import InvocationService
@@ -32,6 +37,8 @@ from agentry.platform import Platform
 from agentry.registry.endpoints import router as registry_router
 from agentry.registry.routing import RouteCache
 from agentry.runtime.factory import build_runtime
+from agentry.usage.endpoints import admin_router as admin_usage_router
+from agentry.usage.endpoints import router as usage_router
 from agentry.webhooks.endpoints import router as webhooks_router
 from agentry.webhooks.secretbox import SecretBox
 
@@ -80,15 +87,21 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         )
         recorder = InvocationRecorder(maker, url)
         recorder.start()
+        app.state.token_signer = signer_for(settings)
         app.state.invocations = InvocationService(
             recorder,
             runtime,
             routes,
             default_timeout_s=settings.sync_timeout_s,
             durable_records=settings.invocation_recording == "durable",
+            agent_context=AgentContext(app.state.token_signer, settings.effective_public_url),
         )
-        app.state.token_signer = signer_for(settings)
         app.state.secret_box = SecretBox(settings)
+        app.state.gateways = build_gateways(
+            settings, maker, app.state.token_signer, app.state.platform.audit
+        )
+        await app.state.gateways.access.refresh()
+        app.state.gateways.access.start()
         background = (
             Background.start(maker, runtime, app.state.token_signer, settings, kind="api")
             if settings.jobs_embedded_workers
@@ -96,8 +109,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         )
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
-            yield
+            async with app.state.gateways.mcp.running():
+                yield
         finally:
+            await app.state.gateways.access.stop()
             if background is not None:
                 await background.stop()
             await recorder.stop()
@@ -124,4 +139,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(job_callbacks_router)
     app.include_router(webhooks_router)
     app.include_router(agent_auth_router)
+    app.include_router(agent_gateway_router)
+    app.include_router(tools_admin_router)
+    app.include_router(usage_router)
+    app.include_router(admin_usage_router)
+    app.mount("/agent/mcp", McpMount())
     return app

@@ -28,7 +28,7 @@ DEV_TENANTS = (
     ("acme", "Acme Corp", "premium", "AGENTRY_API_KEY"),
     ("globex", "Globex", "basic", "AGENTRY_API_KEY_GLOBEX"),
 )
-SAMPLE_AGENTS = ("echo", "longrun")
+SAMPLE_AGENTS = ("echo", "longrun", "concierge")
 
 
 @dataclass

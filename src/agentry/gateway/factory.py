@@ -17,6 +17,8 @@ from agentry.gateway.interceptors import (
     PiiRedaction,
     TierPolicyCheck,
     TokenCheck,
+    ToolCallMetering,
+    ToolCallSink,
     ToolRateLimit,
     ToolsListFilter,
 )
@@ -39,8 +41,11 @@ def build_chain(
     catalog: ToolCatalog,
     audit: AuditSink,
     rate_storage: Storage | None = None,
+    *,
+    meter: ToolCallSink | None = None,
 ) -> InterceptorChain:
     claims = Claims(verifier)
+    metering = [ToolCallMetering(claims, meter)] if meter is not None else []
     return InterceptorChain(
         request=[
             TokenCheck(claims),
@@ -51,6 +56,7 @@ def build_chain(
         response=[
             PiiRedaction(claims, config.pii_tiers),
             ToolsListFilter(claims, policy),
+            *metering,
             AuditDecision(claims, audit),
         ],
     )

@@ -7,6 +7,8 @@ Every decision is made here, from the verified token, never from what the model 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -324,4 +326,35 @@ class AuditDecision:
                 reason=reason,
             )
         )
+        return events.passthrough()
+
+
+ToolCallSink = Callable[[InvocationClaims, str], Awaitable[None]]
+
+
+@dataclass
+class ToolCallMetering:
+    """Meters each executed tools/call once. The key is the invocation, the JSON-RPC id, the
+    tool and its arguments: a retried job replaying the same calls is not billed twice."""
+
+    claims: Claims
+    sink: ToolCallSink
+
+    async def __call__(self, event: Event) -> Event:
+        if (
+            _method(event) != "tools/call"
+            or "result" not in event["mcp"]["gatewayResponse"]["body"]
+        ):
+            return events.passthrough()
+        try:
+            found = self.claims.of(event)
+        except InvalidInvocationToken:
+            return events.passthrough()
+        request = events.gateway_request(event)["body"]
+        params = _params(event)
+        basis = json.dumps(
+            [found.invocation_id, request.get("id"), params.get("name"), params.get("arguments")],
+            sort_keys=True,
+        )
+        await self.sink(found, "tool:" + hashlib.sha256(basis.encode()).hexdigest())
         return events.passthrough()

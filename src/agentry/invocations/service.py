@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from agentry.identity.principal import Principal
+from agentry.invocations.context import AgentContext
 from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.schemas import InvokeRequest
 from agentry.invocations.sessions import pooled_session_id, runtime_session_id
@@ -82,12 +83,14 @@ class InvocationService:
         *,
         default_timeout_s: float,
         durable_records: bool,
+        agent_context: AgentContext | None = None,
     ) -> None:
         self._recorder = recorder
         self._runtime = runtime
         self._routes = routes
         self._default_timeout_s = default_timeout_s
         self._durable_records = durable_records
+        self._agent_context = agent_context
 
     async def invoke_sync(
         self, principal: Principal, agent_name: str, req: InvokeRequest, *, request_id: str
@@ -99,7 +102,10 @@ class InvocationService:
         client_sid = req.session_id or pooled_session_id(route.version_number, SESSION_POOL_SIZE)
         runtime_sid = runtime_session_id(principal.tenant_id, route.agent_id, client_sid)
         invocation_id = new_id("inv")
-        payload = json.dumps(req.input, separators=(",", ":")).encode()
+        data = req.input
+        if route.uses_gateways and self._agent_context is not None:
+            data = self._agent_context.inject(data, principal, route, invocation_id, runtime_sid)
+        payload = json.dumps(data, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None
         try:

@@ -10,6 +10,7 @@ from agentry.models.invocation import Invocation
 from agentry.models.job import Job
 from agentry.models.job_event import JobEvent
 from agentry.models.tenant import Tenant
+from agentry.models.tool_grant import ToolGrant
 from agentry.models.usage_event import UsageEvent
 from agentry.models.webhook_delivery import WebhookDelivery
 from agentry.models.webhook_endpoint import WebhookEndpoint
@@ -36,6 +37,7 @@ __all__ = [
     "Job",
     "JobEvent",
     "Tenant",
+    "ToolGrant",
     "UsageEvent",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -38,6 +38,15 @@ class Manifest(BaseModel):
         default_factory=list, description="Tiers that may invoke the agent; empty means all."
     )
     limits: Limits = Field(default_factory=Limits)
+    tools: list[str] = Field(
+        default_factory=list,
+        description="Gateway tools (`target___tool`) the agent uses; it may call only these.",
+    )
+    model: bool = Field(False, description="The agent calls the model gateway.")
+
+    @property
+    def uses_gateways(self) -> bool:
+        return bool(self.tools) or self.model
 
     @field_validator("name")
     @classmethod

@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.kit.clock import monotonic
 from agentry.kit.errors import Forbidden, NotFound
-from agentry.registry.repository import AgentAliasRepository, AgentRepository
+from agentry.registry.repository import (
+    AgentAliasRepository,
+    AgentRepository,
+    AgentVersionRepository,
+)
 from agentry.runtime.base import RuntimeTarget
 
 
@@ -40,6 +44,8 @@ class Route:
     target: RuntimeTarget
     allowed_tiers: frozenset[str]
     modes: frozenset[str]
+    tools: frozenset[str] = frozenset()
+    uses_gateways: bool = False
 
     def check_tier(self, tier: str) -> None:
         if self.allowed_tiers and tier not in self.allowed_tiers:
@@ -77,8 +83,13 @@ class RouteCache:
             if agent is None or agent.runtime_arn is None:
                 raise AgentNotFound(f"No agent named '{agent_name}'.")
             alias = await AgentAliasRepository(session).get_by_name(agent.id, alias_name)
-        if alias is None:
-            raise AliasNotFound(f"Agent '{agent_name}' has no alias '{alias_name}'.")
+            if alias is None:
+                raise AliasNotFound(f"Agent '{agent_name}' has no alias '{alias_name}'.")
+            version = await AgentVersionRepository(session).get_by_number(
+                agent.id, alias.version_number
+            )
+        manifest = version.manifest if version is not None else {}
+        tools = frozenset(manifest.get("tools") or ())
         return Route(
             agent_id=agent.id,
             agent_name=agent.name,
@@ -87,4 +98,6 @@ class RouteCache:
             target=RuntimeTarget(runtime_arn=agent.runtime_arn, qualifier=alias.name),
             allowed_tiers=frozenset(agent.allowed_tiers),
             modes=frozenset(agent.modes),
+            tools=tools,
+            uses_gateways=bool(tools) or bool(manifest.get("model")),
         )
