@@ -19,10 +19,15 @@ from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.endpoints import router as audit_router
 from agentry.audit.service import AuditLog
 from agentry.config import Settings, get_settings
+from agentry.gateway.endpoints import McpMount
+from agentry.gateway.endpoints import admin_router as tools_admin_router
+from agentry.gateway.endpoints import agent_router as agent_gateway_router
+from agentry.gateway.wiring import build_gateways
 from agentry.health.endpoints import router as health_router
 from agentry.identity.endpoints import router as identity_router
 from agentry.identity.throttle import AuthThrottle
 from agentry.identity.tokens import JwksCache, TokenSettings, TokenValidator, http_jwks_fetcher
+from agentry.invocations.context import AgentContext
 from agentry.invocations.endpoints import router as invocations_router
 from agentry.invocations.endpoints import streams_router
 from agentry.invocations.housekeeping import Housekeeper
@@ -47,6 +52,8 @@ from agentry.registry.packaging import MAX_ARTIFACT_BYTES
 from agentry.registry.routing import RouteCache
 from agentry.runtime.factory import build_runtime
 from agentry.tenants.endpoints import router as admin_tenants_router
+from agentry.usage.endpoints import admin_router as admin_usage_router
+from agentry.usage.endpoints import router as usage_router
 from agentry.webhooks.endpoints import router as webhooks_router
 from agentry.webhooks.secretbox import SecretBox
 
@@ -133,6 +140,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         stream_events.start()
         quotas = QuotaService(settings)
         app.state.quotas = quotas
+        app.state.token_signer = signer_for(settings)
         app.state.invocations = InvocationService(
             recorder,
             runtime,
@@ -145,13 +153,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             maker=maker,
             stream_timeout_s=settings.stream_timeout_s,
             lease_margin_s=settings.quota_lease_margin_s,
+            agent_context=AgentContext(app.state.token_signer, settings.effective_public_url),
         )
         housekeeper = Housekeeper(maker, settings)
         housekeeper.start()
         canary = CanaryMonitor(app.state.platform)
         canary.start()
-        app.state.token_signer = signer_for(settings)
         app.state.secret_box = SecretBox(settings)
+        app.state.gateways = build_gateways(
+            settings, maker, app.state.token_signer, app.state.platform.audit
+        )
+        await app.state.gateways.access.refresh()
+        app.state.gateways.access.start()
         background = (
             Background.start(maker, runtime, app.state.token_signer, settings, kind="api")
             if settings.jobs_embedded_workers
@@ -159,10 +172,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         )
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
-            yield
+            async with app.state.gateways.mcp.running():
+                yield
         finally:
             await housekeeper.stop()
             await canary.stop()
+            await app.state.gateways.access.stop()
             if background is not None:
                 await background.stop()
             await recorder.stop()
@@ -205,4 +220,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(job_callbacks_router)
     app.include_router(webhooks_router)
     app.include_router(agent_auth_router)
+    app.include_router(agent_gateway_router)
+    app.include_router(tools_admin_router)
+    app.include_router(usage_router)
+    app.include_router(admin_usage_router)
+    app.mount("/agent/mcp", McpMount())
     return app

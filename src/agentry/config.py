@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -148,6 +148,39 @@ class Settings(BaseSettings):
         gt=0,
         description="A concurrency slot expires this long after its call's timeout, so slots "
         "held by a crashed API process free themselves (Redis).",
+    )
+    model_routes: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {
+            "basic": {"provider": "local", "model": "local-small", "max_tokens": 4000},
+            "standard": {"provider": "local", "model": "local-medium", "max_tokens": 16000},
+            "premium": {"provider": "local", "model": "local-large", "max_tokens": 64000},
+        },
+        description="Tier -> {provider (local|bedrock), model, max_tokens per invocation}. "
+        "Tenants never choose the model. In AWS, point tiers at Bedrock model ids.",
+    )
+    tool_calls_per_minute: dict[str, int] = Field(
+        default_factory=lambda: {"basic": 60, "standard": 300, "premium": 1200},
+        description="Tool calls per tenant and tool per minute, by tier.",
+    )
+    pii_redaction_tiers: list[str] = Field(
+        default_factory=lambda: ["basic", "standard"],
+        description="Tiers whose tool output has e-mail, card and phone numbers redacted.",
+    )
+    price_book: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {
+            tier: {
+                "input_tokens": p[0],
+                "output_tokens": p[1],
+                "tool_call": p[2],
+                "runtime_ms": p[3],
+            }
+            for tier, p in {
+                "basic": ("0.000002", "0.000006", "0.001", "0.00001"),
+                "standard": ("0.0000015", "0.0000045", "0.0008", "0.000008"),
+                "premium": ("0.000001", "0.000003", "0.0005", "0.000005"),
+            }.items()
+        },
+        description="Unit prices (decimal strings, USD) per tier and usage kind.",
     )
     invocation_recording: Literal["buffered", "durable"] = Field(
         "buffered",

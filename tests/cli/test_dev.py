@@ -12,6 +12,7 @@ from agentry.testing.stack import alive, session_pids, start_stack, stop_stack
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.timeout(300)
 def test_dev_up_twice_then_down_leaves_no_process(tmp_path: Path) -> None:
     stack = start_stack(tmp_path / "home")
     try:

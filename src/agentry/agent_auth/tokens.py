@@ -88,6 +88,7 @@ class TokenSigner:
         invocation_id: str,
         session_id: str,
         scopes: tuple[str, ...] = ("jobs",),
+        tools: list[str] | None = None,
     ) -> str:
         now = utcnow()
         claims: dict[str, Any] = {
@@ -105,6 +106,8 @@ class TokenSigner:
             "iat": now,
             "exp": now + timedelta(seconds=self.ttl_s),
         }
+        if tools is not None:
+            claims["tools"] = sorted(tools)  # the agent's declared tools; the gateway enforces them
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def verify(self, token: str) -> InvocationClaims:

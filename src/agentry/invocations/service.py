@@ -20,6 +20,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.identity.principal import Principal
+from agentry.invocations.context import AgentContext
 from agentry.invocations.idempotency import (
     Claim,
     Existing,
@@ -185,6 +186,7 @@ class InvocationService:
         maker: async_sessionmaker[AsyncSession] | None = None,
         stream_timeout_s: float = 3600.0,
         lease_margin_s: float = 30.0,
+        agent_context: AgentContext | None = None,
     ) -> None:
         self._recorder = recorder
         self._runtime = runtime
@@ -197,6 +199,7 @@ class InvocationService:
         self._maker = maker
         self._stream_timeout_s = stream_timeout_s
         self._lease_margin_s = lease_margin_s
+        self._agent_context = agent_context
 
     def sync_timeout(self, route: Route) -> float:
         """The agent's own limit (manifest `limits.sync_timeout_s`), capped by the platform's."""
@@ -294,7 +297,10 @@ class InvocationService:
             route = await self._route(principal, agent_name, req.alias, "sync")
         version, target, client_sid, runtime_sid = _place(principal, route, req.session_id)
         invocation_id = invocation_id or new_id("inv")
-        payload = json.dumps(req.input, separators=(",", ":")).encode()
+        data = req.input
+        if route.uses_gateways and self._agent_context is not None:
+            data = self._agent_context.inject(data, principal, route, invocation_id, runtime_sid)
+        payload = json.dumps(data, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None
         try:

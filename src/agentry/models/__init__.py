@@ -13,6 +13,7 @@ from agentry.models.job_event import JobEvent
 from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
 from agentry.models.tenant_entra_id import TenantEntraId
+from agentry.models.tool_grant import ToolGrant
 from agentry.models.usage_event import UsageEvent
 from agentry.models.webhook_delivery import WebhookDelivery
 from agentry.models.webhook_endpoint import WebhookEndpoint
@@ -45,6 +46,7 @@ __all__ = [
     "StreamEvent",
     "Tenant",
     "TenantEntraId",
+    "ToolGrant",
     "UsageEvent",
     "WebhookDelivery",
     "WebhookEndpoint",

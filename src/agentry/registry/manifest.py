@@ -69,9 +69,17 @@ class Manifest(BaseModel):
     tenants: list[str] = Field(
         default_factory=list, description="Tenant slugs that may invoke it; empty means all."
     )
-    tools: list[str] = Field(default_factory=list, description="Tools the agent requests.")
     limits: Limits = Field(default_factory=Limits)
     golden: list[GoldenCase] = Field(default_factory=list)
+    tools: list[str] = Field(
+        default_factory=list,
+        description="Gateway tools (`target___tool`) the agent uses; it may call only these.",
+    )
+    model: bool = Field(False, description="The agent calls the model gateway.")
+
+    @property
+    def uses_gateways(self) -> bool:
+        return bool(self.tools) or self.model
 
     @field_validator("name")
     @classmethod

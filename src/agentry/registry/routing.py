@@ -50,6 +50,8 @@ class Route:
     canary_version_number: int | None = None
     canary_target: RuntimeTarget | None = None
     canary_weight: int = 0
+    tools: frozenset[str] = frozenset()
+    uses_gateways: bool = False
 
     def check_tier(self, tier: str, tenant_slug: str = "") -> None:
         if self.allowed_tiers and tier not in self.allowed_tiers:
@@ -109,8 +111,10 @@ class RouteCache:
             version = await AgentVersionRepository(session).get_by_number(
                 agent.id, alias.version_number
             )
-        limits = (version.manifest if version else {}).get("limits") or {}
+        manifest = version.manifest if version is not None else {}
+        limits = manifest.get("limits") or {}
         timeout = limits.get("sync_timeout_s")
+        tools = frozenset(manifest.get("tools") or ())
         return Route(
             agent_id=agent.id,
             agent_name=agent.name,
@@ -128,4 +132,6 @@ class RouteCache:
                 else None
             ),
             canary_weight=alias.canary_weight,
+            tools=tools,
+            uses_gateways=bool(tools) or bool(manifest.get("model")),
         )

@@ -1,0 +1,1 @@
+"""Tool gateway: MCP tool targets behind an AgentCore-Gateway-shaped interceptor chain."""

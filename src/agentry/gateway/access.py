@@ -1,0 +1,104 @@
+"""Tool grants: the catalog's default tiers, overridden by what operators set.
+
+A change is written (and audited) in the request's transaction and applied to this process's
+policy at once; other API replicas pick it up within `REFRESH_S` by polling the last change.
+No restart, no deploy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentry.audit.service import AuditLog
+from agentry.gateway.policy import TierPolicy
+from agentry.gateway.repository import ToolGrantRepository
+from agentry.gateway.tools import ToolCatalog
+from agentry.kit.clock import utcnow
+from agentry.kit.errors import NotFound, ValidationFailed
+from agentry.kit.logging import get_logger
+from agentry.models.tenant import Tier
+
+REFRESH_S = 5.0
+log = get_logger("agentry.gateway.access")
+
+
+class ToolNotFound(NotFound):
+    code = "tool_not_found"
+    title = "No such tool"
+
+
+class ToolAccess:
+    def __init__(
+        self, maker: async_sessionmaker[AsyncSession], catalog: ToolCatalog, policy: TierPolicy
+    ) -> None:
+        self._maker = maker
+        self.catalog = catalog
+        self.policy = policy
+        self._seen: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def refresh(self) -> None:
+        async with self._maker() as session:
+            repo = ToolGrantRepository(session)
+            last = await repo.last_change()
+            if last is not None and last == self._seen:
+                return
+            rows = await repo.list_all()
+        grants = dict(self.catalog.default_grants())
+        grants.update({row.tool: frozenset(row.tiers) for row in rows if row.tool in grants})
+        self.policy.set_grants(grants)
+        self._seen = last
+
+    async def set_tiers(
+        self,
+        session: AsyncSession,
+        audit: AuditLog,
+        *,
+        actor: str,
+        actor_tenant_id: str,
+        tool: str,
+        tiers: list[str],
+    ) -> frozenset[str]:
+        if self.catalog.get(tool) is None:
+            raise ToolNotFound(f"No tool named '{tool}'.")
+        unknown = sorted(set(tiers) - set(Tier.__members__))
+        if unknown:
+            raise ValidationFailed(f"unknown tier(s): {', '.join(unknown)}")
+        before = self.policy.grants.get(tool, frozenset())
+        after = sorted(set(tiers))
+        await ToolGrantRepository(session).upsert(tool, after, actor, utcnow())
+        await audit.append(
+            session,
+            actor=actor,
+            action="tool.grant.update",
+            actor_tenant_id=actor_tenant_id,
+            details={"tool": tool, "from": sorted(before), "to": after},
+        )
+        grants = self.policy.grants
+        grants[tool] = frozenset(after)
+        self.policy.set_grants(grants)
+        # Applied before the commit for immediacy; forgetting what was seen makes the next
+        # refresh reload from the database, which also undoes this if the request rolls back.
+        self._seen = None
+        return frozenset(after)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="tool-grants-refresh")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            try:
+                await self.refresh()
+            except Exception as exc:  # keep serving with the grants we have
+                log.warning("tool_grants_refresh_failed", error_type=type(exc).__name__)

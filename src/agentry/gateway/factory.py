@@ -1,0 +1,62 @@
+"""Assemble the interceptor chain in the order the platform runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from limits.aio.storage import Storage
+
+from agentry.gateway.chain import InterceptorChain
+from agentry.gateway.claims import TokenVerifier
+from agentry.gateway.interceptors import (
+    ArgumentValidation,
+    AuditDecision,
+    AuditSink,
+    Claims,
+    PiiRedaction,
+    TierPolicyCheck,
+    TokenCheck,
+    ToolCallMetering,
+    ToolCallSink,
+    ToolRateLimit,
+    ToolsListFilter,
+)
+from agentry.gateway.policy import TierPolicy
+from agentry.gateway.tools import ToolCatalog
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    tool_calls_per_minute: Mapping[str, int] = field(
+        default_factory=lambda: {"basic": 60, "standard": 300, "premium": 1200}
+    )
+    pii_tiers: frozenset[str] = frozenset({"basic", "standard"})
+
+
+def build_chain(
+    config: GatewayConfig,
+    verifier: TokenVerifier,
+    policy: TierPolicy,
+    catalog: ToolCatalog,
+    audit: AuditSink,
+    rate_storage: Storage | None = None,
+    *,
+    meter: ToolCallSink | None = None,
+) -> InterceptorChain:
+    claims = Claims(verifier)
+    metering = [ToolCallMetering(claims, meter)] if meter is not None else []
+    return InterceptorChain(
+        request=[
+            TokenCheck(claims),
+            TierPolicyCheck(claims, policy),
+            ArgumentValidation(catalog),
+            ToolRateLimit(claims, config.tool_calls_per_minute, rate_storage),
+        ],
+        response=[
+            PiiRedaction(claims, config.pii_tiers),
+            ToolsListFilter(claims, policy),
+            *metering,
+            AuditDecision(claims, audit),
+        ],
+    )

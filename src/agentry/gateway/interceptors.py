@@ -1,0 +1,360 @@
+"""The interceptors the platform ships. Each takes and returns a v1.0 interceptor event.
+
+REQUEST: `TokenCheck` → `TierPolicyCheck` → `ArgumentValidation` → `ToolRateLimit`.
+RESPONSE: `PiiRedaction` → `ToolsListFilter` → `AuditDecision`.
+Every decision is made here, from the verified token, never from what the model says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from agentry.gateway import events
+from agentry.gateway.claims import InvalidInvocationToken, InvocationClaims, TokenVerifier
+from agentry.gateway.events import Event, JsonRpc
+from agentry.gateway.policy import TierPolicy
+from agentry.gateway.tools import ToolCatalog
+
+TOOLS_SCOPE = "tools"
+# JSON-RPC error codes (-32000..-32099 are for the implementation).
+UNAUTHORIZED, FORBIDDEN, DENIED, RATE_LIMITED = -32001, -32002, -32003, -32029
+INVALID_PARAMS = -32602
+
+
+def _method(event: Event) -> str:
+    return str(events.gateway_request(event)["body"].get("method", ""))
+
+
+def _params(event: Event) -> dict[str, Any]:
+    params = events.gateway_request(event)["body"].get("params")
+    return params if isinstance(params, dict) else {}
+
+
+def _deny(
+    event: Event, status: int, code: int, message: str, *, data_code: str, reason: str
+) -> Event:
+    body = events.gateway_request(event)["body"]
+    return events.respond(
+        status, events.rpc_error(body, code, message, reason=reason, data_code=data_code)
+    )
+
+
+class Claims:
+    """Verifies the bearer token once per distinct token (interceptors share this)."""
+
+    def __init__(self, verifier: TokenVerifier, cache_size: int = 4096) -> None:
+        self._verifier = verifier
+        self._cache: dict[str, InvocationClaims] = {}
+        self._cache_size = cache_size
+
+    def of(self, event: Event) -> InvocationClaims:
+        token = events.bearer(event)
+        if token is None:
+            raise InvalidInvocationToken("missing bearer token")
+        cached = self._cache.get(token)
+        if cached is not None:
+            if cached.expires_at > time.time():
+                return cached
+            del self._cache[token]
+        claims = self._verifier.verify(token)
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[token] = claims
+        return claims
+
+
+@dataclass
+class TokenCheck:
+    claims: Claims
+
+    async def __call__(self, event: Event) -> Event:
+        try:
+            found = self.claims.of(event)
+        except InvalidInvocationToken as exc:
+            return _deny(
+                event, 401, UNAUTHORIZED, "Unauthorized", data_code="invalid_token", reason=str(exc)
+            )
+        if TOOLS_SCOPE not in found.scopes:
+            return _deny(
+                event,
+                403,
+                FORBIDDEN,
+                "Forbidden",
+                data_code="insufficient_scope",
+                reason="the invocation token lacks the 'tools' scope",
+            )
+        return events.passthrough()
+
+
+@dataclass
+class TierPolicyCheck:
+    claims: Claims
+    policy: TierPolicy
+
+    async def __call__(self, event: Event) -> Event:
+        if _method(event) != "tools/call":
+            return events.passthrough()
+        name = str(_params(event).get("name", ""))
+        decision = self.policy.decide(self.claims.of(event).subject, name)
+        if decision.allowed:
+            return events.passthrough()
+        if name not in self.policy.grants:
+            return _deny(
+                event,
+                200,
+                INVALID_PARAMS,
+                f"Unknown tool: {name}",
+                data_code="unknown_tool",
+                reason=decision.reason,
+            )
+        return _deny(
+            event,
+            200,
+            DENIED,
+            f"Tool denied: {name}: {decision.reason}",
+            data_code="tool_denied",
+            reason=decision.reason,
+        )
+
+
+class ArgumentValidation:
+    def __init__(self, catalog: ToolCatalog) -> None:
+        self._validators = {
+            spec.full_name: Draft202012Validator(spec.input_schema) for spec in catalog.all()
+        }
+
+    async def __call__(self, event: Event) -> Event:
+        if _method(event) != "tools/call":
+            return events.passthrough()
+        params = _params(event)
+        validator = self._validators.get(str(params.get("name", "")))
+        if validator is None:
+            return _deny(
+                event,
+                200,
+                INVALID_PARAMS,
+                "Unknown tool",
+                data_code="unknown_tool",
+                reason="no such tool",
+            )
+        arguments = params.get("arguments", {})
+        if validator.is_valid(arguments):  # the common case; collecting errors costs more
+            return events.passthrough()
+        problems = sorted(
+            (
+                f"{'/'.join(str(p) for p in e.absolute_path) or '(arguments)'}: {e.message}"
+                for e in validator.iter_errors(arguments)
+            ),
+        )
+        if problems:
+            return _deny(
+                event,
+                200,
+                INVALID_PARAMS,
+                "Invalid params",
+                data_code="invalid_arguments",
+                reason="; ".join(problems),
+            )
+        return events.passthrough()
+
+
+class ToolRateLimit:
+    """Per tenant and tool, per minute, by tier (the `limits` library, memory or Redis)."""
+
+    def __init__(
+        self, claims: Claims, per_minute: Mapping[str, int], storage: Storage | None = None
+    ) -> None:
+        self._claims = claims
+        self._items = {tier: RateLimitItemPerMinute(n) for tier, n in per_minute.items()}
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+
+    async def __call__(self, event: Event) -> Event:
+        if _method(event) != "tools/call":
+            return events.passthrough()
+        found = self._claims.of(event)
+        item = self._items.get(found.tier)
+        if item is None:
+            return events.passthrough()
+        tool = str(_params(event).get("name", ""))
+        if await self._limiter.hit(item, found.tenant_id, tool):
+            return events.passthrough()
+        stats = await self._limiter.get_window_stats(item, found.tenant_id, tool)
+        retry = max(1, round(stats.reset_time - time.time()))
+        denied = _deny(
+            event,
+            200,
+            RATE_LIMITED,
+            "Rate limited",
+            data_code="rate_limited",
+            reason=f"over {item.amount} calls of {tool} per minute; retry in {retry}s",
+        )
+        denied["mcp"]["transformedGatewayResponse"]["body"]["error"]["data"]["retry_after_s"] = (
+            retry
+        )
+        return denied
+
+
+_PII = [
+    ("email", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    ("card", re.compile(r"\b(?:\d[ -]?){13,19}\b")),
+    ("phone", re.compile(r"\+?\d[\d ().-]{7,}\d")),
+]
+
+
+def redact(text: str) -> str:
+    for label, pattern in _PII:
+        text = pattern.sub(f"[redacted:{label}]", text)
+    return text
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class PiiRedaction:
+    """Redacts e-mail addresses, card and phone numbers from tool output for chosen tiers."""
+
+    claims: Claims
+    tiers: frozenset[str]
+
+    async def __call__(self, event: Event) -> Event:
+        response = event["mcp"]["gatewayResponse"]
+        result = response["body"].get("result")
+        if _method(event) != "tools/call" or not isinstance(result, dict):
+            return events.passthrough()
+        try:
+            tier = self.claims.of(event).tier
+        except InvalidInvocationToken:
+            return events.passthrough()
+        if tier not in self.tiers:
+            return events.passthrough()
+        body = {**response["body"], "result": _redact_value(result)}
+        return events.respond(response["statusCode"], body)
+
+
+@dataclass
+class ToolsListFilter:
+    claims: Claims
+    policy: TierPolicy
+
+    async def __call__(self, event: Event) -> Event:
+        response = event["mcp"]["gatewayResponse"]
+        result = response["body"].get("result")
+        if _method(event) != "tools/list" or not isinstance(result, dict):
+            return events.passthrough()
+        try:
+            subject = self.claims.of(event).subject
+        except InvalidInvocationToken:
+            return events.passthrough()
+        tools = result.get("tools") or []
+        allowed = self.policy.allowed_tools(subject, [t.get("name", "") for t in tools])
+        kept = [t for t in tools if t.get("name") in allowed]
+        return events.respond(
+            response["statusCode"], {**response["body"], "result": {**result, "tools": kept}}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    tenant_id: str | None
+    agent: str | None
+    invocation_id: str | None
+    method: str
+    tool: str | None
+    outcome: str  # allowed | denied | error
+    reason: str
+
+
+AuditSink = Callable[[AuditRecord], Awaitable[None]]
+
+
+@dataclass
+class AuditDecision:
+    """Records every tools/call decision (and tools/list) with its reason; never arguments."""
+
+    claims: Claims
+    sink: AuditSink
+
+    async def __call__(self, event: Event) -> Event:
+        method = _method(event)
+        if method not in ("tools/call", "tools/list"):
+            return events.passthrough()
+        try:
+            found: InvocationClaims | None = self.claims.of(event)
+        except InvalidInvocationToken:
+            found = None
+        body: JsonRpc = event["mcp"]["gatewayResponse"]["body"]
+        error = body.get("error")
+        if error:
+            data = error.get("data") or {}
+            outcome = (
+                "denied"
+                if data.get("code")
+                in ("tool_denied", "rate_limited", "invalid_token", "insufficient_scope")
+                else "error"
+            )
+            reason = str(data.get("reason") or error.get("message", ""))
+        else:
+            outcome, reason = "allowed", "ok"
+        tool = str(_params(event).get("name")) if method == "tools/call" else None
+        await self.sink(
+            AuditRecord(
+                tenant_id=found.tenant_id if found else None,
+                agent=found.agent if found else None,
+                invocation_id=found.invocation_id if found else None,
+                method=method,
+                tool=tool,
+                outcome=outcome,
+                reason=reason,
+            )
+        )
+        return events.passthrough()
+
+
+ToolCallSink = Callable[[InvocationClaims, str], Awaitable[None]]
+
+
+@dataclass
+class ToolCallMetering:
+    """Meters each executed tools/call once. The key is the invocation, the JSON-RPC id, the
+    tool and its arguments: a retried job replaying the same calls is not billed twice."""
+
+    claims: Claims
+    sink: ToolCallSink
+
+    async def __call__(self, event: Event) -> Event:
+        if (
+            _method(event) != "tools/call"
+            or "result" not in event["mcp"]["gatewayResponse"]["body"]
+        ):
+            return events.passthrough()
+        try:
+            found = self.claims.of(event)
+        except InvalidInvocationToken:
+            return events.passthrough()
+        request = events.gateway_request(event)["body"]
+        params = _params(event)
+        basis = json.dumps(
+            [found.invocation_id, request.get("id"), params.get("name"), params.get("arguments")],
+            sort_keys=True,
+        )
+        await self.sink(found, "tool:" + hashlib.sha256(basis.encode()).hexdigest())
+        return events.passthrough()

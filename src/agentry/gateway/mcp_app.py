@@ -1,0 +1,123 @@
+"""`/agent/mcp`: the tool gateway over MCP streamable HTTP, on the `mcp` SDK (2.x).
+
+The SDK's low-level server serves the tool catalog (stateless, JSON responses, as AgentCore
+Gateway does). In front of it, every JSON-RPC message goes through the interceptor chain:
+the chain decides, and only what it lets through reaches the SDK server and the tool.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp import types
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.types import Message, Receive, Scope, Send
+
+from agentry.gateway.chain import InterceptorChain
+from agentry.gateway.events import JsonRpc
+from agentry.gateway.tools import ToolCatalog
+
+MAX_BODY = 1_048_576
+
+
+def build_server(catalog: ToolCatalog) -> Server[Any]:
+    async def list_tools(_ctx: Any, _params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(
+            tools=[
+                types.Tool(name=s.full_name, description=s.description, input_schema=s.input_schema)
+                for s in catalog.all()
+            ]
+        )
+
+    async def call_tool(_ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        result = await catalog.call(params.name, dict(params.arguments or {}))
+        return types.CallToolResult.model_validate(result)
+
+    return Server("agentry-tools", version="1", on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+class McpGateway:
+    """ASGI app: interceptor chain in front of the SDK's streamable HTTP transport."""
+
+    def __init__(self, chain: InterceptorChain, catalog: ToolCatalog) -> None:
+        self.chain = chain
+        self.manager = StreamableHTTPSessionManager(
+            app=build_server(catalog), json_response=True, stateless=True
+        )
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async with self.manager.run():
+            yield
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await _send_json(send, 405, {"error": "POST JSON-RPC messages to this endpoint"})
+            return
+        raw = await _read(receive)
+        if raw is None:
+            await _send_json(send, 413, {"error": "message too large"})
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+        async def target(body: JsonRpc) -> tuple[int, JsonRpc]:
+            return await self._forward(scope, body)
+
+        status, body, extra = await self.chain.run(headers, raw, target)
+        await _send_json(send, status, body if body else None, extra)
+
+    async def _forward(self, scope: Scope, body: JsonRpc) -> tuple[int, JsonRpc]:
+        payload = json.dumps(body).encode()
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length",)]
+        headers.append((b"content-length", str(len(payload)).encode()))
+        inner = {**scope, "headers": headers}
+        sent = False
+        status, chunks = 500, []
+
+        async def inner_receive() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": payload, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def inner_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.manager.handle_request(inner, inner_receive, inner_send)
+        data = b"".join(chunks)
+        return status, (json.loads(data) if data.strip() else {})
+
+
+async def _read(receive: Receive) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _send_json(
+    send: Send, status: int, body: Any, headers: dict[str, str] | None = None
+) -> None:
+    data = b"" if body is None else json.dumps(body).encode()
+    out = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    out += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,152 @@
+"""Build the tool gateway and model gateway of one API process, on the platform's parts.
+
+The invocation tokens are the ones `agent_auth.tokens.TokenSigner` signs; decisions go to the
+audit log; tokens and tool calls go to the usage table, priced by the tenant's tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import jwt
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentry.agent_auth.tokens import AUDIENCE, ISSUER, TokenSigner
+from agentry.audit.service import AuditLog, Outcome
+from agentry.config import Settings
+from agentry.gateway.access import ToolAccess
+from agentry.gateway.claims import InvocationClaims
+from agentry.gateway.factory import GatewayConfig, build_chain
+from agentry.gateway.interceptors import AuditRecord
+from agentry.gateway.mcp_app import McpGateway
+from agentry.gateway.policy import TierPolicy
+from agentry.gateway.tokens import JwtTokenVerifier
+from agentry.gateway.tools import builtin_catalog
+from agentry.kit.db.engine import session_scope
+from agentry.llm.providers.base import Provider
+from agentry.llm.providers.bedrock import BedrockProvider
+from agentry.llm.providers.local import LocalProvider
+from agentry.llm.service import ModelGateway, TierModel, UsageRecord
+from agentry.metering.service import record_usage
+from agentry.registry.repository import AgentRepository
+
+
+@dataclass
+class Gateways:
+    verifier: JwtTokenVerifier
+    access: ToolAccess
+    mcp: McpGateway
+    models: ModelGateway
+
+
+def platform_verifier(signer: TokenSigner) -> JwtTokenVerifier:
+    keys = {k["kid"]: jwt.PyJWK(k).key for k in signer.jwks()["keys"]}
+    return JwtTokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys=keys)
+
+
+class UsageMeter:
+    """Writes usage events (exactly once per idempotency key), priced by the tier."""
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._maker = maker
+        self._prices = settings.price_book
+        self._agent_ids: dict[str, str] = {}
+
+    def price(self, tier: str, kind: str) -> Decimal:
+        return Decimal(self._prices.get(tier, {}).get(kind, "0"))
+
+    async def _agent_id(self, session: AsyncSession, name: str) -> str:
+        if name not in self._agent_ids:
+            agent = await AgentRepository(session).get_by_name(name)
+            self._agent_ids[name] = agent.id if agent else name
+        return self._agent_ids[name]
+
+    async def record(
+        self, claims: InvocationClaims, kind: str, quantity: int, key: str, model: str | None
+    ) -> None:
+        async with session_scope(self._maker) as session:
+            await record_usage(
+                session,
+                tenant_id=claims.tenant_id,
+                agent_id=await self._agent_id(session, claims.agent),
+                version_number=claims.version,
+                invocation_id=claims.invocation_id,
+                kind=kind,
+                quantity=quantity,
+                idempotency_key=key,
+                model=model,
+                unit_price=self.price(claims.tier, kind),
+            )
+
+    async def tokens(self, record: UsageRecord) -> None:
+        for kind, quantity in (
+            ("input_tokens", record.input_tokens),
+            ("output_tokens", record.output_tokens),
+        ):
+            await self.record(
+                record.claims, kind, quantity, f"{record.idempotency_key}:{kind}", record.model
+            )
+
+
+def build_gateways(
+    settings: Settings,
+    maker: async_sessionmaker[AsyncSession],
+    signer: TokenSigner,
+    audit: AuditLog,
+) -> Gateways:
+    verifier = platform_verifier(signer)
+    catalog = builtin_catalog()
+    policy = TierPolicy.load(catalog.default_grants())
+    meter = UsageMeter(maker, settings)
+
+    async def tool_decision(record: AuditRecord) -> None:
+        if record.method != "tools/call":
+            return
+        await audit.append_now(
+            actor=f"agent:{record.agent or 'unknown'}",
+            action="tool.call",
+            outcome=Outcome.success if record.outcome == "allowed" else Outcome.denied,
+            actor_tenant_id=record.tenant_id,
+            target_tenant_id=record.tenant_id,
+            details={
+                "tool": record.tool,
+                "invocation_id": record.invocation_id,
+                "reason": record.reason,
+            },
+        )
+
+    config = GatewayConfig(
+        tool_calls_per_minute=settings.tool_calls_per_minute,
+        pii_tiers=frozenset(settings.pii_redaction_tiers),
+    )
+
+    async def tool_call(claims: InvocationClaims, key: str) -> None:
+        await meter.record(claims, "tool_call", 1, key, None)
+
+    chain = build_chain(config, verifier, policy, catalog, tool_decision, meter=tool_call)
+
+    async def denied(claims: InvocationClaims, reason: str) -> None:
+        await audit.append_now(
+            actor=f"agent:{claims.agent}",
+            action="model.budget_exceeded",
+            outcome=Outcome.denied,
+            actor_tenant_id=claims.tenant_id,
+            target_tenant_id=claims.tenant_id,
+            details={"invocation_id": claims.invocation_id, "reason": reason},
+        )
+
+    routes = {
+        tier: TierModel(r["provider"], r["model"], int(r["max_tokens"]))
+        for tier, r in settings.model_routes.items()
+    }
+    providers: dict[str, Provider] = {"local": LocalProvider()}
+    if any(r.provider == "bedrock" for r in routes.values()):
+        providers["bedrock"] = BedrockProvider(region=settings.aws_region)
+    models = ModelGateway(routes, providers, usage=meter.tokens, denied=denied)
+    return Gateways(
+        verifier=verifier,
+        access=ToolAccess(maker, catalog, policy),
+        mcp=McpGateway(chain, catalog),
+        models=models,
+    )

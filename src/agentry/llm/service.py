@@ -1,0 +1,180 @@
+"""The model gateway: the tier picks the model, budgets cap each invocation, usage is metered.
+
+Tenants and agents never choose the model: `model` in a request is ignored. Each completion's
+tokens are recorded under an idempotency key derived from the invocation and the request, so
+a retried job replaying the same conversation is not billed twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agentry.gateway.claims import InvocationClaims
+from agentry.kit.errors import Forbidden, TooManyRequests
+from agentry.kit.ids import new_id
+from agentry.llm.providers.base import Provider
+from agentry.llm.schemas import ChatRequest, Completion
+
+
+class BudgetExceeded(TooManyRequests):
+    code = "budget_exceeded"
+    title = "The invocation's model budget is spent"
+
+
+class MissingModelScope(Forbidden):
+    code = "insufficient_scope"
+    title = "The invocation token lacks the 'model' scope"
+
+
+@dataclass(frozen=True, slots=True)
+class TierModel:
+    provider: str
+    model: str
+    max_tokens_per_invocation: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    claims: InvocationClaims
+    model: str
+    input_tokens: int
+    output_tokens: int
+    idempotency_key: str
+
+
+UsageSink = Callable[[UsageRecord], Awaitable[None]]
+DenialSink = Callable[[InvocationClaims, str], Awaitable[None]]
+
+
+class TokenBudgets:
+    """Tokens spent per invocation in this process (the usage table is the durable record)."""
+
+    def __init__(self) -> None:
+        self._spent: dict[str, int] = {}
+
+    def spent(self, invocation_id: str) -> int:
+        return self._spent.get(invocation_id, 0)
+
+    def add(self, invocation_id: str, tokens: int) -> None:
+        self._spent[invocation_id] = self.spent(invocation_id) + tokens
+
+
+class ModelGateway:
+    def __init__(
+        self,
+        routes: Mapping[str, TierModel],
+        providers: Mapping[str, Provider],
+        *,
+        usage: UsageSink,
+        denied: DenialSink,
+        budgets: TokenBudgets | None = None,
+    ) -> None:
+        self._routes = routes
+        self._providers = providers
+        self._usage = usage
+        self._denied = denied
+        self.budgets = budgets or TokenBudgets()
+
+    def route(self, tier: str) -> TierModel:
+        return self._routes[tier]
+
+    async def _admit(
+        self, claims: InvocationClaims, request: ChatRequest
+    ) -> tuple[TierModel, ChatRequest]:
+        if "model" not in claims.scopes:
+            raise MissingModelScope("This invocation may not call the model gateway.")
+        route = self.route(claims.tier)
+        left = route.max_tokens_per_invocation - self.budgets.spent(claims.invocation_id)
+        if left <= 0:
+            await self._denied(claims, "token budget spent")
+            raise BudgetExceeded(
+                f"Invocation {claims.invocation_id} used its {route.max_tokens_per_invocation} "
+                f"tokens ({claims.tier} tier).",
+                headers={"Retry-After": "3600"},
+            )
+        capped = min(request.max_tokens or left, left)
+        return route, request.model_copy(update={"max_tokens": capped})
+
+    async def complete(self, claims: InvocationClaims, request: ChatRequest) -> dict[str, Any]:
+        route, capped = await self._admit(claims, request)
+        completion = await self._providers[route.provider].complete(route.model, capped)
+        await self._meter(claims, request, completion)
+        return _response(completion)
+
+    async def stream(self, claims: InvocationClaims, request: ChatRequest) -> AsyncIterator[bytes]:
+        route, capped = await self._admit(claims, request)
+        completion_id, created = new_id("chatcmpl"), int(time.time())
+
+        async def frames() -> AsyncIterator[bytes]:
+            async for item in self._providers[route.provider].stream(route.model, capped):
+                if isinstance(item, str):
+                    yield _sse(_chunk(completion_id, created, route.model, {"content": item}, None))
+                    continue
+                await self._meter(claims, request, item)
+                if item.tool_calls:
+                    delta = {
+                        "tool_calls": [
+                            {"index": i, **call.model_dump()}
+                            for i, call in enumerate(item.tool_calls)
+                        ]
+                    }
+                    yield _sse(_chunk(completion_id, created, route.model, delta, None))
+                final = _chunk(completion_id, created, route.model, {}, item.finish_reason)
+                final["usage"] = item.usage.model_dump()
+                yield _sse(final)
+            yield b"data: [DONE]\n\n"
+
+        return frames()
+
+    async def _meter(
+        self, claims: InvocationClaims, request: ChatRequest, completion: Completion
+    ) -> None:
+        self.budgets.add(claims.invocation_id, completion.usage.total_tokens)
+        # Keyed on what the agent asked (not the budget-capped copy), so a replay matches.
+        key = hashlib.sha256(
+            (claims.invocation_id + "\x00" + request.model_dump_json(exclude={"model"})).encode()
+        ).hexdigest()
+        await self._usage(
+            UsageRecord(
+                claims=claims,
+                model=completion.model,
+                input_tokens=completion.usage.prompt_tokens,
+                output_tokens=completion.usage.completion_tokens,
+                idempotency_key=key,
+            )
+        )
+
+
+def _response(c: Completion) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": c.content}
+    if c.tool_calls:
+        message["tool_calls"] = [call.model_dump() for call in c.tool_calls]
+    return {
+        "id": new_id("chatcmpl"),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": c.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": c.finish_reason}],
+        "usage": c.usage.model_dump(),
+    }
+
+
+def _chunk(
+    cid: str, created: int, model: str, delta: dict[str, Any], finish: str | None
+) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _sse(data: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
