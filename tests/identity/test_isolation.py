@@ -7,6 +7,7 @@ path parameter this file cannot fill fails the test instead of being skipped.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -22,7 +23,7 @@ from agentry.testing.stack import Stack
 pytestmark = pytest.mark.e2e
 
 # Path parameters naming platform-owned things (agents are shared; any tenant may invoke them).
-SHARED_PARAMS = {"agent": "echo"}
+SHARED_PARAMS = {"agent": "echo", "alias": "live", "tool": "utility___now"}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/api-keys"): {"name": "isolation probe"},
     ("POST", "/v1/agents/{agent}/invoke"): {"input": {"prompt": "isolation"}},
@@ -42,10 +43,19 @@ def globex(stack: Stack) -> dict[str, Any]:
         created = c.post("/v1/api-keys", json={"name": "globex-private"}).json()
         keys = c.get("/v1/api-keys").json()["items"]
         me = c.get("/v1/me").json()
+        job = c.post("/v1/agents/echo/jobs", json={"input": {"prompt": "globex"}}).json()
+        hook = c.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/globex"}).json()
+        stream = c.post("/v1/agents/echo/stream", json={"input": {"prompt": "globex"}}).text
+    invocation_id = json.loads(
+        next(line[5:] for line in stream.splitlines() if line.startswith("data:"))
+    )["invocation_id"]
+    ids = {"job_id": job["id"], "endpoint_id": hook["id"], "invocation_id": invocation_id}
     return {
         "tenant_id": me["tenant_id"],
         "key_id": created["id"],
-        "markers": [me["tenant_id"], "globex-private", *(k["id"] for k in keys)],
+        "delivery_id": "whd_00000000000000000000000000000000",  # operator-only route
+        **ids,
+        "markers": [me["tenant_id"], "globex-private", *(k["id"] for k in keys), *ids.values()],
         "keys": keys,
     }
 
@@ -92,7 +102,7 @@ def test_acme_cannot_reach_globex_through_any_route(
                     wrong.append((method, url, r.status_code, r.text[:200]))
                 if leaked:
                     wrong.append((method, url, r.status_code, f"leaked {leaked}"))
-    assert wrong == []
+    assert wrong == [], "\n".join(map(str, wrong))
     assert "DELETE /v1/api-keys/{key_id}" in checked
 
     with stack.client(stack.globex_key) as c:  # nothing of globex's changed

@@ -6,10 +6,18 @@ import re
 
 from agentry.app import create_app
 from agentry.config import Settings
+from agentry.gateway.endpoints import invocation_claims
 from agentry.identity.auth import authenticate
+from agentry.jobs.agent_endpoints import invocation_token
 from agentry.kit.routes import iter_routes
 
-PUBLIC = re.compile(r"^(/healthz|/readyz|/metrics|/docs.*|/openapi\.json|/dev-idp/.*)$")
+PUBLIC = re.compile(
+    r"^(/healthz|/readyz|/metrics|/docs.*|/openapi\.json|/dev-idp/.*|/\.well-known/jwks\.json)$"
+)
+# Routes agents call from inside the runtime: guarded by the invocation token instead. The MCP
+# mount checks it in its first interceptor (TokenCheck; tests/gateway prove the 401s).
+TOKEN_CHECKED_MOUNTS = {"/agent/mcp"}
+AGENT_GUARDS = (invocation_token, invocation_claims)
 
 
 def test_every_non_public_route_has_an_auth_dependency() -> None:
@@ -18,7 +26,10 @@ def test_every_non_public_route_has_an_auth_dependency() -> None:
     unguarded = [
         f"{sorted(r.methods)} {r.path}"
         for r in routes
-        if not PUBLIC.match(r.path) and not r.depends_on(authenticate)
+        if not PUBLIC.match(r.path)
+        and r.path not in TOKEN_CHECKED_MOUNTS
+        and not r.depends_on(authenticate)
+        and not (r.path.startswith("/agent/") and any(r.depends_on(g) for g in AGENT_GUARDS))
     ]
     assert unguarded == []
 

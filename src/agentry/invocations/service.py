@@ -599,7 +599,7 @@ class InvocationService:
         if self._quotas is not None:
             await self._quotas.check_rate(principal)
         if not await self._events_after(principal, invocation_id, -1, limit=1):
-            raise StreamNotFound(f"No stream '{invocation_id}' (or it has expired).")
+            raise StreamNotFound("No such stream (or it has expired).")
         return StreamReply(
             self._follow(principal, invocation_id, after), {"X-Invocation-Id": invocation_id}
         )

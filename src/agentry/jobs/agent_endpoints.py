@@ -39,7 +39,7 @@ ERRORS = problem_responses(401, 404, 409, 422)
 
 async def _job(session: DbSession, claims: InvocationClaims, job_id: str) -> Job:
     if claims.invocation_id != job_id:
-        raise service.JobNotFound(f"No job '{job_id}' for this token.")
+        raise service.JobNotFound("No such job for this token.")
     job = await service.get_job(session, claims.tenant_id, job_id)
     if job.status in TERMINAL:
         raise service.JobFinished(f"Job '{job_id}' has already finished ({job.status}).")

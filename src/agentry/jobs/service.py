@@ -152,7 +152,7 @@ async def create_job(
 async def get_job(session: AsyncSession, tenant_id: str, job_id: str) -> Job:
     job = await JobRepository(session, tenant_id).get(job_id)
     if job is None:
-        raise JobNotFound(f"No job '{job_id}'.")
+        raise JobNotFound("No such job.")
     return job
 
 

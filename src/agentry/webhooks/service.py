@@ -82,7 +82,7 @@ async def delete_endpoint(session: AsyncSession, principal: Principal, endpoint_
     repo = WebhookEndpointRepository(session, principal.tenant_id)
     endpoint = await repo.get(endpoint_id)
     if endpoint is None:
-        raise WebhookEndpointNotFound(f"No webhook endpoint '{endpoint_id}'.")
+        raise WebhookEndpointNotFound("No such webhook endpoint.")
     await repo.delete(endpoint)
 
 
@@ -138,7 +138,7 @@ async def list_dead_letters(session: AsyncSession, limit: int = 100) -> Sequence
 async def replay_dead_letter(session: AsyncSession, delivery_id: str) -> WebhookDelivery:
     delivery = await DeliveryQueueRepository(session).get(delivery_id)
     if delivery is None:
-        raise DeliveryNotFound(f"No delivery '{delivery_id}'.")
+        raise DeliveryNotFound("No such delivery.")
     if delivery.status != "dead":
         raise DeliveryNotDead(f"Delivery '{delivery_id}' is {delivery.status}.")
     delivery.status = "pending"
