@@ -88,7 +88,7 @@ agent-logs: install ## Session logs: make agent-logs NAME=echo [SESSION=...]
 agent-invoke: install ## Invoke with the developer key: make agent-invoke NAME=echo INPUT='{"prompt":"hi"}'
 	$(AGENTRY) agent invoke $(NAME) '$(INPUT)'
 
-bench-push: install ## Time agent pushes: warm, one new dependency, cold (docs/benchmarks-push.md)
+bench-push: install ## Time agent pushes: warm, one new dependency, cold (docs/benchmarks.md)
 	$(VENV)/bin/python bench/agent_push.py
 bench-async: install ## Async echo jobs end to end, with signed webhooks to a local receiver
 	$(VENV)/bin/python bench/async_jobs.py
