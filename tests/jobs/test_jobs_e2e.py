@@ -203,7 +203,7 @@ def test_webhook_endpoints_and_operator_dead_letter_replay(
         endpoint = r.json()
         receiver.secrets.append(endpoint["secret"])
         listed = c.get("/v1/webhooks").json()["items"]
-        assert [e["id"] for e in listed] == [endpoint["id"]]
+        assert endpoint["id"] in [e["id"] for e in listed]  # other tests share this tenant
         assert "secret" not in listed[0]
         bad = c.post("/v1/webhooks", json={"url": "http://169.254.169.254/"})
         assert bad.json()["code"] == "webhook_url_refused"

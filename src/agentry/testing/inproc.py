@@ -5,6 +5,7 @@ End-to-end behaviour is tested through the `stack` fixture (real processes, real
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -69,6 +70,31 @@ class InProcApp:
 
 
 @asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    """Run the lifespan in a task of its own, as a server does: its task groups (the MCP
+    session manager's) must be entered and left by one task, and pytest fixtures set up and
+    tear down in different tasks."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with app.router.lifespan_context(app):
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(hold())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        await task  # start-up failed: raise its error
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@asynccontextmanager
 async def running_app(database_url: str, home: Any, **overrides: Any) -> AsyncIterator[InProcApp]:
     settings = Settings(
         home=home,
@@ -79,7 +105,7 @@ async def running_app(database_url: str, home: Any, **overrides: Any) -> AsyncIt
         **overrides,
     )
     app = create_app(settings, migrate=False)
-    async with app.router.lifespan_context(app):
+    async with _lifespan(app):
         platform: Platform = app.state.platform
         idp: DevAuthorizationServer = app.state.dev_idp
 
