@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ def tenant_facing_routes() -> list[RouteInfo]:
 
 
 @pytest.fixture(scope="module")
-def globex(stack: Stack) -> dict[str, Any]:
+def globex(stack: Stack) -> Iterator[dict[str, Any]]:
     """Globex's ids and secrets-free identifiers that must never show up for acme."""
     with stack.client(stack.globex_key) as c:
         created = c.post("/v1/api-keys", json={"name": "globex-private"}).json()
@@ -50,7 +51,7 @@ def globex(stack: Stack) -> dict[str, Any]:
         next(line[5:] for line in stream.splitlines() if line.startswith("data:"))
     )["invocation_id"]
     ids = {"job_id": job["id"], "endpoint_id": hook["id"], "invocation_id": invocation_id}
-    return {
+    yield {
         "tenant_id": me["tenant_id"],
         "key_id": created["id"],
         "delivery_id": "whd_00000000000000000000000000000000",  # operator-only route
@@ -58,6 +59,8 @@ def globex(stack: Stack) -> dict[str, Any]:
         "markers": [me["tenant_id"], "globex-private", *(k["id"] for k in keys), *ids.values()],
         "keys": keys,
     }
+    with stack.client(stack.globex_key) as c:  # the shared stack's other tests own the rest
+        c.delete(f"/v1/webhooks/{hook['id']}")
 
 
 def _fill(route: RouteInfo, globex: dict[str, Any]) -> tuple[str, bool]:

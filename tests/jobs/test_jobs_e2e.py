@@ -213,7 +213,7 @@ def test_webhook_endpoints_and_operator_dead_letter_replay(
         )
         assert hit.verified
         assert c.delete(f"/v1/webhooks/{endpoint['id']}").status_code == 204
-        assert c.get("/v1/webhooks").json()["items"] == []
+        assert endpoint["id"] not in [e["id"] for e in c.get("/v1/webhooks").json()["items"]]
         assert c.get("/v1/admin/webhooks/dead-letters").status_code == 403
 
     # A delivery that failed every attempt, and an operator who replays it.
