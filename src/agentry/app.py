@@ -6,7 +6,6 @@ Where a request goes: `kit.middleware` (request id, body limit, access log) → 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.endpoints import router as api_keys_router
+from agentry.api_keys.pepper import api_key_pepper
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.endpoints import router as audit_router
 from agentry.audit.service import AuditLog
@@ -58,19 +58,6 @@ from agentry.webhooks.endpoints import router as webhooks_router
 from agentry.webhooks.secretbox import SecretBox
 
 log = get_logger("agentry.app")
-
-
-def api_key_pepper(settings: Settings) -> bytes:
-    """The configured pepper, or locally a generated one kept in the state dir."""
-    configured = settings.api_key_pepper.get_secret_value()
-    if configured:
-        return configured.encode()
-    path = settings.home / "pepper"
-    if not path.exists():
-        settings.home.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip().encode()
 
 
 def build_token_validator(

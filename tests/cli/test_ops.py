@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from agentry.app import api_key_pepper
+from agentry.api_keys.pepper import api_key_pepper
 from agentry.audit.service import AuditLog
 from agentry.config import Settings
 from agentry.kit.db.engine import create_engine, create_sessionmaker, session_scope

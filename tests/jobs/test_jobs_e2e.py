@@ -12,8 +12,8 @@ from httpx_sse import connect_sse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentry.api_keys.pepper import api_key_pepper
 from agentry.api_keys.service import issue_key
-from agentry.app import api_key_pepper
 from agentry.config import Settings
 from agentry.identity.principal import Role
 from agentry.kit.ids import new_id

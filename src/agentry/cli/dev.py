@@ -127,7 +127,7 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 def _run_seed(settings: Settings) -> dict[str, str]:
     # Imported here: the whole app is slow to import, and other commands do not need it.
-    from agentry.app import api_key_pepper
+    from agentry.api_keys.pepper import api_key_pepper
     from agentry.seed import seed, write_env_file
 
     result = asyncio.run(seed(settings, api_key_pepper(settings), REPO_ROOT / "agents"))

@@ -7,7 +7,7 @@ import json
 
 import typer
 
-from agentry.app import api_key_pepper
+from agentry.api_keys.pepper import api_key_pepper
 from agentry.audit.service import AuditLog, Verification
 from agentry.config import get_settings
 from agentry.kit.db.engine import create_engine, create_sessionmaker
