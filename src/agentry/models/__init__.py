@@ -6,6 +6,7 @@ from agentry.models.agent_alias import AgentAlias
 from agentry.models.agent_version import AgentVersion
 from agentry.models.api_key import ApiKey
 from agentry.models.audit_event import AuditEvent
+from agentry.models.ended_invocation import EndedInvocation
 from agentry.models.idempotency_record import IdempotencyRecord
 from agentry.models.invocation import Invocation
 from agentry.models.job import Job
@@ -38,6 +39,7 @@ __all__ = [
     "AgentVersion",
     "ApiKey",
     "AuditEvent",
+    "EndedInvocation",
     "Base",
     "IdempotencyRecord",
     "Invocation",
