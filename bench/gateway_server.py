@@ -16,12 +16,12 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from agentry.agent_auth.tokens import TokenVerifier
 from agentry.gateway.chain import InterceptorChain
 from agentry.gateway.factory import GatewayConfig, build_chain
 from agentry.gateway.interceptors import AuditRecord
 from agentry.gateway.mcp_app import McpGateway
 from agentry.gateway.policy import TierPolicy
-from agentry.gateway.tokens import JwtTokenVerifier
 from agentry.gateway.tools import builtin_catalog
 
 
@@ -32,7 +32,7 @@ async def _audit(record: AuditRecord) -> None:
 def main() -> None:
     port, mode, keyfile = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     key = load_pem_private_key(keyfile.read_bytes(), password=None)
-    verifier = JwtTokenVerifier(
+    verifier = TokenVerifier(
         issuer="http://bench", audience="agentry-gateway", keys={"k1": key.public_key()}
     )
     catalog = builtin_catalog()

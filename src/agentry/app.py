@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agentry.agent_auth.ended import EndedInvocations
 from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.endpoints import router as api_keys_router
 from agentry.api_keys.pepper import api_key_pepper
@@ -128,6 +129,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         quotas = QuotaService(settings)
         app.state.quotas = quotas
         app.state.token_signer = signer_for(settings)
+        ended = EndedInvocations(maker)
+        await ended.refresh()
+        ended.start()
         app.state.invocations = InvocationService(
             recorder,
             runtime,
@@ -140,7 +144,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             maker=maker,
             stream_timeout_s=settings.stream_timeout_s,
             lease_margin_s=settings.quota_lease_margin_s,
-            agent_context=AgentContext(app.state.token_signer, settings.effective_public_url),
+            agent_context=AgentContext(
+                app.state.token_signer, settings.effective_public_url, ended
+            ),
         )
         housekeeper = Housekeeper(maker, settings)
         housekeeper.start()
@@ -148,7 +154,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         canary.start()
         app.state.secret_box = SecretBox(settings)
         app.state.gateways = build_gateways(
-            settings, maker, app.state.token_signer, app.state.platform.audit
+            settings, maker, app.state.token_signer.verifier(ended), app.state.platform.audit
         )
         await app.state.gateways.access.refresh()
         app.state.gateways.access.start()
@@ -163,6 +169,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 yield
         finally:
             await housekeeper.stop()
+            await ended.stop()
             await canary.stop()
             await app.state.gateways.access.stop()
             if background is not None:

@@ -289,6 +289,17 @@ class Settings(BaseSettings):
         le=3600,
         description="Lifetime of an agent's invocation token (renewed on each callback).",
     )
+    token_issuer: str = Field(
+        "",
+        description="Issuer (`iss`) of invocation tokens: the API's public https URL in AWS, "
+        "where AgentCore Gateway's customJWTAuthorizer reads "
+        "`<issuer>/.well-known/openid-configuration`. Empty means the public URL.",
+    )
+    token_audience: str = Field(
+        "agentry-agent",
+        description="Audience (`aud`) of invocation tokens; the gateway authorizer's "
+        "allowedAudience.",
+    )
     webhook_allow_private: bool = Field(
         False,
         description="DEV ONLY: allow webhook URLs on loopback and private addresses. "
@@ -319,6 +330,10 @@ class Settings(BaseSettings):
     def _check_profile(self) -> Settings:
         if self.profile == "aws" and not self.api_key_pepper.get_secret_value():
             raise ValueError("AGENTRY_API_KEY_PEPPER is required in the aws profile")
+        if not self.effective_token_issuer.startswith(("https://", "http://")):
+            raise ValueError("AGENTRY_TOKEN_ISSUER must be an http(s) URL (the API's public URL)")
+        if self.profile == "aws" and not self.effective_token_issuer.startswith("https://"):
+            raise ValueError("AGENTRY_TOKEN_ISSUER (or AGENTRY_PUBLIC_URL) must be https in aws")
         return self
 
     @property
@@ -328,6 +343,10 @@ class Settings(BaseSettings):
     @property
     def effective_public_url(self) -> str:
         return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def effective_token_issuer(self) -> str:
+        return (self.token_issuer or self.effective_public_url).rstrip("/")
 
     @property
     def effective_entra_client_id(self) -> str:

@@ -9,12 +9,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from agentry.agent_auth.tokens import TokenVerifier
 from agentry.gateway.chain import InterceptorChain
 from agentry.gateway.factory import GatewayConfig, build_chain
 from agentry.gateway.interceptors import AuditRecord
 from agentry.gateway.policy import TierPolicy
 from agentry.gateway.target import CatalogTarget
-from agentry.gateway.tokens import JwtTokenVerifier
 from agentry.gateway.tools import builtin_catalog
 
 ISSUER, AUDIENCE, KID = "http://agentry.test", "agentry-gateway", "k1"
@@ -53,8 +53,8 @@ def make_token(signing_key: rsa.RSAPrivateKey) -> TokenFactory:
 
 
 @pytest.fixture
-def verifier(signing_key: rsa.RSAPrivateKey) -> JwtTokenVerifier:
-    return JwtTokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys={KID: signing_key.public_key()})
+def verifier(signing_key: rsa.RSAPrivateKey) -> TokenVerifier:
+    return TokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys={KID: signing_key.public_key()})
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def audit() -> list[AuditRecord]:
 
 @pytest.fixture
 def chain(
-    verifier: JwtTokenVerifier, policy: TierPolicy, audit: list[AuditRecord]
+    verifier: TokenVerifier, policy: TierPolicy, audit: list[AuditRecord]
 ) -> InterceptorChain:
     async def sink(record: AuditRecord) -> None:
         audit.append(record)

@@ -214,3 +214,39 @@ async def test_a_request_rewrite_reaches_the_target_and_response_rewrites_apply(
     assert body["result"]["params"] == {"a": 1, "injected": True}
     assert body["tagged"] is True
     assert headers == {"x-t": "1"}
+
+
+async def test_a_token_is_refused_once_its_invocation_ends_even_when_cached(
+    signing_key: Any, target: CatalogTarget, make_token: TokenFactory
+) -> None:
+    from agentry.agent_auth.tokens import TokenVerifier
+    from agentry.gateway.factory import GatewayConfig, build_chain
+    from agentry.gateway.policy import TierPolicy
+    from agentry.gateway.tools import builtin_catalog
+    from tests.gateway.conftest import AUDIENCE, ISSUER, KID
+
+    ended: set[str] = set()
+    verifier = TokenVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        keys={KID: signing_key.public_key()},
+        ended=ended.__contains__,
+    )
+    catalog = builtin_catalog()
+    records: list[AuditRecord] = []
+
+    async def sink(record: AuditRecord) -> None:
+        records.append(record)
+
+    chain = build_chain(
+        GatewayConfig(), verifier, TierPolicy.load(catalog.default_grants()), catalog, sink
+    )
+    token = make_token("premium", invocation_id="inv_live")
+    status, _, _ = await chain.run(_auth(token), _rpc("tools/list"), target)
+    assert status == 200  # verified and cached
+    ended.add("inv_live")
+    status, body, _ = await chain.run(_auth(token), _call("utility___now", {}), target)
+    assert status == 401
+    assert body["error"]["data"]["code"] == "invocation_ended"
+    assert target.calls == 0
+    assert records[-1].outcome == "denied"

@@ -12,7 +12,8 @@ from agentry.jobs.agent_endpoints import invocation_token
 from agentry.kit.routes import iter_routes
 
 PUBLIC = re.compile(
-    r"^(/healthz|/readyz|/metrics|/docs.*|/openapi\.json|/dev-idp/.*|/\.well-known/jwks\.json)$"
+    r"^(/healthz|/readyz|/metrics|/docs.*|/openapi\.json|/dev-idp/.*"
+    r"|/\.well-known/(jwks\.json|openid-configuration))$"
 )
 # Routes agents call from inside the runtime: guarded by the invocation token instead. The MCP
 # mount checks it in its first interceptor (TokenCheck; tests/gateway prove the 401s).
@@ -35,7 +36,12 @@ def test_every_non_public_route_has_an_auth_dependency() -> None:
 
 
 def test_dev_provider_and_docs_do_not_exist_outside_local() -> None:
-    settings = Settings(profile="aws", api_key_pepper="x", runtime_mode="agentcore")
+    settings = Settings(
+        profile="aws",
+        api_key_pepper="x",
+        runtime_mode="agentcore",
+        public_url="https://api.agentry.example",
+    )
     paths = {r.path for r in iter_routes(create_app(settings, migrate=False))}
     assert not any(p.startswith("/dev-idp") or p.startswith("/docs") for p in paths)
     assert "/v1/me" in paths

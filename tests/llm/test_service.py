@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agentry.gateway.claims import InvocationClaims
+from agentry.agent_auth.claims import InvocationClaims
 from agentry.llm.providers.local import LocalProvider
 from agentry.llm.schemas import ChatRequest
 from agentry.llm.service import BudgetExceeded, ModelGateway, TierModel, UsageRecord

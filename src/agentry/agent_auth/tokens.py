@@ -1,8 +1,11 @@
 """Sign and verify invocation tokens (RS256, PyJWT). Keys live under `<home>/agent-auth/`.
 
-A token names exactly one invocation (job) of one agent version for one tenant, carries the
-scopes the agent may use with it (`jobs` for the job callbacks) and expires soon; callbacks
-answer with a fresh token so a long job never holds a long-lived credential.
+A token names exactly one invocation of one agent version for one tenant, carries the scopes
+the agent may use with it (`model`, `tools`, `jobs`) and expires soon; job callbacks answer
+with a fresh token, so a long job never holds a long-lived credential. The issuer is a URL:
+`<issuer>/.well-known/openid-configuration` and `<issuer>/.well-known/jwks.json` let any
+OIDC-aware checker (AgentCore Gateway's `customJWTAuthorizer`, the interceptor Lambda)
+verify the same tokens without sharing a secret.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import urllib.request
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,31 +23,27 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt import PyJWKClient
 
+from agentry.agent_auth.claims import InvalidInvocationToken, InvocationClaims, InvocationEnded
 from agentry.kit.clock import utcnow
-from agentry.kit.errors import Unauthorized
 from agentry.kit.ids import new_id
 
-ISSUER = "agentry"
+DEFAULT_ISSUER = "http://127.0.0.1:8000"
 AUDIENCE = "agentry-agent"
 ALGORITHM = "RS256"
+SCOPES = ("model", "tools", "jobs")
+LEEWAY_S = 30  # clock skew between the signer and a verifier on another host (Lambda)
+MAX_TTL_S = 3600  # the longest lifetime a token may be given (settings cap it here)
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = "/.well-known/jwks.json"
+CLAIMS = (
+    "iss", "aud", "sub", "exp", "iat", "jti", "scope", "tenant", "tier",
+    "agent", "version", "invocation_id", "session_id", "tools",
+)  # fmt: skip
+_REQUIRED = ["exp", "iat", "iss", "aud", "jti", "tenant", "tier", "agent", "invocation_id"]
 
-
-class InvalidInvocationToken(Unauthorized):
-    code = "invalid_invocation_token"
-    title = "Missing, invalid or expired invocation token"
-
-
-@dataclass(frozen=True, slots=True)
-class InvocationClaims:
-    tenant_id: str
-    tier: str
-    agent: str
-    version: int
-    invocation_id: str
-    session_id: str
-    scopes: frozenset[str]
-    jti: str
+EndedCheck = Callable[[str], bool]
 
 
 def _load_or_create_key(directory: Path) -> rsa.RSAPrivateKey:
@@ -68,15 +68,114 @@ def _load_or_create_key(directory: Path) -> rsa.RSAPrivateKey:
     return loaded
 
 
+def key_id(public: rsa.RSAPublicKey) -> str:
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
+class TokenVerifier:
+    """Checks signature, issuer, audience, lifetime and the claims the platform relies on.
+
+    Keys come from a map (in the process that signs) or from a JWKS URL (elsewhere: cached
+    for 5 minutes, refetched on an unknown `kid`). `ended` tells whether an invocation has
+    finished; its tokens are then refused even before they expire.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str = AUDIENCE,
+        keys: Mapping[str, Any] | None = None,
+        jwks_url: str | None = None,
+        ended: EndedCheck | None = None,
+    ) -> None:
+        if (keys is None) == (jwks_url is None):
+            raise ValueError("give exactly one of keys (kid -> public key) or jwks_url")
+        self.issuer = issuer
+        self.audience = audience
+        self._keys = dict(keys or {})
+        self._jwks = PyJWKClient(jwks_url, lifespan=300) if jwks_url else None
+        self._ended = ended
+
+    @classmethod
+    def from_discovery(
+        cls,
+        discovery_url: str,
+        *,
+        audience: str = AUDIENCE,
+        issuer: str | None = None,
+        timeout_s: float = 5.0,
+    ) -> TokenVerifier:
+        """As an OIDC relying party does: the discovery document names issuer and JWKS."""
+        if not discovery_url.endswith(DISCOVERY_PATH):
+            raise ValueError(f"a discovery URL ends in {DISCOVERY_PATH}")
+        with urllib.request.urlopen(discovery_url, timeout=timeout_s) as response:
+            document: dict[str, Any] = json.loads(response.read())
+        if issuer is not None and document.get("issuer") != issuer:
+            raise ValueError(f"discovery names issuer {document.get('issuer')!r}, not {issuer!r}")
+        return cls(issuer=str(document["issuer"]), audience=audience, jwks_url=document["jwks_uri"])
+
+    def _key(self, token: str) -> Any:
+        try:
+            if self._jwks is not None:
+                return self._jwks.get_signing_key_from_jwt(token).key
+            kid = jwt.get_unverified_header(token).get("kid")
+        except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+            raise InvalidInvocationToken(f"unusable token: {exc}") from exc
+        if kid not in self._keys:
+            raise InvalidInvocationToken("unknown signing key")
+        return self._keys[kid]
+
+    def verify(self, token: str) -> InvocationClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._key(token),
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_S,
+                options={"require": _REQUIRED},
+            )
+            claims = InvocationClaims.from_payload(payload)
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidInvocationToken("token expired") from exc
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
+            raise InvalidInvocationToken(f"invalid token: {exc}") from exc
+        self.check_live(claims)
+        return claims
+
+    def check_live(self, claims: InvocationClaims) -> None:
+        """Raise InvocationEnded when the token's invocation has finished."""
+        if self._ended is not None and self._ended(claims.invocation_id):
+            raise InvocationEnded(f"invocation {claims.invocation_id} has ended")
+
+
 class TokenSigner:
-    def __init__(self, key_dir: Path, ttl_s: int = 900) -> None:
+    def __init__(
+        self,
+        key_dir: Path,
+        *,
+        issuer: str = DEFAULT_ISSUER,
+        audience: str = AUDIENCE,
+        ttl_s: int = 900,
+    ) -> None:
         self._key = _load_or_create_key(key_dir)
         self._public = self._key.public_key()
-        self.ttl_s = ttl_s
-        der = self._public.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        self.issuer = issuer.rstrip("/")
+        self.audience = audience
+        self.ttl_s = min(ttl_s, MAX_TTL_S)
+        self.kid = key_id(self._public)
+        self._verifier = self.verifier()
+
+    def verifier(self, ended: EndedCheck | None = None) -> TokenVerifier:
+        """A verifier holding this signer's public key (no network)."""
+        return TokenVerifier(
+            issuer=self.issuer, audience=self.audience, keys={self.kid: self._public}, ended=ended
         )
-        self.kid = hashlib.sha256(der).hexdigest()[:16]
 
     def sign(
         self,
@@ -90,10 +189,13 @@ class TokenSigner:
         scopes: tuple[str, ...] = ("jobs",),
         tools: list[str] | None = None,
     ) -> str:
+        unknown = set(scopes) - set(SCOPES)
+        if unknown:
+            raise ValueError(f"unknown scope(s): {', '.join(sorted(unknown))}")
         now = utcnow()
         claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
+            "iss": self.issuer,
+            "aud": self.audience,
             "sub": f"agent:{agent}",
             "tenant": tenant_id,
             "tier": tier,
@@ -111,29 +213,28 @@ class TokenSigner:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def verify(self, token: str) -> InvocationClaims:
-        try:
-            data = jwt.decode(
-                token,
-                self._public,
-                algorithms=[ALGORITHM],
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                options={"require": ["exp", "iat", "jti", "aud", "iss"]},
-            )
-            return InvocationClaims(
-                tenant_id=str(data["tenant"]),
-                tier=str(data["tier"]),
-                agent=str(data["agent"]),
-                version=int(data["version"]),
-                invocation_id=str(data["invocation_id"]),
-                session_id=str(data["session_id"]),
-                scopes=frozenset(str(data.get("scope", "")).split()),
-                jti=str(data["jti"]),
-            )
-        except (jwt.PyJWTError, KeyError, ValueError) as exc:
-            raise InvalidInvocationToken() from exc
+        """Signature and claims only; the API's verifier also refuses ended invocations."""
+        return self._verifier.verify(token)
 
     def jwks(self) -> dict[str, Any]:
         jwk: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public))
         jwk.update(kid=self.kid, use="sig", alg=ALGORITHM)
         return {"keys": [jwk]}
+
+    def discovery(self) -> dict[str, Any]:
+        """OpenID Provider metadata, as far as it applies to tokens the platform mints itself.
+
+        There is no authorization or token endpoint: the platform issues a token per
+        invocation. Relying parties need the issuer and the JWKS, which is what AgentCore's
+        `customJWTAuthorizer` reads.
+        """
+        return {
+            "issuer": self.issuer,
+            "jwks_uri": f"{self.issuer}{JWKS_PATH}",
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [ALGORITHM],
+            "token_endpoint_auth_signing_alg_values_supported": [ALGORITHM],
+            "scopes_supported": list(SCOPES),
+            "claims_supported": list(CLAIMS),
+        }

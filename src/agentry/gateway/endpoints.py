@@ -10,9 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 
-from agentry.agent_auth.tokens import InvalidInvocationToken
-from agentry.gateway.claims import InvalidInvocationToken as GatewayTokenError
-from agentry.gateway.claims import InvocationClaims
+from agentry.agent_auth.claims import InvalidInvocationToken, InvocationClaims
 from agentry.gateway.wiring import Gateways
 from agentry.identity.auth import RequireScope
 from agentry.identity.principal import Principal, Scope
@@ -35,10 +33,7 @@ async def invocation_claims(request: Request) -> InvocationClaims:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidInvocationToken("Send 'Authorization: Bearer <invocation token>'.")
-    try:
-        return gateways(request).verifier.verify(token.strip())
-    except GatewayTokenError as exc:
-        raise InvalidInvocationToken(str(exc)) from exc
+    return gateways(request).verifier.verify(token.strip())
 
 
 AgentCaller = Annotated[InvocationClaims, Depends(invocation_claims)]

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from limits.aio.storage import Storage
 
+from agentry.agent_auth.tokens import TokenVerifier
 from agentry.gateway.chain import InterceptorChain
-from agentry.gateway.claims import TokenVerifier
 from agentry.gateway.interceptors import (
     ArgumentValidation,
     AuditDecision,

@@ -20,10 +20,11 @@ from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from agentry.agent_auth.claims import InvalidInvocationToken, InvocationClaims, InvocationEnded
+from agentry.agent_auth.tokens import TokenVerifier
 from agentry.gateway import events
-from agentry.gateway.claims import InvalidInvocationToken, InvocationClaims, TokenVerifier
 from agentry.gateway.events import Event, JsonRpc
-from agentry.gateway.policy import TierPolicy
+from agentry.gateway.policy import Subject, TierPolicy
 from agentry.gateway.tools import ToolCatalog
 
 TOOLS_SCOPE = "tools"
@@ -65,6 +66,7 @@ class Claims:
         cached = self._cache.get(token)
         if cached is not None:
             if cached.expires_at > time.time():
+                self._verifier.check_live(cached)  # an invocation may end while cached
                 return cached
             del self._cache[token]
         claims = self._verifier.verify(token)
@@ -81,6 +83,10 @@ class TokenCheck:
     async def __call__(self, event: Event) -> Event:
         try:
             found = self.claims.of(event)
+        except InvocationEnded as exc:
+            return _deny(
+                event, 401, UNAUTHORIZED, "Unauthorized", data_code=exc.code, reason=str(exc)
+            )
         except InvalidInvocationToken as exc:
             return _deny(
                 event, 401, UNAUTHORIZED, "Unauthorized", data_code="invalid_token", reason=str(exc)
@@ -106,7 +112,7 @@ class TierPolicyCheck:
         if _method(event) != "tools/call":
             return events.passthrough()
         name = str(_params(event).get("name", ""))
-        decision = self.policy.decide(self.claims.of(event).subject, name)
+        decision = self.policy.decide(Subject.of(self.claims.of(event)), name)
         if decision.allowed:
             return events.passthrough()
         if name not in self.policy.grants:
@@ -261,7 +267,7 @@ class ToolsListFilter:
         if _method(event) != "tools/list" or not isinstance(result, dict):
             return events.passthrough()
         try:
-            subject = self.claims.of(event).subject
+            subject = Subject.of(self.claims.of(event))
         except InvalidInvocationToken:
             return events.passthrough()
         tools = result.get("tools") or []
@@ -308,7 +314,13 @@ class AuditDecision:
             outcome = (
                 "denied"
                 if data.get("code")
-                in ("tool_denied", "rate_limited", "invalid_token", "insufficient_scope")
+                in (
+                    "tool_denied",
+                    "rate_limited",
+                    "invalid_token",
+                    "invocation_ended",
+                    "insufficient_scope",
+                )
                 else "error"
             )
             reason = str(data.get("reason") or error.get("message", ""))

@@ -15,6 +15,7 @@ from typing import Any
 
 import cedarpy
 
+from agentry.agent_auth.claims import InvocationClaims
 from agentry.models.tenant import Tier
 
 POLICY_VERSION = "v1"
@@ -30,6 +31,15 @@ class Subject:
     agent: str
     suspended: bool = False
     agent_tools: frozenset[str] | None = None  # None: the agent did not restrict its tools
+
+    @classmethod
+    def of(cls, claims: InvocationClaims) -> Subject:
+        return cls(
+            tenant_id=claims.tenant_id,
+            tier=claims.tier,
+            agent=claims.agent,
+            agent_tools=claims.tools,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,19 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-import jwt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agentry.agent_auth.tokens import AUDIENCE, ISSUER, TokenSigner
+from agentry.agent_auth.claims import InvocationClaims
+from agentry.agent_auth.tokens import TokenVerifier
 from agentry.audit.service import AuditLog, Outcome
 from agentry.config import Settings
 from agentry.gateway.access import ToolAccess
-from agentry.gateway.claims import InvocationClaims
 from agentry.gateway.factory import GatewayConfig, build_chain
 from agentry.gateway.interceptors import AuditRecord
 from agentry.gateway.mcp_app import McpGateway
 from agentry.gateway.policy import TierPolicy
-from agentry.gateway.tokens import JwtTokenVerifier
 from agentry.gateway.tools import builtin_catalog
 from agentry.kit.db.engine import session_scope
 from agentry.llm.providers.base import Provider
@@ -34,15 +32,10 @@ from agentry.registry.repository import AgentRepository
 
 @dataclass
 class Gateways:
-    verifier: JwtTokenVerifier
+    verifier: TokenVerifier
     access: ToolAccess
     mcp: McpGateway
     models: ModelGateway
-
-
-def platform_verifier(signer: TokenSigner) -> JwtTokenVerifier:
-    keys = {k["kid"]: jwt.PyJWK(k).key for k in signer.jwks()["keys"]}
-    return JwtTokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys=keys)
 
 
 class UsageMeter:
@@ -92,10 +85,9 @@ class UsageMeter:
 def build_gateways(
     settings: Settings,
     maker: async_sessionmaker[AsyncSession],
-    signer: TokenSigner,
+    verifier: TokenVerifier,
     audit: AuditLog,
 ) -> Gateways:
-    verifier = platform_verifier(signer)
     catalog = builtin_catalog()
     policy = TierPolicy.load(catalog.default_grants())
     meter = UsageMeter(maker, settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentry.agent_auth.ended import EndedInvocations
 from agentry.agent_auth.tokens import TokenSigner
 from agentry.identity.principal import Principal
 from agentry.kit.errors import ValidationFailed
@@ -22,9 +23,17 @@ class InputMustBeObject(ValidationFailed):
 
 
 class AgentContext:
-    def __init__(self, signer: TokenSigner, public_url: str) -> None:
+    def __init__(
+        self, signer: TokenSigner, public_url: str, ended: EndedInvocations | None = None
+    ) -> None:
         self._signer = signer
         self._base = public_url.rstrip("/")
+        self._ended = ended
+
+    async def end(self, invocation_id: str) -> None:
+        """The invocation is over: refuse its token from now on."""
+        if self._ended is not None:
+            await self._ended.end(invocation_id)
 
     def inject(
         self, payload: Any, principal: Principal, route: Route, invocation_id: str, session_id: str

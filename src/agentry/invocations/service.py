@@ -298,8 +298,9 @@ class InvocationService:
         version, target, client_sid, runtime_sid = _place(principal, route, req.session_id)
         invocation_id = invocation_id or new_id("inv")
         data = req.input
-        if route.uses_gateways and self._agent_context is not None:
-            data = self._agent_context.inject(data, principal, route, invocation_id, runtime_sid)
+        context = self._agent_context if route.uses_gateways else None
+        if context is not None:
+            data = context.inject(data, principal, route, invocation_id, runtime_sid)
         payload = json.dumps(data, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None
@@ -313,6 +314,9 @@ class InvocationService:
             )
         except AgentryError as exc:
             error = exc
+        finally:
+            if context is not None:
+                await asyncio.shield(context.end(invocation_id))
         runtime_ms = round((time.perf_counter() - started) * 1000)
         await self._record(
             principal,

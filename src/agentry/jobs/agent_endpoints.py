@@ -9,7 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from agentry.agent_auth.tokens import InvalidInvocationToken, InvocationClaims, TokenSigner
+from agentry.agent_auth.claims import InvalidInvocationToken, InvocationClaims
+from agentry.agent_auth.tokens import TokenSigner
 from agentry.jobs import service
 from agentry.jobs.repository import JobRepository
 from agentry.jobs.schemas import CallbackAck, CheckpointIn, FailIn, ProgressIn, ResultIn

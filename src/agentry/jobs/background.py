@@ -40,4 +40,9 @@ class Background:
 
 
 def signer_for(settings: Settings) -> TokenSigner:
-    return TokenSigner(settings.home / "agent-auth", ttl_s=settings.invocation_token_ttl_s)
+    return TokenSigner(
+        settings.home / "agent-auth",
+        issuer=settings.effective_token_issuer,
+        audience=settings.token_audience,
+        ttl_s=settings.invocation_token_ttl_s,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentry.agent_auth.ended import end_invocation
 from agentry.config import Settings
 from agentry.identity.principal import Principal
 from agentry.invocations.service import SESSION_POOL_SIZE
@@ -246,6 +247,7 @@ async def finish_job(
     fresh = await repo.reload(job.id)
     await repo.add_event(fresh.id, "status", {"status": status.value, "error": error_code}, now)
     await enqueue_job_event(session, fresh)
+    await end_invocation(session, fresh.id)  # its invocation tokens are refused from now on
     if fresh.started_at is not None:
         await record_runtime(
             session,

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentry.gateway.claims import InvocationClaims
+from agentry.agent_auth.claims import InvocationClaims
 from agentry.kit.errors import Forbidden, TooManyRequests
 from agentry.kit.ids import new_id
 from agentry.llm.providers.base import Provider

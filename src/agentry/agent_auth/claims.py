@@ -1,11 +1,29 @@
-"""What the gateway knows about a caller: the verified claims of its invocation token."""
+"""What a verified invocation token says, and the errors a bad one raises.
+
+One type for every consumer: the job callbacks, the model gateway, the tool gateway's
+interceptors (in-process and in the AgentCore Gateway interceptor Lambda).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from agentry.gateway.policy import Subject
+from agentry.kit.errors import Unauthorized
+
+
+class InvalidInvocationToken(Unauthorized):
+    """Missing, malformed, expired or foreign token."""
+
+    code = "invalid_invocation_token"
+    title = "Missing, invalid or expired invocation token"
+
+
+class InvocationEnded(InvalidInvocationToken):
+    """A valid token whose invocation has finished: nothing may be done with it any more."""
+
+    code = "invocation_ended"
+    title = "The invocation this token was issued for has ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +39,6 @@ class InvocationClaims:
     tools: frozenset[str] | None = None  # the agent's declared tools, when it declares any
     expires_at: float = float("inf")  # unix seconds (the token's `exp`)
 
-    @property
-    def subject(self) -> Subject:
-        return Subject(
-            tenant_id=self.tenant_id, tier=self.tier, agent=self.agent, agent_tools=self.tools
-        )
-
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> InvocationClaims:
         """Map a verified JWT payload (claim names as the platform signs them)."""
@@ -40,16 +52,6 @@ class InvocationClaims:
             session_id=str(payload["session_id"]),
             scopes=frozenset(str(payload.get("scope", "")).split()),
             jti=str(payload["jti"]),
-            tools=frozenset(tools) if isinstance(tools, list) else None,
+            tools=frozenset(str(t) for t in tools) if isinstance(tools, list) else None,
             expires_at=float(payload.get("exp", float("inf"))),
         )
-
-
-class InvalidInvocationToken(Exception):
-    """Missing, malformed, expired or foreign token."""
-
-
-class TokenVerifier(Protocol):
-    def verify(self, token: str) -> InvocationClaims:
-        """Return the claims of a valid token or raise InvalidInvocationToken."""
-        ...
