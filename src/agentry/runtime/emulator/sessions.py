@@ -86,6 +86,7 @@ class Session:
     ping_status: str = "Starting"
     inflight: int = 0
     stopping: bool = False
+    ready: bool = False  # until its first healthy /ping only the startup timeout applies
 
     @property
     def pid(self) -> int:
@@ -428,6 +429,7 @@ class SessionManager:
             except BaseException:
                 await self._terminate(session, "start_failed")
                 raise
+        session.ready = True
         session.touch()
         log.info(
             "runtime.session_started",
@@ -562,6 +564,8 @@ class SessionManager:
         if now - session.started_at >= session.max_lifetime_s:
             await self._terminate(session, "max_lifetime")
             return
+        if not session.ready:
+            return  # still starting: its startup timeout, not the idle one, decides
         try:
             timeout = aiohttp.ClientTimeout(total=2.0)
             async with self.http.get(f"{session.url}/ping", timeout=timeout) as resp:
