@@ -156,7 +156,9 @@ async def test_register_call_grant_and_remove_an_external_target(
     # Removal: gone from the catalog at once.
     async with await _operator(app) as op:
         assert (await op.delete("/v1/admin/tool-targets/ext")).status_code == 204
-        assert (await op.get("/v1/admin/tool-targets/ext")).json()["code"] == "tool_target_not_found"
+        assert (await op.get("/v1/admin/tool-targets/ext")).json()[
+            "code"
+        ] == "tool_target_not_found"
         tools = {t["name"] for t in (await op.get("/v1/admin/tools")).json()}
     assert "ext___whois" not in tools and "utility___now" in tools
     gone = await _call(app, "premium", "ext___whois", {"user": "ann"})
@@ -207,7 +209,11 @@ async def test_bad_registrations_are_refused_and_nothing_is_stored(
         ({"name": "ext", "url": remote.url, "auth_header": "nocolon"}, 422, "invalid_auth_header"),
         ({"name": "ext", "url": remote.url, "auth_header": "Host: x"}, 422, "invalid_auth_header"),
         ({"name": "ext", "url": closed}, 502, "tool_target_unreachable"),
-        ({"name": "ext", "url": remote.url.replace("/mcp", "/nope")}, 502, "tool_target_unreachable"),
+        (
+            {"name": "ext", "url": remote.url.replace("/mcp", "/nope")},
+            502,
+            "tool_target_unreachable",
+        ),
         ({"name": "ext", "url": bad_server.url}, 502, "tool_target_invalid_tools"),
     ]
     try:
@@ -227,7 +233,9 @@ async def test_bad_registrations_are_refused_and_nothing_is_stored(
             # A duplicate name is a conflict; the same Idempotency-Key replays instead.
             first = {"name": "ext", "url": remote.url}
             key = {"Idempotency-Key": "reg-ext-1"}
-            assert (await op.post("/v1/admin/tool-targets", json=first, headers=key)).status_code == 201
+            assert (
+                await op.post("/v1/admin/tool-targets", json=first, headers=key)
+            ).status_code == 201
             replay = await op.post("/v1/admin/tool-targets", json=first, headers=key)
             assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
             other = await op.post(
