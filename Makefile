@@ -62,7 +62,7 @@ ops-tools: install ## Tools and their tiers: make ops-tools
 	$(AGENTRY) ops tools list $(if $(JSON),--json)
 
 ops-tool-grant: install ## Set a tool's tiers: make ops-tool-grant TOOL=ext___lookup TIERS=basic,premium
-	$(AGENTRY) ops tools grant $(TOOL) --tiers $(TIERS) $(if $(JSON),--json)
+	$(AGENTRY) ops tools grant $(TOOL) --tiers '$(TIERS)' $(if $(JSON),--json)
 
 ops-tool-targets: install ## External MCP tool targets: make ops-tool-targets
 	$(AGENTRY) ops tools targets list $(if $(JSON),--json)

@@ -96,21 +96,28 @@ def test_operator_adds_grants_lists_and_removes_a_target(
     assert "k1" not in out
 
     code, out, _ = run("targets", "add", "crm", remote.url)
-    assert code == 1 and "tool_target_exists" in out + _
+    assert code == 1
+    assert "tool_target_exists" in out + _
 
     code, out, _ = run("grant", "crm___add", "--tiers", "basic,premium", "--json")
-    assert code == 0 and json.loads(out)["tiers"] == ["basic", "premium"]
+    assert code == 0
+    assert json.loads(out)["tiers"] == ["basic", "premium"]
     code, out, _ = run("list", "--json")
     tiers = {t["name"]: t["tiers"] for t in json.loads(out)}
-    assert tiers["crm___add"] == ["basic", "premium"] and tiers["crm___whois"] == ["premium"]
+    assert tiers["crm___add"] == ["basic", "premium"]
+    assert tiers["crm___whois"] == ["premium"]
 
     code, out, _ = run("targets", "list")
-    assert code == 0 and "crm___whois" in out
+    assert code == 0
+    assert "crm___whois" in out
     code, out, _ = run("targets", "refresh", "crm", "--json")
-    assert code == 0 and json.loads(out)["name"] == "crm"
+    assert code == 0
+    assert json.loads(out)["name"] == "crm"
     code, out, _ = run("targets", "remove", "crm", "--json")
-    assert code == 0 and json.loads(out) == {"ok": True, "removed": "crm"}
+    assert code == 0
+    assert json.loads(out) == {"ok": True, "removed": "crm"}
     code, out, err = run("targets", "remove", "crm")
-    assert code == 1 and "tool_target_not_found" in err
+    assert code == 1
+    assert "tool_target_not_found" in err
     code, out, _ = run("targets", "list", "--json")
     assert json.loads(out) == []

@@ -90,7 +90,7 @@ def test_create_and_delete_an_mcp_server_target_with_its_credential() -> None:
 async def test_outside_the_local_profile_only_public_https_urls_are_accepted(
     tmp_path: Path,
 ) -> None:
-    async def resolver(host: str, port: int) -> list[str]:
+    async def resolver(host: str, _port: int) -> list[str]:
         return {"internal.example": ["10.0.0.5"], "public.example": ["93.184.215.14"]}[host]
 
     aws = Settings(

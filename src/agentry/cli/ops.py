@@ -8,8 +8,8 @@ import json
 import typer
 
 from agentry.api_keys.pepper import api_key_pepper
-from agentry.cli import tools
 from agentry.audit.service import AuditLog, Verification
+from agentry.cli import tools
 from agentry.config import get_settings
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 
