@@ -7,14 +7,13 @@ Exit codes: 0 ok, 1 the platform refused (the problem's code is printed), 2 bad 
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentry.cli.client import err, print_json, resolve
+from agentry.cli.client import ApiClient, print_json
 
 app = typer.Typer(help="Tools, their tiers and external MCP targets.", no_args_is_help=True)
 targets_app = typer.Typer(help="External MCP servers as tool targets.", no_args_is_help=True)
@@ -27,35 +26,10 @@ KeyOpt = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV}).")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
-class Api:
+class Api(ApiClient):
     def __init__(self, url: str | None, key: str | None, as_json: bool) -> None:
-        base, secret = resolve(url, key, KEY_ENV)
-        self.as_json = as_json
-        self.root = base
         # Registering connects to the remote server, which may take up to its timeout.
-        self.client = httpx.Client(
-            base_url=f"{base}/v1/admin", headers={"Authorization": f"Bearer {secret}"}, timeout=60
-        )
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            self.fail({"code": "unreachable", "detail": f"{self.root}: {exc}"})
-        if response.status_code >= 400:
-            try:
-                problem = response.json()
-            except ValueError:
-                problem = {"code": f"http_{response.status_code}", "detail": response.text[:200]}
-            self.fail(problem)
-        return response.json() if response.content else None
-
-    def fail(self, problem: dict[str, Any]) -> NoReturn:
-        if self.as_json:
-            print_json({"ok": False, "error": problem})
-        else:
-            err.print(f"[red]error[/] {problem.get('code')}: {problem.get('detail', '')}")
-        raise typer.Exit(1)
+        super().__init__(url, key, KEY_ENV, as_json, prefix="/v1/admin", timeout=60)
 
 
 def _tiers(value: str) -> list[str]:
