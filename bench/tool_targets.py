@@ -47,15 +47,18 @@ def _serve(app: Any) -> int:
     return port
 
 
-async def _median_ms(url: str, headers: dict[str, str], tool: str) -> float:
+async def _median_ms(
+    url: str, headers: dict[str, str], tool: str, args: dict[str, Any] | None = None
+) -> float:
+    args = args if args is not None else {"a": 1, "b": 2}
     http = create_mcp_http_client(headers=headers)
     async with http, Client(streamable_http_client(url, http_client=http)) as client:
         for _ in range(20):
-            await client.call_tool(tool, {"a": 1, "b": 2})
+            await client.call_tool(tool, args)
         times = []
         for _ in range(N):
             started = time.perf_counter()
-            await client.call_tool(tool, {"a": 1, "b": 2})
+            await client.call_tool(tool, args)
             times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
 
@@ -102,7 +105,14 @@ async def main() -> None:
     gateway = await _median_ms(
         f"{api}/agent/mcp/", {"Authorization": f"Bearer {token}"}, "bench___add"
     )
+    builtin = await _median_ms(
+        f"{api}/agent/mcp/",
+        {"Authorization": f"Bearer {token}"},
+        "utility___calculate",
+        {"expression": "1+2"},
+    )
     print(f"direct to the remote MCP server: median {direct:.2f} ms ({N} calls)")
+    print(f"built-in tool via the gateway:   median {builtin:.2f} ms ({N} calls)")
     print(f"through the gateway:             median {gateway:.2f} ms ({N} calls)")
 
 
