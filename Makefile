@@ -10,7 +10,8 @@ PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-sync bench-push bench-async clean \
-	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify
+	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
+	ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -55,6 +56,25 @@ lint: install ## ruff + mypy --strict + the tenant-scoping check
 
 audit-verify: install ## Verify the audit log's hash chain (exit 1 if tampered)
 	$(AGENTRY) ops audit verify
+
+# Operators: the tool gateway (see docs/runbooks/tool-targets.md). Add JSON=1 for --json.
+ops-tools: install ## Tools and their tiers: make ops-tools
+	$(AGENTRY) ops tools list $(if $(JSON),--json)
+
+ops-tool-grant: install ## Set a tool's tiers: make ops-tool-grant TOOL=ext___lookup TIERS=basic,premium
+	$(AGENTRY) ops tools grant $(TOOL) --tiers '$(TIERS)' $(if $(JSON),--json)
+
+ops-tool-targets: install ## External MCP tool targets: make ops-tool-targets
+	$(AGENTRY) ops tools targets list $(if $(JSON),--json)
+
+ops-tool-target-add: install ## Register an MCP server: make ops-tool-target-add NAME=crm URL=https://.../mcp [TIERS=premium] [AUTH_HEADER='X-Api-Key: ...']
+	$(AGENTRY) ops tools targets add $(NAME) '$(URL)' $(if $(TIERS),--tiers $(TIERS)) $(if $(AUTH_HEADER),--auth-header '$(AUTH_HEADER)') $(if $(JSON),--json)
+
+ops-tool-target-refresh: install ## Re-list a target's tools: make ops-tool-target-refresh NAME=crm
+	$(AGENTRY) ops tools targets refresh $(NAME) $(if $(JSON),--json)
+
+ops-tool-target-remove: install ## Remove a target and its tools: make ops-tool-target-remove NAME=crm
+	$(AGENTRY) ops tools targets remove $(NAME) $(if $(JSON),--json)
 
 fmt: install ## Format and autofix
 	$(VENV)/bin/ruff format $(CODE)

@@ -23,6 +23,7 @@ from agentry.config import Settings, get_settings
 from agentry.gateway.endpoints import McpMount
 from agentry.gateway.endpoints import admin_router as tools_admin_router
 from agentry.gateway.endpoints import agent_router as agent_gateway_router
+from agentry.gateway.target_endpoints import router as tool_targets_router
 from agentry.gateway.wiring import build_gateways
 from agentry.health.endpoints import router as health_router
 from agentry.identity.endpoints import router as identity_router
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(agent_auth_router)
     app.include_router(agent_gateway_router)
     app.include_router(tools_admin_router)
+    app.include_router(tool_targets_router)
     app.include_router(usage_router)
     app.include_router(admin_usage_router)
     app.mount("/agent/mcp", McpMount())

@@ -162,6 +162,23 @@ class Settings(BaseSettings):
         default_factory=lambda: {"basic": 60, "standard": 300, "premium": 1200},
         description="Tool calls per tenant and tool per minute, by tier.",
     )
+    tool_target_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="Timeout of one call to an external MCP tool target (connect, list or "
+        "call); past it the agent gets a `tool_target_unavailable` error.",
+    )
+    tool_target_allow_private: bool = Field(
+        False,
+        description="DEV ONLY: allow external MCP tool targets on loopback and private "
+        "addresses. Honoured in the local profile only; `agentry dev up` sets it.",
+    )
+    gateway_id: str = Field(
+        "",
+        description="AWS profile: the AgentCore Gateway id that external MCP tool targets are "
+        "also registered on (CreateGatewayTarget). Empty: targets are served by this API only.",
+    )
     pii_redaction_tiers: list[str] = Field(
         default_factory=lambda: ["basic", "standard"],
         description="Tiers whose tool output has e-mail, card and phone numbers redacted.",

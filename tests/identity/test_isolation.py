@@ -24,7 +24,7 @@ from agentry.testing.stack import Stack
 pytestmark = pytest.mark.e2e
 
 # Path parameters naming platform-owned things (agents are shared; any tenant may invoke them).
-SHARED_PARAMS = {"agent": "echo", "alias": "live", "tool": "utility___now"}
+SHARED_PARAMS = {"agent": "echo", "alias": "live", "tool": "utility___now", "target": "ext"}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/api-keys"): {"name": "isolation probe"},
     ("POST", "/v1/agents/{agent}/invoke"): {"input": {"prompt": "isolation"}},

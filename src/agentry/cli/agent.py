@@ -12,14 +12,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentry.cli.client import err, print_json, resolve
+from agentry.cli.client import ApiClient, err, print_json
 from agentry.registry import packaging
 from agentry.registry.manifest import ManifestError, load_manifest
 
@@ -39,36 +38,9 @@ def _group() -> None:
     """Agent developers: build, push and roll out agents."""
 
 
-class Api:
+class Api(ApiClient):
     def __init__(self, url: str | None, key: str | None, as_json: bool) -> None:
-        base, secret = resolve(url, key, KEY_ENV)
-        self.as_json = as_json
-        self.client = httpx.Client(
-            base_url=f"{base}/v1/registry/agents",
-            headers={"Authorization": f"Bearer {secret}"},
-            timeout=900,
-        )
-        self.root = base
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            self.fail({"code": "unreachable", "detail": f"{self.root}: {exc}"})
-        if response.status_code >= 400:
-            try:
-                problem = response.json()
-            except ValueError:
-                problem = {"code": f"http_{response.status_code}", "detail": response.text}
-            self.fail(problem)
-        return response.json()
-
-    def fail(self, problem: dict[str, Any], code: int = 1) -> NoReturn:
-        if self.as_json:
-            print_json({"ok": False, "error": problem})
-        else:
-            err.print(f"[red]error[/] {problem.get('code')}: {problem.get('detail', '')}")
-        raise typer.Exit(code)
+        super().__init__(url, key, KEY_ENV, as_json, prefix="/v1/registry/agents", timeout=900)
 
 
 def _usage_error(as_json: bool, code: str, detail: str) -> typer.Exit:

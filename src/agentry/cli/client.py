@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import typer
@@ -40,3 +40,46 @@ def fail_from(response: httpx.Response) -> typer.Exit:
 
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+class ApiClient:
+    """A JSON client for one API area; a refusal prints the problem's code and exits 1."""
+
+    def __init__(
+        self,
+        url: str | None,
+        key: str | None,
+        key_env: str,
+        as_json: bool,
+        *,
+        prefix: str,
+        timeout: float,
+    ) -> None:
+        base, secret = resolve(url, key, key_env)
+        self.as_json = as_json
+        self.root = base
+        self.client = httpx.Client(
+            base_url=f"{base}{prefix}",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=timeout,
+        )
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            self.fail({"code": "unreachable", "detail": f"{self.root}: {exc}"})
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"code": f"http_{response.status_code}", "detail": response.text[:500]}
+            self.fail(problem)
+        return response.json() if response.content else None
+
+    def fail(self, problem: dict[str, Any], code: int = 1) -> NoReturn:
+        if self.as_json:
+            print_json({"ok": False, "error": problem})
+        else:
+            err.print(f"[red]error[/] {problem.get('code')}: {problem.get('detail', '')}")
+        raise typer.Exit(code)

@@ -44,6 +44,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
     env["AGENTRY_HOME"] = str(settings.home.resolve())
     # DEV ONLY: the local stack delivers webhooks to receivers on this machine.
     env.setdefault("AGENTRY_WEBHOOK_ALLOW_PRIVATE", "1")
+    env.setdefault("AGENTRY_TOOL_TARGET_ALLOW_PRIVATE", "1")  # MCP servers on this machine
     return env
 
 

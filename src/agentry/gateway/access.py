@@ -2,7 +2,8 @@
 
 A change is written (and audited) in the request's transaction and applied to this process's
 policy at once; other API replicas pick it up within `REFRESH_S` by polling the last change.
-No restart, no deploy.
+External tool targets (`gateway/targets.py`) ride on the same poll: when any target row
+changed, the catalog is rebuilt from the table before the grants are. No restart, no deploy.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.audit.service import AuditLog
 from agentry.gateway.policy import TierPolicy
-from agentry.gateway.repository import ToolGrantRepository
+from agentry.gateway.repository import ToolGrantRepository, ToolTargetRepository
+from agentry.gateway.targets import ToolTargets
 from agentry.gateway.tools import ToolCatalog
 from agentry.kit.clock import utcnow
 from agentry.kit.errors import NotFound, ValidationFailed
@@ -33,25 +35,47 @@ class ToolNotFound(NotFound):
 
 class ToolAccess:
     def __init__(
-        self, maker: async_sessionmaker[AsyncSession], catalog: ToolCatalog, policy: TierPolicy
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        catalog: ToolCatalog,
+        policy: TierPolicy,
+        targets: ToolTargets | None = None,
     ) -> None:
         self._maker = maker
         self.catalog = catalog
         self.policy = policy
-        self._seen: datetime | None = None
+        self.targets = targets
+        self._seen: tuple[datetime | None, tuple[tuple[str, datetime], ...]] | None = None
         self._task: asyncio.Task[None] | None = None
+        if targets is not None:
+            targets.on_change = self._catalog_changed
 
     async def refresh(self) -> None:
         async with self._maker() as session:
             repo = ToolGrantRepository(session)
-            last = await repo.last_change()
-            if last is not None and last == self._seen:
+            targets = ToolTargetRepository(session)
+            seen = (await repo.last_change(), await targets.versions())
+            if seen == self._seen:
                 return
             rows = await repo.list_all()
+            target_rows = await targets.list_all() if self.targets is not None else []
+        if self.targets is not None:
+            await self.targets.apply(target_rows)
         grants = dict(self.catalog.default_grants())
         grants.update({row.tool: frozenset(row.tiers) for row in rows if row.tool in grants})
         self.policy.set_grants(grants)
-        self._seen = last
+        self._seen = seen
+
+    def _catalog_changed(self) -> None:
+        """A target was added, refreshed or removed in this process: new tools get their
+        default tiers, kept tools keep theirs, gone tools lose theirs. The next refresh
+        reloads from the database (which also undoes this if the request rolls back)."""
+        current = self.policy.grants
+        grants = {
+            name: current.get(name, tiers) for name, tiers in self.catalog.default_grants().items()
+        }
+        self.policy.set_grants(grants)
+        self._seen = None
 
     async def set_tiers(
         self,
@@ -94,6 +118,8 @@ class ToolAccess:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.targets is not None:
+            await self.targets.aclose()
 
     async def _loop(self) -> None:
         while True:

@@ -25,7 +25,7 @@ from agentry.agent_auth.tokens import TokenVerifier
 from agentry.gateway import events
 from agentry.gateway.events import Event, JsonRpc
 from agentry.gateway.policy import Subject, TierPolicy
-from agentry.gateway.tools import ToolCatalog
+from agentry.gateway.tools import ToolCatalog, ToolSpec
 
 TOOLS_SCOPE = "tools"
 # JSON-RPC error codes (-32000..-32099 are for the implementation).
@@ -135,16 +135,29 @@ class TierPolicyCheck:
 
 
 class ArgumentValidation:
+    """Validates arguments against the tool's inputSchema, following catalog changes: a
+    validator is built on first use and rebuilt when the tool's spec is replaced."""
+
     def __init__(self, catalog: ToolCatalog) -> None:
-        self._validators = {
-            spec.full_name: Draft202012Validator(spec.input_schema) for spec in catalog.all()
-        }
+        self._catalog = catalog
+        self._validators: dict[str, tuple[ToolSpec, Draft202012Validator]] = {}
+
+    def _validator(self, name: str) -> Draft202012Validator | None:
+        spec = self._catalog.get(name)
+        if spec is None:
+            self._validators.pop(name, None)
+            return None
+        cached = self._validators.get(name)
+        if cached is None or cached[0] is not spec:
+            cached = (spec, Draft202012Validator(spec.input_schema))
+            self._validators[name] = cached
+        return cached[1]
 
     async def __call__(self, event: Event) -> Event:
         if _method(event) != "tools/call":
             return events.passthrough()
         params = _params(event)
-        validator = self._validators.get(str(params.get("name", "")))
+        validator = self._validator(str(params.get("name", "")))
         if validator is None:
             return _deny(
                 event,

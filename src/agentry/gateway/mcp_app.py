@@ -1,7 +1,8 @@
 """`/agent/mcp`: the tool gateway over MCP streamable HTTP, on the `mcp` SDK (2.x).
 
 The SDK's low-level server serves the tool catalog (stateless, JSON responses, as AgentCore
-Gateway does). In front of it, every JSON-RPC message goes through the interceptor chain:
+Gateway does); it reads the catalog on every request, so external targets registered at
+runtime show up at once. In front of it, every JSON-RPC message goes through the interceptor chain:
 the chain decides, and only what it lets through reaches the SDK server and the tool.
 """
 
@@ -15,10 +16,13 @@ from typing import Any
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.exceptions import MCPError
 from starlette.types import Message, Receive, Scope, Send
 
+from agentry.gateway import remote
 from agentry.gateway.chain import InterceptorChain
 from agentry.gateway.events import JsonRpc
+from agentry.gateway.remote import RemoteToolError, TargetUnavailable
 from agentry.gateway.tools import ToolCatalog
 
 MAX_BODY = 1_048_576
@@ -34,7 +38,10 @@ def build_server(catalog: ToolCatalog) -> Server[Any]:
         )
 
     async def call_tool(_ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        result = await catalog.call(params.name, dict(params.arguments or {}))
+        try:
+            result = await catalog.call(params.name, dict(params.arguments or {}))
+        except (TargetUnavailable, RemoteToolError) as exc:
+            raise MCPError(*remote.rpc_error(exc)) from exc
         return types.CallToolResult.model_validate(result)
 
     return Server("agentry-tools", version="1", on_list_tools=list_tools, on_call_tool=call_tool)

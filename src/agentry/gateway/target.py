@@ -1,4 +1,4 @@
-"""The built-in tool targets as a JSON-RPC endpoint (`tools/list`, `tools/call`, `ping`).
+"""The tool targets (built-in and external) as JSON-RPC (`tools/list`, `tools/call`, `ping`).
 
 This is what sits behind the interceptor chain in-process; the chain makes every decision
 before a call reaches it.
@@ -6,8 +6,9 @@ before a call reaches it.
 
 from __future__ import annotations
 
-from agentry.gateway import events
+from agentry.gateway import events, remote
 from agentry.gateway.events import JsonRpc
+from agentry.gateway.remote import RemoteToolError, TargetUnavailable
 from agentry.gateway.tools import ToolCatalog
 
 
@@ -33,7 +34,13 @@ class CatalogTarget:
                     data_code="unknown_tool",
                 )
             self.calls += 1
-            result = await self.catalog.call(name, params.get("arguments") or {})
+            try:
+                result = await self.catalog.call(name, params.get("arguments") or {})
+            except (TargetUnavailable, RemoteToolError) as exc:
+                code, message, data = remote.rpc_error(exc)
+                return 200, events.rpc_error(
+                    body, code, message, reason=data["reason"], data_code=data["code"]
+                )
             return 200, {"jsonrpc": "2.0", "id": rpc_id, "result": result}
         if method == "ping":
             return 200, {"jsonrpc": "2.0", "id": rpc_id, "result": {}}

@@ -1,4 +1,5 @@
-"""Tool targets. Built-in ones are Python functions; names are AgentCore's `target___tool`."""
+"""Tool targets. Built-in ones are Python functions, external ones MCP servers an operator
+registered (`gateway/targets.py`); names are AgentCore's `target___tool`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class ToolSpec:
     input_schema: dict[str, Any]
     handler: Handler = field(compare=False)
     tiers: frozenset[str] = ALL_TIERS
+    # True: the handler answers with a whole MCP `CallToolResult` (an external target's).
+    remote: bool = False
 
     @property
     def full_name(self) -> str:
@@ -41,14 +44,32 @@ class ToolSpec:
 
 
 class ToolCatalog:
+    """The tools of every target. Built-ins are fixed; external targets come and go at runtime
+    (`set_target`, `remove_target`), and readers always see the current tools."""
+
     def __init__(self, tools: Iterable[ToolSpec]) -> None:
         self._tools = {t.full_name: t for t in tools}
+        self.builtin_targets = frozenset(t.target for t in self._tools.values())
 
     def get(self, name: str) -> ToolSpec | None:
         return self._tools.get(name)
 
     def all(self) -> list[ToolSpec]:
         return [self._tools[n] for n in sorted(self._tools)]
+
+    def targets(self) -> set[str]:
+        return {t.target for t in self._tools.values()}
+
+    def set_target(self, target: str, tools: Iterable[ToolSpec]) -> None:
+        """Replace an external target's tools (one dict swap: readers never see half)."""
+        if target in self.builtin_targets:
+            raise ValueError(f"'{target}' is a built-in target")
+        kept = {n: t for n, t in self._tools.items() if t.target != target}
+        kept.update({t.full_name: t for t in tools if t.target == target})
+        self._tools = kept
+
+    def remove_target(self, target: str) -> None:
+        self.set_target(target, ())
 
     def default_grants(self) -> dict[str, frozenset[str]]:
         return {name: spec.tiers for name, spec in self._tools.items()}
@@ -58,6 +79,8 @@ class ToolCatalog:
         spec = self._tools[name]
         try:
             value = await spec.handler(arguments)
+            if spec.remote:
+                return dict(value)
         except ToolError as exc:
             return {"content": [{"type": "text", "text": str(exc)}], "isError": True}
         return {

@@ -16,11 +16,13 @@ from agentry.agent_auth.tokens import TokenVerifier
 from agentry.audit.service import AuditLog, Outcome
 from agentry.config import Settings
 from agentry.gateway.access import ToolAccess
+from agentry.gateway.aws_targets import AgentCoreTargets
 from agentry.gateway.factory import GatewayConfig, build_chain
 from agentry.gateway.interceptors import AuditRecord
 from agentry.gateway.mcp_app import McpGateway
 from agentry.gateway.policy import TierPolicy
-from agentry.gateway.tools import builtin_catalog
+from agentry.gateway.targets import ToolTargets
+from agentry.gateway.tools import ToolCatalog, builtin_catalog
 from agentry.kit.db.engine import session_scope
 from agentry.llm.providers.base import Provider
 from agentry.llm.providers.bedrock import BedrockProvider
@@ -28,6 +30,7 @@ from agentry.llm.providers.local import LocalProvider
 from agentry.llm.service import ModelGateway, TierModel, UsageRecord
 from agentry.metering.service import record_usage
 from agentry.registry.repository import AgentRepository
+from agentry.webhooks.secretbox import SecretBox
 
 
 @dataclass
@@ -80,6 +83,14 @@ class UsageMeter:
             await self.record(
                 record.claims, kind, quantity, f"{record.idempotency_key}:{kind}", record.model
             )
+
+
+def build_targets(settings: Settings, catalog: ToolCatalog) -> ToolTargets:
+    """External MCP targets; stored ones are loaded by the first `ToolAccess.refresh`."""
+    aws = None
+    if settings.profile == "aws" and settings.gateway_id:
+        aws = AgentCoreTargets(settings.gateway_id, region=settings.aws_region)
+    return ToolTargets(settings, catalog, SecretBox(settings), aws=aws)
 
 
 def build_gateways(
@@ -138,7 +149,7 @@ def build_gateways(
     models = ModelGateway(routes, providers, usage=meter.tokens, denied=denied)
     return Gateways(
         verifier=verifier,
-        access=ToolAccess(maker, catalog, policy),
+        access=ToolAccess(maker, catalog, policy, build_targets(settings, catalog)),
         mcp=McpGateway(chain, catalog),
         models=models,
     )

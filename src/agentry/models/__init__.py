@@ -15,6 +15,7 @@ from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
 from agentry.models.tenant_entra_id import TenantEntraId
 from agentry.models.tool_grant import ToolGrant
+from agentry.models.tool_target import ToolTarget
 from agentry.models.usage_event import UsageEvent
 from agentry.models.webhook_delivery import WebhookDelivery
 from agentry.models.webhook_endpoint import WebhookEndpoint
@@ -49,6 +50,7 @@ __all__ = [
     "Tenant",
     "TenantEntraId",
     "ToolGrant",
+    "ToolTarget",
     "UsageEvent",
     "WebhookDelivery",
     "WebhookEndpoint",
