@@ -44,6 +44,7 @@ class InvocationClaims:
     session_id: str
     scopes: frozenset[str]
     jti: str
+    tools: frozenset[str] | None = None
 
 
 def _load_or_create_key(directory: Path) -> rsa.RSAPrivateKey:
@@ -129,6 +130,7 @@ class TokenSigner:
                 session_id=str(data["session_id"]),
                 scopes=frozenset(str(data.get("scope", "")).split()),
                 jti=str(data["jti"]),
+                tools=frozenset(data["tools"]) if isinstance(data.get("tools"), list) else None,
             )
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise InvalidInvocationToken() from exc

@@ -20,7 +20,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.identity.principal import Principal
-from agentry.invocations.context import AgentContext
+from agentry.invocations.context import AgentContext, Invocation
 from agentry.invocations.idempotency import (
     Claim,
     Existing,
@@ -299,7 +299,9 @@ class InvocationService:
         invocation_id = invocation_id or new_id("inv")
         data = req.input
         if route.uses_gateways and self._agent_context is not None:
-            data = self._agent_context.inject(data, principal, route, invocation_id, runtime_sid)
+            data = self._agent_context.inject(
+                data, Invocation.of_call(principal, route, version, invocation_id, runtime_sid)
+            )
         payload = json.dumps(data, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None
