@@ -45,4 +45,4 @@ class UsageRepository(TenantScopedRepository[UsageEvent]):
             .with_only_columns(UsageEvent.kind, UsageEvent.quantity, UsageEvent.idempotency_key)
         )
         rows = await self.session.execute(stmt)
-        return [(kind, int(quantity), key) for kind, quantity, key in rows.tuples()]
+        return [(kind, int(quantity), key) for kind, quantity, key in rows.all()]
