@@ -156,7 +156,8 @@ class Settings(BaseSettings):
             "premium": {"provider": "local", "model": "local-large", "max_tokens": 64000},
         },
         description="Tier -> {provider (local|bedrock), model, max_tokens per invocation}. "
-        "Tenants never choose the model. In AWS, point tiers at Bedrock model ids.",
+        "Tenants never choose the model. In AWS, point tiers at Bedrock model ids. "
+        "`max_tokens` counts the invocation's recorded usage over all its attempts.",
     )
     tool_calls_per_minute: dict[str, int] = Field(
         default_factory=lambda: {"basic": 60, "standard": 300, "premium": 1200},
@@ -178,6 +179,12 @@ class Settings(BaseSettings):
         "",
         description="AWS profile: the AgentCore Gateway id that external MCP tool targets are "
         "also registered on (CreateGatewayTarget). Empty: targets are served by this API only.",
+    )
+    tool_calls_per_invocation: dict[str, int] = Field(
+        default_factory=lambda: {"basic": 20, "standard": 50, "premium": 200},
+        description="Most tool calls one invocation (or job, over all its attempts) may make, "
+        "by tier. Past it a tools/call gets a JSON-RPC error with `data.code` "
+        "`budget_exceeded`, and the denial is audited. A tier missing here has no limit.",
     )
     pii_redaction_tiers: list[str] = Field(
         default_factory=lambda: ["basic", "standard"],

@@ -35,8 +35,10 @@ def recorded() -> dict[str, list[object]]:
 
 @pytest.fixture
 def gateway(recorded: dict[str, list[object]]) -> ModelGateway:
-    async def usage(record: UsageRecord) -> None:
+    async def usage(record: UsageRecord) -> bool:
+        new = all(r.idempotency_key != record.idempotency_key for r in recorded["usage"])  # type: ignore[attr-defined]
         recorded["usage"].append(record)
+        return new
 
     async def denied(claims: InvocationClaims, reason: str) -> None:
         recorded["denied"].append((claims.invocation_id, reason))
@@ -94,10 +96,10 @@ async def test_budget_is_enforced_per_invocation_and_denials_are_reported(
 ) -> None:
     claims = _claims("basic", invocation="inv_budget")
     words = " ".join(["w"] * 20)
-    for _ in range(2):
-        await gateway.complete(claims, _ask(words))  # 24 + 21 tokens each
+    for turn in ("a", "b"):
+        await gateway.complete(claims, _ask(f"{turn} {words}"))  # 25 + 22 tokens each
     with pytest.raises(BudgetExceeded) as info:
-        await gateway.complete(claims, _ask(words))
+        await gateway.complete(claims, _ask(f"c {words}"))
     assert info.value.status_code == 429
     assert info.value.code == "budget_exceeded"
     assert recorded["denied"] == [("inv_budget", "token budget spent")]

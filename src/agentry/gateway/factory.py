@@ -17,6 +17,7 @@ from agentry.gateway.interceptors import (
     PiiRedaction,
     TierPolicyCheck,
     TokenCheck,
+    ToolCallBudget,
     ToolCallMetering,
     ToolCallSink,
     ToolRateLimit,
@@ -24,6 +25,7 @@ from agentry.gateway.interceptors import (
 )
 from agentry.gateway.policy import TierPolicy
 from agentry.gateway.tools import ToolCatalog
+from agentry.metering.budgets import InvocationBudgets
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class GatewayConfig:
         default_factory=lambda: {"basic": 60, "standard": 300, "premium": 1200}
     )
     pii_tiers: frozenset[str] = frozenset({"basic", "standard"})
+    tool_calls_per_invocation: Mapping[str, int] = field(
+        default_factory=lambda: {"basic": 20, "standard": 50, "premium": 200}
+    )
 
 
 def build_chain(
@@ -43,14 +48,21 @@ def build_chain(
     rate_storage: Storage | None = None,
     *,
     meter: ToolCallSink | None = None,
+    budgets: InvocationBudgets | None = None,
 ) -> InterceptorChain:
     claims = Claims(verifier)
-    metering = [ToolCallMetering(claims, meter)] if meter is not None else []
+    metering = [ToolCallMetering(claims, meter, budgets)] if meter is not None else []
+    budget = (
+        [ToolCallBudget(claims, budgets, config.tool_calls_per_invocation)]
+        if budgets is not None
+        else []
+    )
     return InterceptorChain(
         request=[
             TokenCheck(claims),
             TierPolicyCheck(claims, policy),
             ArgumentValidation(catalog),
+            *budget,
             ToolRateLimit(claims, config.tool_calls_per_minute, rate_storage),
         ],
         response=[

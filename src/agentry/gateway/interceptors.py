@@ -1,6 +1,7 @@
 """The interceptors the platform ships. Each takes and returns a v1.0 interceptor event.
 
-REQUEST: `TokenCheck` → `TierPolicyCheck` → `ArgumentValidation` → `ToolRateLimit`.
+REQUEST: `TokenCheck` → `TierPolicyCheck` → `ArgumentValidation` → `ToolCallBudget` →
+`ToolRateLimit`.
 RESPONSE: `PiiRedaction` → `ToolsListFilter` → `AuditDecision`.
 Every decision is made here, from the verified token, never from what the model says.
 """
@@ -26,10 +27,12 @@ from agentry.gateway import events
 from agentry.gateway.events import Event, JsonRpc
 from agentry.gateway.policy import Subject, TierPolicy
 from agentry.gateway.tools import ToolCatalog, ToolSpec
+from agentry.metering.budgets import InvocationBudgets
 
 TOOLS_SCOPE = "tools"
 # JSON-RPC error codes (-32000..-32099 are for the implementation).
 UNAUTHORIZED, FORBIDDEN, DENIED, RATE_LIMITED = -32001, -32002, -32003, -32029
+BUDGET_EXCEEDED = -32030
 INVALID_PARAMS = -32602
 
 
@@ -188,6 +191,51 @@ class ArgumentValidation:
         return events.passthrough()
 
 
+def tool_call_key(claims: InvocationClaims, event: Event) -> str:
+    """The metering key of a tools/call: the invocation, the JSON-RPC id, the tool and its
+    arguments, so a retried job replaying the same calls is recognised."""
+    params = _params(event)
+    basis = json.dumps(
+        [
+            claims.invocation_id,
+            events.gateway_request(event)["body"].get("id"),
+            params.get("name"),
+            params.get("arguments"),
+        ],
+        sort_keys=True,
+    )
+    return "tool:" + hashlib.sha256(basis.encode()).hexdigest()
+
+
+@dataclass
+class ToolCallBudget:
+    """At most the tier's number of tool calls per invocation, counted from the usage table.
+    A replayed call whose usage is recorded already is not charged again (`Spent`)."""
+
+    claims: Claims
+    budgets: InvocationBudgets
+    per_invocation: Mapping[str, int]
+
+    async def __call__(self, event: Event) -> Event:
+        if _method(event) != "tools/call":
+            return events.passthrough()
+        found = self.claims.of(event)
+        limit = self.per_invocation.get(found.tier)
+        if limit is None:
+            return events.passthrough()
+        spent = await self.budgets.of(found.tenant_id, found.invocation_id)
+        if spent.may_call_tool(tool_call_key(found, event), limit):
+            return events.passthrough()
+        return _deny(
+            event,
+            200,
+            BUDGET_EXCEEDED,
+            "Budget exceeded",
+            data_code="budget_exceeded",
+            reason=f"the invocation used its {limit} tool calls ({found.tier} tier)",
+        )
+
+
 class ToolRateLimit:
     """Per tenant and tool, per minute, by tier (the `limits` library, memory or Redis)."""
 
@@ -330,6 +378,7 @@ class AuditDecision:
                 in (
                     "tool_denied",
                     "rate_limited",
+                    "budget_exceeded",
                     "invalid_token",
                     "invocation_ended",
                     "insufficient_scope",
@@ -354,16 +403,17 @@ class AuditDecision:
         return events.passthrough()
 
 
-ToolCallSink = Callable[[InvocationClaims, str], Awaitable[None]]
+ToolCallSink = Callable[[InvocationClaims, str], Awaitable[bool]]  # True when newly recorded
 
 
 @dataclass
 class ToolCallMetering:
-    """Meters each executed tools/call once. The key is the invocation, the JSON-RPC id, the
-    tool and its arguments: a retried job replaying the same calls is not billed twice."""
+    """Meters each executed tools/call once (`tool_call_key`): a retried job replaying the same
+    calls is neither billed nor charged against its budget twice."""
 
     claims: Claims
     sink: ToolCallSink
+    budgets: InvocationBudgets | None = None
 
     async def __call__(self, event: Event) -> Event:
         if (
@@ -375,11 +425,8 @@ class ToolCallMetering:
             found = self.claims.of(event)
         except InvalidInvocationToken:
             return events.passthrough()
-        request = events.gateway_request(event)["body"]
-        params = _params(event)
-        basis = json.dumps(
-            [found.invocation_id, request.get("id"), params.get("name"), params.get("arguments")],
-            sort_keys=True,
-        )
-        await self.sink(found, "tool:" + hashlib.sha256(basis.encode()).hexdigest())
+        key = tool_call_key(found, event)
+        new = await self.sink(found, key)
+        if self.budgets is not None:
+            self.budgets.used(found.invocation_id, key, new=new, tool_calls=1)
         return events.passthrough()

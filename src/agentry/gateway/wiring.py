@@ -6,6 +6,7 @@ audit log; tokens and tool calls go to the usage table, priced by the tenant's t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,6 +29,8 @@ from agentry.llm.providers.base import Provider
 from agentry.llm.providers.bedrock import BedrockProvider
 from agentry.llm.providers.local import LocalProvider
 from agentry.llm.service import ModelGateway, TierModel, UsageRecord
+from agentry.metering.budgets import InvocationBudgets, Spent
+from agentry.metering.repository import UsageRepository
 from agentry.metering.service import record_usage
 from agentry.registry.repository import AgentRepository
 from agentry.webhooks.secretbox import SecretBox
@@ -41,8 +44,13 @@ class Gateways:
     models: ModelGateway
 
 
+TOKEN_KINDS = ("input_tokens", "output_tokens")
+TOOL_CALL = "tool_call"
+
+
 class UsageMeter:
-    """Writes usage events (exactly once per idempotency key), priced by the tier."""
+    """Writes usage events (exactly once per idempotency key), priced by the tier, and reads
+    back what an invocation has recorded (its budgets' starting point)."""
 
     def __init__(self, maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self._maker = maker
@@ -59,30 +67,54 @@ class UsageMeter:
         return self._agent_ids[name]
 
     async def record(
-        self, claims: InvocationClaims, kind: str, quantity: int, key: str, model: str | None
-    ) -> None:
+        self,
+        claims: InvocationClaims,
+        events: Sequence[tuple[str, int, str]],
+        model: str | None = None,
+    ) -> bool:
+        """`(kind, quantity, key)` events in one transaction; True when they were new."""
         async with session_scope(self._maker) as session:
-            await record_usage(
-                session,
-                tenant_id=claims.tenant_id,
-                agent_id=await self._agent_id(session, claims.agent),
-                version_number=claims.version,
-                invocation_id=claims.invocation_id,
-                kind=kind,
-                quantity=quantity,
-                idempotency_key=key,
-                model=model,
-                unit_price=self.price(claims.tier, kind),
-            )
+            agent_id = await self._agent_id(session, claims.agent)
+            new = [
+                await record_usage(
+                    session,
+                    tenant_id=claims.tenant_id,
+                    agent_id=agent_id,
+                    version_number=claims.version,
+                    invocation_id=claims.invocation_id,
+                    kind=kind,
+                    quantity=quantity,
+                    idempotency_key=key,
+                    model=model,
+                    unit_price=self.price(claims.tier, kind),
+                )
+                for kind, quantity, key in events
+            ]
+        return any(new)
 
-    async def tokens(self, record: UsageRecord) -> None:
-        for kind, quantity in (
-            ("input_tokens", record.input_tokens),
-            ("output_tokens", record.output_tokens),
-        ):
-            await self.record(
-                record.claims, kind, quantity, f"{record.idempotency_key}:{kind}", record.model
+    async def tokens(self, record: UsageRecord) -> bool:
+        quantities = zip(TOKEN_KINDS, (record.input_tokens, record.output_tokens), strict=True)
+        return await self.record(
+            record.claims,
+            [(kind, n, f"{record.idempotency_key}:{kind}") for kind, n in quantities],
+            record.model,
+        )
+
+    async def tool_call(self, claims: InvocationClaims, key: str) -> bool:
+        return await self.record(claims, [(TOOL_CALL, 1, key)])
+
+    async def spent(self, tenant_id: str, invocation_id: str) -> Spent:
+        async with self._maker() as session:
+            rows = await UsageRepository(session, tenant_id).recorded_for(
+                invocation_id, (*TOKEN_KINDS, TOOL_CALL)
             )
+        spent = Spent()
+        for kind, quantity, key in rows:
+            if kind == TOOL_CALL:
+                spent.add(key, tool_calls=quantity)
+            else:  # a completion's two rows share the key of its request
+                spent.add(key.rpartition(":")[0], tokens=quantity)
+        return spent
 
 
 def build_targets(settings: Settings, catalog: ToolCatalog) -> ToolTargets:
@@ -102,6 +134,7 @@ def build_gateways(
     catalog = builtin_catalog()
     policy = TierPolicy.load(catalog.default_grants())
     meter = UsageMeter(maker, settings)
+    budgets = InvocationBudgets(meter.spent)
 
     async def tool_decision(record: AuditRecord) -> None:
         if record.method != "tools/call":
@@ -122,12 +155,11 @@ def build_gateways(
     config = GatewayConfig(
         tool_calls_per_minute=settings.tool_calls_per_minute,
         pii_tiers=frozenset(settings.pii_redaction_tiers),
+        tool_calls_per_invocation=settings.tool_calls_per_invocation,
     )
-
-    async def tool_call(claims: InvocationClaims, key: str) -> None:
-        await meter.record(claims, "tool_call", 1, key, None)
-
-    chain = build_chain(config, verifier, policy, catalog, tool_decision, meter=tool_call)
+    chain = build_chain(
+        config, verifier, policy, catalog, tool_decision, meter=meter.tool_call, budgets=budgets
+    )
 
     async def denied(claims: InvocationClaims, reason: str) -> None:
         await audit.append_now(
@@ -146,7 +178,7 @@ def build_gateways(
     providers: dict[str, Provider] = {"local": LocalProvider()}
     if any(r.provider == "bedrock" for r in routes.values()):
         providers["bedrock"] = BedrockProvider(region=settings.aws_region)
-    models = ModelGateway(routes, providers, usage=meter.tokens, denied=denied)
+    models = ModelGateway(routes, providers, usage=meter.tokens, denied=denied, budgets=budgets)
     return Gateways(
         verifier=verifier,
         access=ToolAccess(maker, catalog, policy, build_targets(settings, catalog)),

@@ -20,7 +20,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.identity.principal import Principal
-from agentry.invocations.context import AgentContext
+from agentry.invocations.context import AgentContext, Invocation
 from agentry.invocations.idempotency import (
     Claim,
     Existing,
@@ -300,7 +300,9 @@ class InvocationService:
         data = req.input
         context = self._agent_context if route.uses_gateways else None
         if context is not None:
-            data = context.inject(data, principal, route, invocation_id, runtime_sid)
+            data = context.inject(
+                data, Invocation.of_call(principal, route, version, invocation_id, runtime_sid)
+            )
         payload = json.dumps(data, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None

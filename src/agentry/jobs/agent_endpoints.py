@@ -58,6 +58,8 @@ async def _ack(request: Request, claims: InvocationClaims, session: DbSession) -
         invocation_id=claims.invocation_id,
         session_id=claims.session_id,
         scopes=tuple(sorted(claims.scopes)),
+        # A gateway-using agent's fresh token keeps its manifest's tool restriction.
+        tools=sorted(claims.tools) if claims.tools is not None else None,
     )
     return CallbackAck(token=token)
 

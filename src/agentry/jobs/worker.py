@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.agent_auth.tokens import TokenSigner
 from agentry.config import Settings
+from agentry.invocations.context import CONTEXT_KEY, AgentContext, Invocation
 from agentry.invocations.service import _output_json
 from agentry.jobs.repository import JobQueueRepository
 from agentry.jobs.service import finish_job
@@ -32,6 +33,8 @@ from agentry.kit.ids import new_id
 from agentry.kit.logging import get_logger
 from agentry.models import Job, Tenant
 from agentry.models.job import TERMINAL, JobStatus
+from agentry.registry.repository import AgentVersionRepository
+from agentry.registry.routing import gateway_tools
 from agentry.runtime.base import (
     AgentFailed,
     AgentRuntime,
@@ -65,7 +68,9 @@ class JobWorker:
     ) -> None:
         self._maker = maker
         self._runtime = runtime
-        self._signer = signer
+        self._context = AgentContext(signer, settings.effective_public_url)
+        # (agent id, version) -> its manifest's gateway tools; a version never changes.
+        self._tools: dict[tuple[str, int], frozenset[str] | None] = {}
         self._settings = settings
         self.owner = owner
         self._clock = clock
@@ -133,13 +138,33 @@ class JobWorker:
                 concurrency=concurrency,
             )
             tiers = {j.tenant_id: await session.get(Tenant, j.tenant_id) for j in jobs}
-        for job in jobs:
-            tenant = tiers.get(job.tenant_id)
-            task = asyncio.create_task(self._run(job, tenant.tier if tenant else "basic"))
+            invocations = [
+                await self._invocation(session, job, tiers.get(job.tenant_id)) for job in jobs
+            ]
+        for job, invocation in zip(jobs, invocations, strict=True):
+            task = asyncio.create_task(self._run(job, invocation))
             self._running[job.id] = task
             task.add_done_callback(self._forget(job.id))
             log.info("jobs.claimed", job=job.id, attempt=job.attempts, owner=self.owner)
         return len(jobs)
+
+    async def _invocation(
+        self, session: AsyncSession, job: Job, tenant: Tenant | None
+    ) -> Invocation:
+        """Every attempt of a job is one invocation: its id is the job's (one metering key)."""
+        key = (job.agent_id, job.version_number)
+        if key not in self._tools:
+            version = await AgentVersionRepository(session).get_by_number(*key)
+            self._tools[key] = gateway_tools(version.manifest if version else {})
+        return Invocation(
+            tenant_id=job.tenant_id,
+            tier=tenant.tier if tenant else "basic",
+            agent=job.agent_name,
+            version=job.version_number,
+            invocation_id=job.id,
+            session_id=job.runtime_session_id,
+            tools=self._tools[key],
+        )
 
     def _forget(self, job_id: str) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
@@ -181,16 +206,16 @@ class JobWorker:
 
     # one job
 
-    async def _run(self, job: Job, tier: str) -> None:
+    async def _run(self, job: Job, invocation: Invocation) -> None:
         loop = asyncio.get_running_loop()
         assert job.deadline_at is not None
         remaining = (job.deadline_at - self._clock()).total_seconds()
         try:
             async with asyncio.timeout_at(loop.time() + max(remaining, 0.0)):
                 if job.async_agent:
-                    await self._run_async(job, tier)
+                    await self._run_async(job, invocation)
                 else:
-                    await self._run_plain(job, remaining)
+                    await self._run_plain(job, invocation, remaining)
         except TimeoutError:
             await self._finish(
                 job,
@@ -221,10 +246,13 @@ class JobWorker:
                     session, job, self.owner, "internal error", now=self._clock()
                 )
 
-    async def _run_plain(self, job: Job, remaining: float) -> None:
+    async def _run_plain(self, job: Job, invocation: Invocation, remaining: float) -> None:
         """A plain handler: one call within the sync limits, the answer is the result."""
         timeout = max(0.1, min(self._settings.sync_timeout_s, remaining))
-        payload = json.dumps(job.input, separators=(",", ":")).encode()
+        data = job.input
+        if invocation.uses_gateways:
+            data = self._context.inject(data, invocation)
+        payload = json.dumps(data, separators=(",", ":")).encode()
         try:
             answer = await self._runtime.invoke(
                 self._target(job),
@@ -244,21 +272,15 @@ class JobWorker:
         result = json.loads(_output_json(answer.content_type, answer.body))
         await self._finish(job, JobStatus.succeeded, result=result)
 
-    async def _run_async(self, job: Job, tier: str) -> None:
+    async def _run_async(self, job: Job, invocation: Invocation) -> None:
         """The AgentCore async pattern: the agent acknowledges, then calls back until done."""
-        token = self._signer.sign(
-            tenant_id=job.tenant_id,
-            tier=tier,
-            agent=job.agent_name,
-            version=job.version_number,
-            invocation_id=job.id,
-            session_id=job.runtime_session_id,
-        )
         payload: dict[str, Any] = dict(job.input)
-        payload["_agentry"] = {
+        payload[CONTEXT_KEY] = {
+            **(self._context.gateway_urls(invocation) if invocation.uses_gateways else {}),
             "job_id": job.id,
             "attempt": job.attempts,
-            "token": token,
+            # One token for the callbacks and, when the manifest asks, the gateways.
+            "token": self._context.token(invocation, jobs=True),
             "callback_url": f"{self._settings.effective_public_url}/agent/v1/jobs/{job.id}",
             "checkpoint": job.checkpoint,
         }

@@ -2,7 +2,8 @@
 
 Tenants and agents never choose the model: `model` in a request is ignored. Each completion's
 tokens are recorded under an idempotency key derived from the invocation and the request, so
-a retried job replaying the same conversation is not billed twice.
+a retried job replaying the same conversation is not billed twice, and (the budget counting
+what is recorded) not charged twice against its token budget either.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from agentry.kit.errors import Forbidden, TooManyRequests
 from agentry.kit.ids import new_id
 from agentry.llm.providers.base import Provider
 from agentry.llm.schemas import ChatRequest, Completion
+from agentry.metering.budgets import InvocationBudgets
 
 
 class BudgetExceeded(TooManyRequests):
@@ -47,21 +49,8 @@ class UsageRecord:
     idempotency_key: str
 
 
-UsageSink = Callable[[UsageRecord], Awaitable[None]]
+UsageSink = Callable[[UsageRecord], Awaitable[bool]]  # True when newly recorded
 DenialSink = Callable[[InvocationClaims, str], Awaitable[None]]
-
-
-class TokenBudgets:
-    """Tokens spent per invocation in this process (the usage table is the durable record)."""
-
-    def __init__(self) -> None:
-        self._spent: dict[str, int] = {}
-
-    def spent(self, invocation_id: str) -> int:
-        return self._spent.get(invocation_id, 0)
-
-    def add(self, invocation_id: str, tokens: int) -> None:
-        self._spent[invocation_id] = self.spent(invocation_id) + tokens
 
 
 class ModelGateway:
@@ -72,24 +61,25 @@ class ModelGateway:
         *,
         usage: UsageSink,
         denied: DenialSink,
-        budgets: TokenBudgets | None = None,
+        budgets: InvocationBudgets | None = None,
     ) -> None:
         self._routes = routes
         self._providers = providers
         self._usage = usage
         self._denied = denied
-        self.budgets = budgets or TokenBudgets()
+        self.budgets = budgets or InvocationBudgets()
 
     def route(self, tier: str) -> TierModel:
         return self._routes[tier]
 
     async def _admit(
-        self, claims: InvocationClaims, request: ChatRequest
+        self, claims: InvocationClaims, request: ChatRequest, key: str
     ) -> tuple[TierModel, ChatRequest]:
         if "model" not in claims.scopes:
             raise MissingModelScope("This invocation may not call the model gateway.")
         route = self.route(claims.tier)
-        left = route.max_tokens_per_invocation - self.budgets.spent(claims.invocation_id)
+        spent = await self.budgets.of(claims.tenant_id, claims.invocation_id)
+        left = spent.tokens_left(key, route.max_tokens_per_invocation)
         if left <= 0:
             await self._denied(claims, "token budget spent")
             raise BudgetExceeded(
@@ -101,13 +91,15 @@ class ModelGateway:
         return route, request.model_copy(update={"max_tokens": capped})
 
     async def complete(self, claims: InvocationClaims, request: ChatRequest) -> dict[str, Any]:
-        route, capped = await self._admit(claims, request)
+        key = _usage_key(claims, request)
+        route, capped = await self._admit(claims, request, key)
         completion = await self._providers[route.provider].complete(route.model, capped)
-        await self._meter(claims, request, completion)
+        await self._meter(claims, key, completion)
         return _response(completion)
 
     async def stream(self, claims: InvocationClaims, request: ChatRequest) -> AsyncIterator[bytes]:
-        route, capped = await self._admit(claims, request)
+        key = _usage_key(claims, request)
+        route, capped = await self._admit(claims, request, key)
         completion_id, created = new_id("chatcmpl"), int(time.time())
 
         async def frames() -> AsyncIterator[bytes]:
@@ -115,7 +107,7 @@ class ModelGateway:
                 if isinstance(item, str):
                     yield _sse(_chunk(completion_id, created, route.model, {"content": item}, None))
                     continue
-                await self._meter(claims, request, item)
+                await self._meter(claims, key, item)
                 if item.tool_calls:
                     delta = {
                         "tool_calls": [
@@ -131,15 +123,8 @@ class ModelGateway:
 
         return frames()
 
-    async def _meter(
-        self, claims: InvocationClaims, request: ChatRequest, completion: Completion
-    ) -> None:
-        self.budgets.add(claims.invocation_id, completion.usage.total_tokens)
-        # Keyed on what the agent asked (not the budget-capped copy), so a replay matches.
-        key = hashlib.sha256(
-            (claims.invocation_id + "\x00" + request.model_dump_json(exclude={"model"})).encode()
-        ).hexdigest()
-        await self._usage(
+    async def _meter(self, claims: InvocationClaims, key: str, completion: Completion) -> None:
+        recorded = await self._usage(
             UsageRecord(
                 claims=claims,
                 model=completion.model,
@@ -148,6 +133,16 @@ class ModelGateway:
                 idempotency_key=key,
             )
         )
+        self.budgets.used(
+            claims.invocation_id, key, new=recorded, tokens=completion.usage.total_tokens
+        )
+
+
+def _usage_key(claims: InvocationClaims, request: ChatRequest) -> str:
+    # What the agent asked (not the budget-capped copy), so a replay matches.
+    return hashlib.sha256(
+        (claims.invocation_id + "\x00" + request.model_dump_json(exclude={"model"})).encode()
+    ).hexdigest()
 
 
 def _response(c: Completion) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,3 +34,15 @@ class UsageRepository(TenantScopedRepository[UsageEvent]):
         )
         count = select(func.count()).select_from(stmt.subquery())
         return int((await self.session.execute(count)).scalar_one())
+
+    async def recorded_for(
+        self, invocation_id: str, kinds: Collection[str]
+    ) -> list[tuple[str, int, str]]:
+        """This invocation's events of these kinds: (kind, quantity, idempotency key)."""
+        stmt = (
+            self.scoped()
+            .where(UsageEvent.invocation_id == invocation_id, UsageEvent.kind.in_(kinds))
+            .with_only_columns(UsageEvent.kind, UsageEvent.quantity, UsageEvent.idempotency_key)
+        )
+        rows = await self.session.execute(stmt)
+        return [(kind, int(quantity), key) for kind, quantity, key in rows.all()]

@@ -7,6 +7,7 @@ process invalidates at once, other replicas see it within `ttl_s`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -73,6 +74,12 @@ class Route:
         return self.version_number, self.target
 
 
+def gateway_tools(manifest: dict[str, Any]) -> frozenset[str] | None:
+    """The tools a version's manifest declares; None when it uses neither gateway."""
+    tools = frozenset(manifest.get("tools") or ())
+    return tools if tools or manifest.get("model") else None
+
+
 def canary_endpoint(alias: str) -> str:
     """The AgentCore runtime endpoint that serves an alias's canary version."""
     return f"{alias}_canary"
@@ -114,7 +121,7 @@ class RouteCache:
         manifest = version.manifest if version is not None else {}
         limits = manifest.get("limits") or {}
         timeout = limits.get("sync_timeout_s")
-        tools = frozenset(manifest.get("tools") or ())
+        tools = gateway_tools(manifest)
         return Route(
             agent_id=agent.id,
             agent_name=agent.name,
@@ -132,6 +139,6 @@ class RouteCache:
                 else None
             ),
             canary_weight=alias.canary_weight,
-            tools=tools,
-            uses_gateways=bool(tools) or bool(manifest.get("model")),
+            tools=tools or frozenset(),
+            uses_gateways=tools is not None,
         )
