@@ -141,3 +141,45 @@ def test_gateway_rejects_calls_without_a_valid_invocation_token(stack: Stack) ->
         )
         assert r.status_code == 401  # a tenant's API key is not an invocation token
         assert json.loads(r.text)["error"]["data"]["code"] == "invalid_token"
+
+
+def test_streamed_concierge_gets_the_gateways_and_its_token_ends_with_the_stream(
+    stack: Stack,
+) -> None:
+    from tests.invocations.sse import read_stream
+
+    with stack.client(stack.acme_key) as c:
+        result = read_stream(
+            c, "POST", "/v1/agents/concierge/stream", json={"input": {"prompt": FORECAST}}
+        )
+    assert result.status == 200
+    assert (result.kinds[0], result.kinds[-1]) == ("start", "end"), result.kinds
+    invocation_id = result.events[0].json["invocation_id"]
+    outputs = [e.json for e in result.events if e.event == "chunk"]
+    assert outputs[-1]["tool_calls"] == [{"tool": "insights___forecast", "allowed": True}]
+    calls = [
+        e
+        for e in _run(_audit(stack, "tool.call"))
+        if e.details.get("invocation_id") == invocation_id
+    ]
+    assert [e.outcome for e in calls] == ["success"]
+    # The stream is over: the token it carried is refused from now on.
+    from agentry.agent_auth.tokens import TokenSigner
+
+    with stack.client(stack.acme_key) as c:
+        tenant_id = c.get("/v1/me").json()["tenant_id"]
+    token = TokenSigner(stack.home / "agent-auth", issuer=stack.url).sign(
+        tenant_id=tenant_id,
+        tier="premium",
+        agent="concierge",
+        version=1,
+        invocation_id=invocation_id,
+        session_id="s",
+        scopes=("model",),
+    )
+    with stack.client(token) as c:
+        r = c.post(
+            "/agent/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]}
+        )
+    assert r.status_code == 401
+    assert r.json()["code"] == "invocation_ended"

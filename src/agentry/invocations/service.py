@@ -297,13 +297,10 @@ class InvocationService:
             route = await self._route(principal, agent_name, req.alias, "sync")
         version, target, client_sid, runtime_sid = _place(principal, route, req.session_id)
         invocation_id = invocation_id or new_id("inv")
-        data = req.input
+        payload = self._payload(
+            principal, route, req.input, (version, target, client_sid, runtime_sid), invocation_id
+        )
         context = self._agent_context if route.uses_gateways else None
-        if context is not None:
-            data = context.inject(
-                data, Invocation.of_call(principal, route, version, invocation_id, runtime_sid)
-            )
-        payload = json.dumps(data, separators=(",", ":")).encode()
         started = time.perf_counter()
         error: AgentryError | None = None
         try:
@@ -417,12 +414,16 @@ class InvocationService:
                 )
             claim = found
         try:
+            placement = _place(principal, route, req.session_id)
+            payload = self._payload(principal, route, req.input, placement, invocation_id)
             slot = await self._slot(principal, self._stream_timeout_s)
         except BaseException:
             if claim is not None and self._idempotency is not None:
                 await self._idempotency.abandon(principal, claim)
             raise
-        events = self._run_stream(principal, route, req, invocation_id, request_id, slot, claim)
+        events = self._run_stream(
+            principal, route, placement, payload, invocation_id, request_id, slot, claim
+        )
 
         async def release() -> None:  # idempotent: the stream's own cleanup releases it first
             await self._release(slot)
@@ -446,18 +447,34 @@ class InvocationService:
         if self._events is not None:
             await self._events.record(row, wait=wait)
 
+    def _payload(
+        self,
+        principal: Principal,
+        route: Route,
+        data: Any,
+        placement: tuple[int, RuntimeTarget, str, str],
+        invocation_id: str,
+    ) -> bytes:
+        """The agent's payload: the input, plus `_agentry` for an agent that uses gateways."""
+        if route.uses_gateways and self._agent_context is not None:
+            version, _, _, runtime_sid = placement
+            data = self._agent_context.inject(
+                data, Invocation.of_call(principal, route, version, invocation_id, runtime_sid)
+            )
+        return json.dumps(data, separators=(",", ":")).encode()
+
     async def _run_stream(
         self,
         principal: Principal,
         route: Route,
-        req: InvokeRequest,
+        placement: tuple[int, RuntimeTarget, str, str],
+        payload: bytes,
         invocation_id: str,
         request_id: str,
         slot: Slot | None,
         claim: Claim | None,
     ) -> AsyncIterator[dict[str, str]]:
-        version, target, client_sid, runtime_sid = _place(principal, route, req.session_id)
-        payload = json.dumps(req.input, separators=(",", ":")).encode()
+        version, target, client_sid, runtime_sid = placement
         seq = 0
         started = time.perf_counter()
         error: AgentryError | None = None
@@ -549,6 +566,8 @@ class InvocationService:
             runtime_ms = round((time.perf_counter() - started) * 1000)
             with anyio.CancelScope(shield=True):
                 await self._release(slot)
+                if route.uses_gateways and self._agent_context is not None:
+                    await self._agent_context.end(invocation_id)
                 await self._finish_stream(
                     principal,
                     route,

@@ -43,6 +43,9 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+    # httpx logs every request line at INFO (the mcp client to tool targets): URLs only, but
+    # one line per tool call is noise and CPU.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

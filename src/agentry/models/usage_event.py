@@ -14,7 +14,10 @@ class UsageEvent(Base):
     """One metered quantity. `idempotency_key` makes recording exactly-once across retries."""
 
     __tablename__ = "usage_events"
-    __table_args__ = (Index("ix_usage_events_tenant_at", "tenant_id", "at"),)
+    __table_args__ = (
+        Index("ix_usage_events_tenant_at", "tenant_id", "at"),
+        Index("ix_usage_events_invocation", "invocation_id", "kind"),  # budgets read these
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
