@@ -8,8 +8,6 @@ replicas learn it within `REFRESH_S` by polling. Rows go once every token has ex
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from datetime import datetime, timedelta
 
@@ -19,7 +17,7 @@ from agentry.agent_auth.repository import EndedInvocationRepository
 from agentry.agent_auth.tokens import MAX_TTL_S
 from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
-from agentry.kit.logging import get_logger
+from agentry.kit.periodic import Periodic
 
 REFRESH_S = 1.0
 PURGE_EVERY = 60  # refreshes
@@ -27,7 +25,6 @@ PURGE_EVERY = 60  # refreshes
 # commit) is still seen.
 OVERLAP = timedelta(seconds=5)
 KEEP = timedelta(seconds=MAX_TTL_S + 60)
-log = get_logger("agentry.agent_auth.ended")
 
 
 async def end_invocation(session: AsyncSession, invocation_id: str) -> None:
@@ -41,7 +38,8 @@ class EndedInvocations:
         self._maker = maker
         self._ended: dict[str, float] = {}  # invocation id -> forget after (monotonic)
         self._since: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = 0
+        self._poller = Periodic("ended-invocations", REFRESH_S, self._tick)
 
     def __call__(self, invocation_id: str) -> bool:
         return invocation_id in self._ended
@@ -72,23 +70,14 @@ class EndedInvocations:
         async with session_scope(self._maker) as session:
             return await EndedInvocationRepository(session).purge(utcnow())
 
+    async def _tick(self) -> None:
+        self._rounds += 1
+        await self.refresh()
+        if self._rounds % PURGE_EVERY == 0:
+            await self.purge()
+
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="ended-invocations")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        rounds = 0
-        while True:
-            await asyncio.sleep(REFRESH_S)
-            rounds += 1
-            try:
-                await self.refresh()
-                if rounds % PURGE_EVERY == 0:
-                    await self.purge()
-            except Exception as exc:  # keep serving with what is known
-                log.warning("ended_invocations_refresh_failed", error_type=type(exc).__name__)
+        await self._poller.stop()

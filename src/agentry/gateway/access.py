@@ -8,8 +8,6 @@ changed, the catalog is rebuilt from the table before the grants are. No restart
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +20,7 @@ from agentry.gateway.tools import ToolCatalog
 from agentry.kit.clock import utcnow
 from agentry.kit.errors import NotFound, ValidationFailed
 from agentry.kit.logging import get_logger
+from agentry.kit.periodic import Periodic
 from agentry.models.tenant import Tier
 
 REFRESH_S = 5.0
@@ -46,7 +45,7 @@ class ToolAccess:
         self.policy = policy
         self.targets = targets
         self._seen: tuple[datetime | None, tuple[tuple[str, datetime], ...]] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Periodic("tool-grants-refresh", REFRESH_S, self.refresh)
         if targets is not None:
             targets.on_change = self._catalog_changed
 
@@ -111,20 +110,9 @@ class ToolAccess:
         return frozenset(after)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="tool-grants-refresh")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._poller.stop()
         if self.targets is not None:
             await self.targets.aclose()
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(REFRESH_S)
-            try:
-                await self.refresh()
-            except Exception as exc:  # keep serving with the grants we have
-                log.warning("tool_grants_refresh_failed", error_type=type(exc).__name__)

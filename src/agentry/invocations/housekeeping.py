@@ -3,8 +3,6 @@ the deletes are idempotent)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,6 +12,7 @@ from agentry.invocations.repository import purge_expired
 from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
 from agentry.kit.logging import get_logger
+from agentry.kit.periodic import Periodic
 
 PURGE_INTERVAL_S = 60.0
 log = get_logger("agentry.invocations.housekeeping")
@@ -26,16 +25,13 @@ class Housekeeper:
         self._stream_age = timedelta(
             seconds=settings.stream_timeout_s + settings.stream_retention_s
         )
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Periodic("invocations-housekeeping", PURGE_INTERVAL_S, self._tick)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="invocations-housekeeping")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._poller.stop()
 
     async def purge_once(self) -> tuple[int, int]:
         now = utcnow()
@@ -44,13 +40,7 @@ class Housekeeper:
                 session, idempotency_before=now, streams_before=now - self._stream_age
             )
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(PURGE_INTERVAL_S)
-            try:
-                keys, events = await self.purge_once()
-            except Exception as exc:
-                log.warning("purge_failed", error_type=type(exc).__name__)
-                continue
-            if keys or events:
-                log.info("purged", idempotency_keys=keys, stream_events=events)
+    async def _tick(self) -> None:
+        keys, events = await self.purge_once()
+        if keys or events:
+            log.info("purged", idempotency_keys=keys, stream_events=events)

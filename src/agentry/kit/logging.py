@@ -45,7 +45,8 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
     # httpx logs every request line at INFO (the mcp client to tool targets): URLs only, but
     # one line per tool call is noise and CPU.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("httpx", "httpx2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

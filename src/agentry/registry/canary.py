@@ -11,8 +11,6 @@ re-reads the alias inside a write transaction, so only one applies.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +22,7 @@ from agentry.invocations.repository import version_outcomes
 from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
 from agentry.kit.logging import get_logger
+from agentry.kit.periodic import Periodic
 from agentry.models import Agent, AgentAlias
 from agentry.platform import Platform
 from agentry.registry.deploy import finish_canary
@@ -88,24 +87,14 @@ def decide(
 class CanaryMonitor:
     def __init__(self, platform: Platform) -> None:
         self._platform = platform
-        self._task: asyncio.Task[None] | None = None
+        interval = platform.settings.canary_check_interval_s
+        self._poller = Periodic("canary-monitor", interval, self.check_once)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="canary-monitor")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._platform.settings.canary_check_interval_s)
-            try:
-                await self.check_once()
-            except Exception:  # the monitor must outlive one bad check
-                log.exception("canary.check_failed")
+        await self._poller.stop()
 
     async def check_once(self) -> int:
         """Evaluate every running canary; returns how many were decided."""
