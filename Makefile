@@ -11,7 +11,7 @@ CODE := src tests bench agents
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-sync bench-push bench-async clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
-	ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove
+	ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ lint: install ## ruff + mypy --strict + the tenant-scoping check
 
 audit-verify: install ## Verify the audit log's hash chain (exit 1 if tampered)
 	$(AGENTRY) ops audit verify
+
+ops-usage: install ## Usage and cost across tenants: make ops-usage [GROUP_BY=tenant|agent|day|model] [FROM=2026-11-01T00:00:00Z] [TO=...] [TENANT=ten_...]
+	$(AGENTRY) ops usage --group-by $(or $(GROUP_BY),tenant) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(TENANT),--tenant-id $(TENANT)) $(if $(JSON),--json)
 
 # Operators: the tool gateway (see docs/runbooks/tool-targets.md). Add JSON=1 for --json.
 ops-tools: install ## Tools and their tiers: make ops-tools

@@ -22,7 +22,7 @@ Operator = Annotated[Principal, Depends(RequireScope(Scope.platform_admin))]
 From = Annotated[
     datetime | None, Query(alias="from", description="Start (inclusive); default 30 days ago.")
 ]
-To = Annotated[datetime | None, Query(description="End (exclusive); default now.")]
+To = Annotated[datetime | None, Query(alias="to", description="End (exclusive); default now.")]
 
 
 def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
