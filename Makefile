@@ -11,7 +11,7 @@ CODE := src tests bench agents
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-sync bench-push bench-async clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
-	ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove
+	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,22 @@ lint: install ## ruff + mypy --strict + the tenant-scoping check
 
 audit-verify: install ## Verify the audit log's hash chain (exit 1 if tampered)
 	$(AGENTRY) ops audit verify
+
+# Operators: tenants (every change is audited). Add JSON=1 for --json.
+ops-tenants: install ## Tenants with tier and status: make ops-tenants
+	$(AGENTRY) ops tenants list $(if $(JSON),--json)
+
+ops-tenant-onboard: install ## Onboard: make ops-tenant-onboard SLUG=acme NAME='Acme Ltd' [TIER=basic] [ENTRA=<tid>]
+	$(AGENTRY) ops tenants onboard $(SLUG) --name '$(NAME)' --tier $(or $(TIER),basic) $(if $(ENTRA),--entra-tenant-id $(ENTRA)) $(if $(JSON),--json)
+
+ops-tenant-tier: install ## Change tier: make ops-tenant-tier TENANT=ten_... TIER=premium
+	$(AGENTRY) ops tenants set-tier $(TENANT) $(TIER) $(if $(JSON),--json)
+
+ops-tenant-suspend: install ## Suspend every credential of a tenant: make ops-tenant-suspend TENANT=ten_...
+	$(AGENTRY) ops tenants suspend $(TENANT) $(if $(JSON),--json)
+
+ops-tenant-reactivate: install ## Lift a suspension: make ops-tenant-reactivate TENANT=ten_...
+	$(AGENTRY) ops tenants reactivate $(TENANT) $(if $(JSON),--json)
 
 ops-usage: install ## Usage and cost across tenants: make ops-usage [GROUP_BY=tenant|agent|day|model] [FROM=2026-11-01T00:00:00Z] [TO=...] [TENANT=ten_...]
 	$(AGENTRY) ops usage --group-by $(or $(GROUP_BY),tenant) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(TENANT),--tenant-id $(TENANT)) $(if $(JSON),--json)

@@ -69,7 +69,7 @@ class ApiClient:
             response = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             self.fail({"code": "unreachable", "detail": f"{self.root}: {exc}"})
-        if response.status_code >= 400:
+        if response.status_code >= 300:  # the API never redirects: a 3xx is a wrong URL
             try:
                 problem = response.json()
             except ValueError:

@@ -1,4 +1,4 @@
-"""`agentry ops`: operator tasks (audit: against the database; tools, usage: through the API)."""
+"""`agentry ops`: operator tasks (audit: against the database; the rest through the API)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import typer
 
 from agentry.api_keys.pepper import api_key_pepper
 from agentry.audit.service import AuditLog, Verification
-from agentry.cli import tools, usage
+from agentry.cli import tenants, tools, usage
 from agentry.config import get_settings
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 
 app = typer.Typer(help="Operator tasks.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(tenants.app, name="tenants")
 app.add_typer(tools.app, name="tools")
 app.command("usage")(usage.usage)
 

@@ -1,0 +1,129 @@
+"""`agentry ops tenants ...`: onboard, list, change tier, suspend, reactivate, erase (via the API).
+
+Every change is audited by the platform. Uses --url/--key, else AGENTRY_URL and
+AGENTRY_OPERATOR_KEY (environment or .agentry/dev.env). Every command takes --json. Exit codes:
+0 ok, 1 the platform refused (the problem's code is printed), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agentry.cli.client import ApiClient, print_json
+
+app = typer.Typer(help="Tenants: onboard, tier, suspend, reactivate, erase.", no_args_is_help=True)
+out = Console()
+KEY_ENV = "AGENTRY_OPERATOR_KEY"
+UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
+KeyOpt = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV}).")
+JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+TenantArg = typer.Argument(..., help="Tenant id (ten_...).")
+
+
+def _api(url: str | None, key: str | None, as_json: bool) -> ApiClient:
+    return ApiClient(url, key, KEY_ENV, as_json, prefix="/v1/admin", timeout=60)
+
+
+def _show(tenant: dict[str, Any], verb: str) -> None:
+    out.print(
+        f"[green]{verb}[/] {tenant['slug']} ({tenant['id']}): tier {tenant['tier']}, "
+        f"{tenant['status']}"
+    )
+
+
+@app.command("list")
+def list_tenants(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+    """Every tenant with its tier and status."""
+    tenants = _api(url, key, as_json).call("GET", "/tenants")["items"]
+    if as_json:
+        print_json(tenants)
+        return
+    table = Table("id", "slug", "name", "tier", "status", "created")
+    for t in tenants:
+        table.add_row(
+            t["id"], t["slug"], t["display_name"], t["tier"], t["status"], t["created_at"]
+        )
+    out.print(table)
+
+
+@app.command("onboard")
+def onboard(
+    slug: str = typer.Argument(..., help="Short name: a-z, 0-9, '-'."),
+    name: str = typer.Option(..., "--name", help="Display name."),
+    tier: str = typer.Option("basic", "--tier", help="basic, standard or premium."),
+    entra: list[str] = typer.Option([], "--entra-tenant-id", help="Entra tenant id (repeat)."),
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create a tenant and its first admin key (printed once: hand it over securely)."""
+    body = {"slug": slug, "name": name, "tier": tier, "entra_tenant_ids": entra}
+    created = _api(url, key, as_json).call("POST", "/tenants", json=body)
+    if as_json:
+        print_json(created)
+        return
+    _show(created, "onboarded")
+    out.print(f"admin key (shown once): {created['admin_key']}", soft_wrap=True)
+
+
+@app.command("set-tier")
+def set_tier(
+    tenant_id: str = TenantArg,
+    tier: str = typer.Argument(..., help="basic, standard or premium."),
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Move a tenant to another tier (models, tools, quotas and prices follow at once)."""
+    tenant = _api(url, key, as_json).call("PATCH", f"/tenants/{tenant_id}", json={"tier": tier})
+    if as_json:
+        print_json(tenant)
+    else:
+        _show(tenant, "updated")
+
+
+@app.command("suspend")
+def suspend(
+    tenant_id: str = TenantArg, url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt
+) -> None:
+    """Refuse every credential of the tenant (403 tenant_suspended) until reactivated."""
+    tenant = _api(url, key, as_json).call("POST", f"/tenants/{tenant_id}/suspend")
+    if as_json:
+        print_json(tenant)
+    else:
+        _show(tenant, "suspended")
+
+
+@app.command("reactivate")
+def reactivate(
+    tenant_id: str = TenantArg, url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt
+) -> None:
+    """Lift a suspension."""
+    tenant = _api(url, key, as_json).call("POST", f"/tenants/{tenant_id}/reactivate")
+    if as_json:
+        print_json(tenant)
+    else:
+        _show(tenant, "reactivated")
+
+
+@app.command("erase")
+def erase(
+    tenant_id: str = TenantArg,
+    yes: bool = typer.Option(False, "--yes", help="Confirm: this deletes the tenant's data."),
+    url: str = UrlOpt,
+    key: str = KeyOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Erase a tenant and its data (GDPR); audit rows are kept, pseudonymised."""
+    api = _api(url, key, as_json)
+    if not yes:
+        api.fail({"code": "confirmation_required", "detail": "add --yes to erase"}, code=2)
+    result = api.call("DELETE", f"/tenants/{tenant_id}")
+    if as_json:
+        print_json(result)
+    else:
+        out.print(f"[green]erased[/] {result['id']}: {result['rows_deleted']}")
