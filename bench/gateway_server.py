@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from agentry.agent_auth.claims import InvocationClaims
 from agentry.agent_auth.tokens import TokenVerifier
 from agentry.gateway.chain import InterceptorChain
 from agentry.gateway.factory import GatewayConfig, build_chain
@@ -23,10 +24,16 @@ from agentry.gateway.interceptors import AuditRecord
 from agentry.gateway.mcp_app import McpGateway
 from agentry.gateway.policy import TierPolicy
 from agentry.gateway.tools import builtin_catalog
+from agentry.metering.budgets import InvocationBudgets
 
 
 async def _audit(record: AuditRecord) -> None:
     _ = record  # the in-process audit sink's cost is what is measured; storage is not
+
+
+async def _meter(claims: InvocationClaims, key: str) -> bool:
+    _ = claims, key  # likewise: the metering interceptor runs, the usage write is not measured
+    return True
 
 
 def main() -> None:
@@ -36,9 +43,14 @@ def main() -> None:
         issuer="http://bench", audience="agentry-gateway", keys={"k1": key.public_key()}
     )
     catalog = builtin_catalog()
-    config = GatewayConfig(tool_calls_per_minute={"premium": 10**9})
+    config = GatewayConfig(
+        tool_calls_per_minute={"premium": 10**9}, tool_calls_per_invocation={"premium": 10**9}
+    )
+    policy = TierPolicy.load(catalog.default_grants())
     chain = (
-        build_chain(config, verifier, TierPolicy.load(catalog.default_grants()), catalog, _audit)
+        build_chain(
+            config, verifier, policy, catalog, _audit, meter=_meter, budgets=InvocationBudgets()
+        )
         if mode == "chain"
         else InterceptorChain([], [])
     )

@@ -93,7 +93,7 @@ def test_usage_shows_tokens_and_tool_calls_with_cost(stack: Stack) -> None:
     with stack.client(stack.acme_key) as c:
         report = c.get("/v1/usage", params={"group_by": "agent"}).json()
     lines = {(line["key"], line["kind"]): line for line in report["lines"]}
-    for kind in ("input_tokens", "output_tokens", "tool_call"):
+    for kind in ("input_tokens", "output_tokens", "tool_call", "runtime_ms"):
         assert lines[("concierge", kind)]["quantity"] > 0
         assert float(lines[("concierge", kind)]["cost"]) > 0
     with stack.client(stack.globex_key) as c:

@@ -24,6 +24,7 @@ from agentry.runtime.local import LocalRuntime
 from tests.factories import make_tenant
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+PRICES = Settings().price_book
 
 
 class Clock:
@@ -128,7 +129,7 @@ async def test_claim_respects_tier_concurrency_and_suspension(
     for job_id in suspended_ids:
         assert (await _job(sessionmaker, job_id)).status == "queued"
     async with session_scope(sessionmaker) as s:
-        assert await finish_job(s, first[0], JobStatus.succeeded, result={"ok": 1})
+        assert await finish_job(s, first[0], JobStatus.succeeded, prices=PRICES, result={"ok": 1})
     [next_one] = await _claim(sessionmaker, T0, "w2")
     assert next_one.id == basic_ids[2]
 
@@ -191,9 +192,9 @@ async def test_terminal_transition_happens_once(
     _, [job_id] = await _setup(sessionmaker, "premium", 1)
     [job] = await _claim(sessionmaker, T0, "w1")
     async with session_scope(sessionmaker) as s:
-        assert await finish_job(s, job, JobStatus.cancelled) is not None
+        assert await finish_job(s, job, JobStatus.cancelled, prices=PRICES) is not None
     async with session_scope(sessionmaker) as s:
-        assert await finish_job(s, job, JobStatus.succeeded, result=1) is None
+        assert await finish_job(s, job, JobStatus.succeeded, prices=PRICES, result=1) is None
     assert (await _job(sessionmaker, job_id)).status == "cancelled"
     async with sessionmaker() as s:
         count = await s.scalar(

@@ -64,6 +64,7 @@ def test_concierge_job_succeeds_and_its_usage_shows_tokens_and_a_tool_call(stack
         assert min(usage[kind][1:]) > 0, (kind, usage)
     assert usage["tool_call"][:2] == (1, 1)
     assert usage["runtime_ms"][0] == 1
+    assert usage["runtime_ms"][2] > 0  # priced from the tier's price book
 
 
 def test_gateway_agent_job_input_must_be_an_object(stack: Stack) -> None:

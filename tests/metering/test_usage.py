@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.kit.db.engine import session_scope
@@ -24,6 +26,7 @@ async def test_runtime_recorded_exactly_once(
                     version_number=1,
                     invocation_id="job_1",
                     runtime_ms=ms,
+                    unit_price=Decimal("0.00001"),
                 )
             )
     assert results == [True, False]
@@ -32,3 +35,4 @@ async def test_runtime_recorded_exactly_once(
         assert await repo.count_for("job_1", RUNTIME_MS) == 1
         [row] = (await s.execute(repo.scoped())).scalars().all()
         assert row.quantity == 120
+        assert row.cost == Decimal("0.0012")

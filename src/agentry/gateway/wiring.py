@@ -31,7 +31,7 @@ from agentry.llm.providers.local import LocalProvider
 from agentry.llm.service import ModelGateway, TierModel, UsageRecord
 from agentry.metering.budgets import InvocationBudgets, Spent
 from agentry.metering.repository import UsageRepository
-from agentry.metering.service import record_usage
+from agentry.metering.service import record_usage, unit_price
 from agentry.registry.repository import AgentRepository
 from agentry.webhooks.secretbox import SecretBox
 
@@ -58,7 +58,7 @@ class UsageMeter:
         self._agent_ids: dict[str, str] = {}
 
     def price(self, tier: str, kind: str) -> Decimal:
-        return Decimal(self._prices.get(tier, {}).get(kind, "0"))
+        return unit_price(self._prices, tier, kind)
 
     async def _agent_id(self, session: AsyncSession, name: str) -> str:
         if name not in self._agent_ids:

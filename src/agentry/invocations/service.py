@@ -36,9 +36,10 @@ from agentry.kit.clock import utcnow
 from agentry.kit.context import request_id_var
 from agentry.kit.errors import AgentryError, BadRequest, NotFound
 from agentry.kit.ids import new_id
+from agentry.metering.service import RUNTIME_MS, PriceBook, runtime_key, unit_price, usage_row
 from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
-from agentry.runtime.base import AgentFailed, AgentRuntime, RuntimeTarget
+from agentry.runtime.base import AgentFailed, AgentRuntime, AgentTimeout, RuntimeTarget
 
 SESSION_POOL_SIZE = 2
 
@@ -66,6 +67,10 @@ class ClientDisconnected(AgentryError):
     status_code = 499
     code = "client_disconnected"
     title = "The client disconnected; the agent call was cancelled"
+
+
+# Failures after which the agent had run (and used its runtime): the runtime is billed.
+AGENT_RAN = (AgentFailed, AgentTimeout, ClientDisconnected)
 
 
 class StreamInterrupted(AgentryError):
@@ -187,6 +192,8 @@ class InvocationService:
         stream_timeout_s: float = 3600.0,
         lease_margin_s: float = 30.0,
         agent_context: AgentContext | None = None,
+        usage: InvocationRecorder | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self._recorder = recorder
         self._runtime = runtime
@@ -200,6 +207,9 @@ class InvocationService:
         self._stream_timeout_s = stream_timeout_s
         self._lease_margin_s = lease_margin_s
         self._agent_context = agent_context
+        # Runtime is billed per call, group-committed like the invocation rows.
+        self._usage = usage
+        self._prices: PriceBook = prices or {}
 
     def sync_timeout(self, route: Route) -> float:
         """The agent's own limit (manifest `limits.sync_timeout_s`), capped by the platform's."""
@@ -378,6 +388,19 @@ class InvocationService:
             },
             wait=self._durable_records if wait is None else wait,
         )
+        if self._usage is not None and (error is None or isinstance(error, AGENT_RAN)):
+            price = unit_price(self._prices, principal.tier, RUNTIME_MS)
+            row = usage_row(
+                tenant_id=principal.tenant_id,
+                agent_id=route.agent_id,
+                version_number=version,
+                invocation_id=invocation_id,
+                kind=RUNTIME_MS,
+                quantity=max(0, runtime_ms),
+                idempotency_key=runtime_key(invocation_id),
+                unit_price=price,
+            )
+            await self._usage.record(row, wait=False)
 
     # streaming
 

@@ -16,9 +16,10 @@ from agentry.jobs.repository import JobRepository
 from agentry.jobs.schemas import CallbackAck, CheckpointIn, FailIn, ProgressIn, ResultIn
 from agentry.kit.clock import utcnow
 from agentry.kit.openapi import problem_responses
+from agentry.metering.service import PriceBook
 from agentry.models import Job
 from agentry.models.job import TERMINAL, JobStatus
-from agentry.platform import DbSession
+from agentry.platform import DbSession, get_platform
 
 router = APIRouter(prefix="/agent/v1/jobs", tags=["agent callbacks"])
 
@@ -35,6 +36,12 @@ async def invocation_token(request: Request) -> InvocationClaims:
 
 
 Claims = Annotated[InvocationClaims, Depends(invocation_token)]
+
+
+def _prices(request: Request) -> PriceBook:
+    return get_platform(request).settings.price_book
+
+
 ERRORS = problem_responses(401, 404, 409, 422)
 
 
@@ -93,7 +100,9 @@ async def result(
     job_id: str, body: ResultIn, request: Request, claims: Claims, session: DbSession
 ) -> CallbackAck:
     job = await _job(session, claims, job_id)
-    if None is await service.finish_job(session, job, JobStatus.succeeded, result=body.result):
+    if None is await service.finish_job(
+        session, job, JobStatus.succeeded, prices=_prices(request), result=body.result
+    ):
         raise service.JobFinished(f"Job '{job_id}' has already finished.")
     return await _ack(request, claims, session)
 
@@ -104,7 +113,12 @@ async def fail(
 ) -> CallbackAck:
     job = await _job(session, claims, job_id)
     if None is await service.finish_job(
-        session, job, JobStatus.failed, error_code="agent_error", error_message=body.message
+        session,
+        job,
+        JobStatus.failed,
+        prices=_prices(request),
+        error_code="agent_error",
+        error_message=body.message,
     ):
         raise service.JobFinished(f"Job '{job_id}' has already finished.")
     return await _ack(request, claims, session)

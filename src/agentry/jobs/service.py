@@ -22,11 +22,12 @@ from agentry.jobs.schemas import JobCreate, JobCreated, JobError, JobOut, JobPag
 from agentry.kit.clock import utcnow
 from agentry.kit.errors import BadRequest, Conflict, NotFound
 from agentry.kit.ids import new_id
-from agentry.metering.service import record_runtime
+from agentry.metering.service import RUNTIME_MS, PriceBook, record_runtime, unit_price
 from agentry.models import Job
 from agentry.models.job import TERMINAL, JobStatus
 from agentry.registry.repository import AgentVersionRepository
 from agentry.registry.routing import RouteCache
+from agentry.tenants.repository import TenantRepository
 from agentry.webhooks.secretbox import SecretBox, new_secret
 from agentry.webhooks.service import check_webhook_url, enqueue_job_event
 
@@ -220,6 +221,7 @@ async def finish_job(
     job: Job,
     status: JobStatus,
     *,
+    prices: PriceBook,
     result: Any = None,
     error_code: str | None = None,
     error_message: str | None = None,
@@ -249,6 +251,8 @@ async def finish_job(
     await enqueue_job_event(session, fresh)
     await end_invocation(session, fresh.id)  # its invocation tokens are refused from now on
     if fresh.started_at is not None:
+        tenant = await TenantRepository(session).get(fresh.tenant_id)
+        tier = tenant.tier if tenant is not None else "basic"
         await record_runtime(
             session,
             tenant_id=fresh.tenant_id,
@@ -256,15 +260,20 @@ async def finish_job(
             version_number=fresh.version_number,
             invocation_id=fresh.id,
             runtime_ms=round((now - fresh.started_at).total_seconds() * 1000),
+            unit_price=unit_price(prices, tier, RUNTIME_MS),
         )
     return fresh
 
 
-async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str) -> Job:
+async def cancel_job(
+    session: AsyncSession, tenant_id: str, job_id: str, *, prices: PriceBook
+) -> Job:
     job = await get_job(session, tenant_id, job_id)
     done = None
     if job.status not in TERMINAL:
-        done = await finish_job(session, job, JobStatus.cancelled, error_code="cancelled")
+        done = await finish_job(
+            session, job, JobStatus.cancelled, prices=prices, error_code="cancelled"
+        )
     if done is None:
         raise JobFinished(f"Job '{job_id}' has already finished ({job.status}).")
     return done

@@ -193,6 +193,7 @@ class JobWorker:
                     session,
                     job,
                     JobStatus.timed_out,
+                    prices=self._settings.price_book,
                     error_code="job_deadline_exceeded",
                     error_message=f"the job ran past its {job.deadline_s}s deadline",
                 ):
@@ -326,7 +327,9 @@ class JobWorker:
 
     async def _finish(self, job: Job, status: JobStatus, **kwargs: Any) -> None:
         async with session_scope(self._maker) as session:
-            done = await finish_job(session, job, status, **kwargs)
+            done = await finish_job(
+                session, job, status, prices=self._settings.price_book, **kwargs
+            )
         log.info("jobs.finished", job=job.id, status=status.value, applied=done is not None)
 
     async def _retry_or_fail(
@@ -337,6 +340,7 @@ class JobWorker:
                 session,
                 job,
                 JobStatus.failed,
+                prices=self._settings.price_book,
                 error_code="attempts_exhausted",
                 error_message=f"{reason} (after {job.attempts} attempts)",
             )

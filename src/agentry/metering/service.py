@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +12,42 @@ from agentry.kit.clock import utcnow
 from agentry.metering.repository import UsageRepository
 
 RUNTIME_MS = "runtime_ms"
+PriceBook = Mapping[str, Mapping[str, str]]  # tier -> kind -> unit price (decimal string)
+
+
+def unit_price(prices: PriceBook, tier: str, kind: str) -> Decimal:
+    return Decimal(prices.get(tier, {}).get(kind, "0"))
+
+
+def usage_row(
+    *,
+    tenant_id: str,
+    agent_id: str,
+    version_number: int,
+    invocation_id: str,
+    kind: str,
+    quantity: int,
+    idempotency_key: str,
+    model: str | None = None,
+    unit_price: Decimal = Decimal(0),
+) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "agent_id": agent_id,
+        "version_number": version_number,
+        "invocation_id": invocation_id,
+        "kind": kind,
+        "model": model,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "cost": unit_price * quantity,
+        "idempotency_key": idempotency_key,
+        "at": utcnow(),
+    }
+
+
+def runtime_key(invocation_id: str) -> str:
+    return f"{invocation_id}:{RUNTIME_MS}"
 
 
 async def record_usage(
@@ -27,19 +65,17 @@ async def record_usage(
 ) -> bool:
     """In the caller's transaction; True when this call recorded the event."""
     return await UsageRepository(session, tenant_id).insert_once(
-        {
-            "tenant_id": tenant_id,
-            "agent_id": agent_id,
-            "version_number": version_number,
-            "invocation_id": invocation_id,
-            "kind": kind,
-            "model": model,
-            "quantity": quantity,
-            "unit_price": unit_price,
-            "cost": unit_price * quantity,
-            "idempotency_key": idempotency_key,
-            "at": utcnow(),
-        }
+        usage_row(
+            tenant_id=tenant_id,
+            agent_id=agent_id,
+            version_number=version_number,
+            invocation_id=invocation_id,
+            kind=kind,
+            quantity=quantity,
+            idempotency_key=idempotency_key,
+            model=model,
+            unit_price=unit_price,
+        )
     )
 
 
@@ -51,6 +87,7 @@ async def record_runtime(
     version_number: int,
     invocation_id: str,
     runtime_ms: int,
+    unit_price: Decimal,
 ) -> bool:
     """An invocation's runtime, once per invocation whatever the number of attempts."""
     return await record_usage(
@@ -61,5 +98,6 @@ async def record_runtime(
         invocation_id=invocation_id,
         kind=RUNTIME_MS,
         quantity=max(0, runtime_ms),
-        idempotency_key=f"{invocation_id}:{RUNTIME_MS}",
+        idempotency_key=runtime_key(invocation_id),
+        unit_price=unit_price,
     )
