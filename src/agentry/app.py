@@ -44,7 +44,7 @@ from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
 from agentry.kit.middleware import RequestContextMiddleware
 from agentry.kit.problems import install_problem_handlers
-from agentry.models import StreamEvent, UsageEvent
+from agentry.models import StreamEvent
 from agentry.platform import Platform
 from agentry.quotas import QuotaService
 from agentry.registry.canary import CanaryMonitor
@@ -127,8 +127,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         recorder.start()
         stream_events = InvocationRecorder(maker, url, table=StreamEvent)
         stream_events.start()
-        runtime_usage = InvocationRecorder(maker, url, table=UsageEvent)
-        runtime_usage.start()
         quotas = QuotaService(settings)
         app.state.quotas = quotas
         app.state.token_signer = signer_for(settings)
@@ -147,7 +145,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             maker=maker,
             stream_timeout_s=settings.stream_timeout_s,
             lease_margin_s=settings.quota_lease_margin_s,
-            usage=runtime_usage,
             prices=settings.price_book,
             agent_context=AgentContext(
                 app.state.token_signer, settings.effective_public_url, ended
@@ -181,7 +178,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await background.stop()
             await recorder.stop()
             await stream_events.stop()
-            await runtime_usage.stop()
             await quotas.aclose()
             await authenticator.stop()
             await runtime.aclose()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, event, insert
@@ -29,6 +30,7 @@ from agentry.kit.logging import get_logger
 from agentry.models import Base, Invocation
 
 MAX_BATCH = 500
+Companions = Sequence[tuple[type[Base], dict[str, Any]]]
 log = get_logger("agentry.invocations.recorder")
 
 
@@ -48,7 +50,8 @@ class InvocationRecorder:
         if is_sqlite(database_url):
             self._sync = create_sync_engine(database_url.replace("+aiosqlite", "", 1))
             event.listen(self._sync, "connect", sqlite_pragmas)
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        # (row of `table`, rows of other tables written in the same transaction, done)
+        self._pending: list[tuple[dict[str, Any], Companions, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -65,11 +68,13 @@ class InvocationRecorder:
         if self._sync is not None:
             self._sync.dispose()
 
-    async def record(self, row: dict[str, Any], *, wait: bool) -> None:
+    async def record(self, row: dict[str, Any], *, wait: bool, companions: Companions = ()) -> None:
+        """Queue `row`; `companions` are rows of other tables committed with it (one writer:
+        a second recorder on the same SQLite file would contend for its write lock)."""
         if self._task is None or self._task.done():
             raise RuntimeError("recorder is not running")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((row, done))
+        self._pending.append((row, companions, done))
         self._wake.set()
         if wait:
             await done
@@ -84,26 +89,33 @@ class InvocationRecorder:
             if self._closing:
                 return
 
-    async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
-        rows = [row for row, _ in batch]
+    async def _write(
+        self, batch: list[tuple[dict[str, Any], Companions, asyncio.Future[None]]]
+    ) -> None:
+        tables: dict[type[Base], list[dict[str, Any]]] = {self._table: [r for r, _, _ in batch]}
+        for _, companions, _ in batch:
+            for table, row in companions:
+                tables.setdefault(table, []).append(row)
         try:
             if self._sync is not None:
-                await asyncio.to_thread(self._write_sync, rows)
+                await asyncio.to_thread(self._write_sync, tables)
             else:
                 async with session_scope(self._maker) as session:
-                    await session.execute(insert(self._table), rows)  # scoping: exempt (batch)
+                    for table, rows in tables.items():
+                        await session.execute(insert(table), rows)  # scoping: exempt (batch)
         except Exception as exc:
             log.error("invocation_batch_failed", rows=len(batch), error_type=type(exc).__name__)
-            for _, done in batch:
+            for _, _, done in batch:
                 if not done.done():
                     done.set_exception(exc)
                     done.exception()  # a buffered caller is not waiting: mark it retrieved
             return
-        for _, done in batch:
+        for _, _, done in batch:
             if not done.done():
                 done.set_result(None)
 
-    def _write_sync(self, rows: list[dict[str, Any]]) -> None:
+    def _write_sync(self, tables: dict[type[Base], list[dict[str, Any]]]) -> None:
         assert self._sync is not None
         with self._sync.begin() as conn:
-            conn.execute(insert(self._table), rows)  # scoping: exempt (rows carry tenant_id)
+            for table, rows in tables.items():
+                conn.execute(insert(table), rows)  # scoping: exempt (rows carry tenant_id)

@@ -37,6 +37,7 @@ from agentry.kit.context import request_id_var
 from agentry.kit.errors import AgentryError, BadRequest, NotFound
 from agentry.kit.ids import new_id
 from agentry.metering.service import RUNTIME_MS, PriceBook, runtime_key, unit_price, usage_row
+from agentry.models import Base, UsageEvent
 from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
 from agentry.runtime.base import AgentFailed, AgentRuntime, AgentTimeout, RuntimeTarget
@@ -192,7 +193,6 @@ class InvocationService:
         stream_timeout_s: float = 3600.0,
         lease_margin_s: float = 30.0,
         agent_context: AgentContext | None = None,
-        usage: InvocationRecorder | None = None,
         prices: PriceBook | None = None,
     ) -> None:
         self._recorder = recorder
@@ -207,9 +207,7 @@ class InvocationService:
         self._stream_timeout_s = stream_timeout_s
         self._lease_margin_s = lease_margin_s
         self._agent_context = agent_context
-        # Runtime is billed per call, group-committed like the invocation rows.
-        self._usage = usage
-        self._prices: PriceBook = prices or {}
+        self._prices = prices  # runtime is billed per call when a price book is given
 
     def sync_timeout(self, route: Route) -> float:
         """The agent's own limit (manifest `limits.sync_timeout_s`), capped by the platform's."""
@@ -367,7 +365,22 @@ class InvocationService:
         wait: bool | None = None,
     ) -> None:
         now = utcnow()
+        companions: list[tuple[type[Base], dict[str, Any]]] = []
+        if self._prices is not None and (error is None or isinstance(error, AGENT_RAN)):
+            price = unit_price(self._prices, principal.tier, RUNTIME_MS)
+            usage = usage_row(
+                tenant_id=principal.tenant_id,
+                agent_id=route.agent_id,
+                version_number=version,
+                invocation_id=invocation_id,
+                kind=RUNTIME_MS,
+                quantity=max(0, runtime_ms),
+                idempotency_key=runtime_key(invocation_id),
+                unit_price=price,
+            )
+            companions.append((UsageEvent, usage))
         # Not the request's transaction: a failed call is recorded even though the request fails.
+        # The runtime usage row is committed with the invocation row, in the same batch.
         await self._recorder.record(
             {
                 "id": invocation_id,
@@ -387,20 +400,8 @@ class InvocationService:
                 "finished_at": now,
             },
             wait=self._durable_records if wait is None else wait,
+            companions=companions,
         )
-        if self._usage is not None and (error is None or isinstance(error, AGENT_RAN)):
-            price = unit_price(self._prices, principal.tier, RUNTIME_MS)
-            row = usage_row(
-                tenant_id=principal.tenant_id,
-                agent_id=route.agent_id,
-                version_number=version,
-                invocation_id=invocation_id,
-                kind=RUNTIME_MS,
-                quantity=max(0, runtime_ms),
-                idempotency_key=runtime_key(invocation_id),
-                unit_price=price,
-            )
-            await self._usage.record(row, wait=False)
 
     # streaming
 
