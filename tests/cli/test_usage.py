@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from agentry.cli.main import app as cli
 from agentry.kit.db.engine import create_engine, create_sessionmaker, session_scope
-from agentry.metering.service import record_usage
+from agentry.metering.service import record_usage, usage_row
 from agentry.tenants.service import create_tenant
 
 
@@ -22,14 +22,16 @@ async def _bill(url: str) -> str:
             tenant = await create_tenant(session, slug="acme", display_name="Acme", tier="premium")
             await record_usage(
                 session,
-                tenant_id=tenant.id,
-                agent_id="concierge",
-                version_number=1,
-                invocation_id="inv_1",
-                kind="input_tokens",
-                quantity=120,
-                idempotency_key="k1",
-                unit_price=Decimal("0.001"),
+                usage_row(
+                    tenant_id=tenant.id,
+                    agent_id="concierge",
+                    version_number=1,
+                    invocation_id="inv_1",
+                    kind="input_tokens",
+                    quantity=120,
+                    idempotency_key="k1",
+                    unit_price=Decimal("0.001"),
+                ),
             )
             return tenant.id
     finally:

@@ -35,6 +35,14 @@ def _show(tenant: dict[str, Any], verb: str) -> None:
     )
 
 
+def _change(api: ApiClient, method: str, path: str, verb: str, **kwargs: Any) -> None:
+    tenant = api.call(method, path, **kwargs)
+    if api.as_json:
+        print_json(tenant)
+    else:
+        _show(tenant, verb)
+
+
 @app.command("list")
 def list_tenants(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
     """Every tenant with its tier and status."""
@@ -79,11 +87,9 @@ def set_tier(
     as_json: bool = JsonOpt,
 ) -> None:
     """Move a tenant to another tier (models, tools, quotas and prices follow at once)."""
-    tenant = _api(url, key, as_json).call("PATCH", f"/tenants/{tenant_id}", json={"tier": tier})
-    if as_json:
-        print_json(tenant)
-    else:
-        _show(tenant, "updated")
+    _change(
+        _api(url, key, as_json), "PATCH", f"/tenants/{tenant_id}", "updated", json={"tier": tier}
+    )
 
 
 @app.command("suspend")
@@ -91,11 +97,7 @@ def suspend(
     tenant_id: str = TenantArg, url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt
 ) -> None:
     """Refuse every credential of the tenant (403 tenant_suspended) until reactivated."""
-    tenant = _api(url, key, as_json).call("POST", f"/tenants/{tenant_id}/suspend")
-    if as_json:
-        print_json(tenant)
-    else:
-        _show(tenant, "suspended")
+    _change(_api(url, key, as_json), "POST", f"/tenants/{tenant_id}/suspend", "suspended")
 
 
 @app.command("reactivate")
@@ -103,11 +105,7 @@ def reactivate(
     tenant_id: str = TenantArg, url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt
 ) -> None:
     """Lift a suspension."""
-    tenant = _api(url, key, as_json).call("POST", f"/tenants/{tenant_id}/reactivate")
-    if as_json:
-        print_json(tenant)
-    else:
-        _show(tenant, "reactivated")
+    _change(_api(url, key, as_json), "POST", f"/tenants/{tenant_id}/reactivate", "reactivated")
 
 
 @app.command("erase")

@@ -31,7 +31,7 @@ from agentry.llm.providers.local import LocalProvider
 from agentry.llm.service import ModelGateway, TierModel, UsageRecord
 from agentry.metering.budgets import InvocationBudgets, Spent
 from agentry.metering.repository import UsageRepository
-from agentry.metering.service import record_usage, unit_price
+from agentry.metering.service import record_usage, unit_price, usage_row
 from agentry.registry.repository import AgentRepository
 from agentry.webhooks.secretbox import SecretBox
 
@@ -78,15 +78,17 @@ class UsageMeter:
             new = [
                 await record_usage(
                     session,
-                    tenant_id=claims.tenant_id,
-                    agent_id=agent_id,
-                    version_number=claims.version,
-                    invocation_id=claims.invocation_id,
-                    kind=kind,
-                    quantity=quantity,
-                    idempotency_key=key,
-                    model=model,
-                    unit_price=self.price(claims.tier, kind),
+                    usage_row(
+                        tenant_id=claims.tenant_id,
+                        agent_id=agent_id,
+                        version_number=claims.version,
+                        invocation_id=claims.invocation_id,
+                        kind=kind,
+                        quantity=quantity,
+                        idempotency_key=key,
+                        model=model,
+                        unit_price=self.price(claims.tier, kind),
+                    ),
                 )
                 for kind, quantity, key in events
             ]

@@ -50,33 +50,9 @@ def runtime_key(invocation_id: str) -> str:
     return f"{invocation_id}:{RUNTIME_MS}"
 
 
-async def record_usage(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    agent_id: str,
-    version_number: int,
-    invocation_id: str,
-    kind: str,
-    quantity: int,
-    idempotency_key: str,
-    model: str | None = None,
-    unit_price: Decimal = Decimal(0),
-) -> bool:
-    """In the caller's transaction; True when this call recorded the event."""
-    return await UsageRepository(session, tenant_id).insert_once(
-        usage_row(
-            tenant_id=tenant_id,
-            agent_id=agent_id,
-            version_number=version_number,
-            invocation_id=invocation_id,
-            kind=kind,
-            quantity=quantity,
-            idempotency_key=idempotency_key,
-            model=model,
-            unit_price=unit_price,
-        )
-    )
+async def record_usage(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """A `usage_row` in the caller's transaction; True when this call recorded the event."""
+    return await UsageRepository(session, str(row["tenant_id"])).insert_once(row)
 
 
 async def record_runtime(
@@ -92,12 +68,14 @@ async def record_runtime(
     """An invocation's runtime, once per invocation whatever the number of attempts."""
     return await record_usage(
         session,
-        tenant_id=tenant_id,
-        agent_id=agent_id,
-        version_number=version_number,
-        invocation_id=invocation_id,
-        kind=RUNTIME_MS,
-        quantity=max(0, runtime_ms),
-        idempotency_key=runtime_key(invocation_id),
-        unit_price=unit_price,
+        usage_row(
+            tenant_id=tenant_id,
+            agent_id=agent_id,
+            version_number=version_number,
+            invocation_id=invocation_id,
+            kind=RUNTIME_MS,
+            quantity=max(0, runtime_ms),
+            idempotency_key=runtime_key(invocation_id),
+            unit_price=unit_price,
+        ),
     )
