@@ -57,8 +57,8 @@ class EndedInvocations:
         started = utcnow()
         since = (self._since - OVERLAP) if self._since else started - KEEP
         async with self._maker() as session:
-            rows = await EndedInvocationRepository(session).ended_since(since)
-        for invocation_id, _at, _until in rows:
+            ended = await EndedInvocationRepository(session).ended_since(since)
+        for invocation_id in ended:
             if invocation_id not in self._ended:
                 self._note(invocation_id)
         self._since = started

@@ -4,10 +4,8 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from agentry.kit.repository.base import TenantScopedRepository
+from agentry.kit.repository.base import TenantScopedRepository, insert_unless_exists
 from agentry.models import UsageEvent
 
 
@@ -18,15 +16,7 @@ class UsageRepository(TenantScopedRepository[UsageEvent]):
         """Insert unless a row with the same idempotency key exists. True when inserted."""
         if values.get("tenant_id") != self.tenant_id:
             raise ValueError("usage event belongs to another tenant")
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        build = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = (
-            build(UsageEvent)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-        result = await self.session.execute(stmt)
-        return bool(getattr(result, "rowcount", 0))
+        return await insert_unless_exists(self.session, UsageEvent, values, key="idempotency_key")
 
     async def count_for(self, invocation_id: str, kind: str) -> int:
         stmt = self.scoped().where(

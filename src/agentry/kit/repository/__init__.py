@@ -1,3 +1,7 @@
-from agentry.kit.repository.base import RepositoryBase, TenantScopedRepository
+from agentry.kit.repository.base import (
+    RepositoryBase,
+    TenantScopedRepository,
+    insert_unless_exists,
+)
 
-__all__ = ["RepositoryBase", "TenantScopedRepository"]
+__all__ = ["RepositoryBase", "TenantScopedRepository", "insert_unless_exists"]

@@ -5,11 +5,25 @@ from __future__ import annotations
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentry.kit.db.base import Base
 
 M = TypeVar("M", bound=Base)
+
+
+async def insert_unless_exists(
+    session: AsyncSession, model: type[Base], values: dict[str, Any], *, key: str
+) -> bool:
+    """INSERT ... ON CONFLICT (`key`) DO NOTHING, on PostgreSQL and SQLite alike (the two
+    dialects build the statement with their own `insert`). True when the row was inserted."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    build = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = build(model).values(**values).on_conflict_do_nothing(index_elements=[key])
+    result = await session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0))
 
 
 class RepositoryBase(Generic[M]):
