@@ -308,7 +308,7 @@ class InvocationService:
         payload = self._payload(
             principal, route, req.input, (version, target, client_sid, runtime_sid), invocation_id
         )
-        context = self._agent_context if route.uses_gateways else None
+        context = self._gateway_context(route)
         started = time.perf_counter()
         error: AgentryError | None = None
         try:
@@ -480,12 +480,17 @@ class InvocationService:
         invocation_id: str,
     ) -> bytes:
         """The agent's payload: the input, plus `_agentry` for an agent that uses gateways."""
-        if route.uses_gateways and self._agent_context is not None:
+        context = self._gateway_context(route)
+        if context is not None:
             version, _, _, runtime_sid = placement
-            data = self._agent_context.inject(
+            data = context.inject(
                 data, Invocation.of_call(principal, route, version, invocation_id, runtime_sid)
             )
         return json.dumps(data, separators=(",", ":")).encode()
+
+    def _gateway_context(self, route: Route) -> AgentContext | None:
+        """Who signs (and, when the call ends, revokes) a gateway agent's token; None otherwise."""
+        return self._agent_context if route.uses_gateways else None
 
     async def _run_stream(
         self,
@@ -590,8 +595,9 @@ class InvocationService:
             runtime_ms = round((time.perf_counter() - started) * 1000)
             with anyio.CancelScope(shield=True):
                 await self._release(slot)
-                if route.uses_gateways and self._agent_context is not None:
-                    await self._agent_context.end(invocation_id)
+                context = self._gateway_context(route)
+                if context is not None:
+                    await context.end(invocation_id)
                 await self._finish_stream(
                     principal,
                     route,

@@ -18,7 +18,7 @@ from agentry.jobs.schemas import JobCreate, JobCreated, JobOut, JobPage, JobStat
 from agentry.kit.body import json_body, json_body_openapi
 from agentry.kit.openapi import problem_responses
 from agentry.models.job import TERMINAL
-from agentry.platform import DbSession, PlatformDep, get_platform
+from agentry.platform import DbSession, PlatformDep
 
 router = APIRouter(tags=["jobs"])
 JobsCaller = Annotated[Principal, Depends(RequireScope(Scope.jobs))]
@@ -100,9 +100,9 @@ async def get_job(job_id: str, principal: JobsCaller, session: DbSession) -> Job
     summary="Cancel a queued or running job (409 once it has finished)",
 )
 async def cancel_job(
-    job_id: str, request: Request, principal: JobsCaller, session: DbSession
+    job_id: str, principal: JobsCaller, session: DbSession, platform: PlatformDep
 ) -> JobOut:
-    prices = get_platform(request).settings.price_book
+    prices = platform.settings.price_book
     job = await service.cancel_job(session, principal.tenant_id, job_id, prices=prices)
     await session.commit()  # visible before the answer (see create_job)
     return service.to_out(job)
