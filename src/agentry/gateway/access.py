@@ -57,8 +57,11 @@ class ToolAccess:
             if seen == self._seen:
                 return
             rows = await repo.list_all()
-            target_rows = await targets.list_all() if self.targets is not None else []
-        if self.targets is not None:
+            # A grant change alone leaves the targets (and their clients) as they are.
+            targets_changed = self._seen is None or seen[1] != self._seen[1]
+            load = self.targets is not None and targets_changed
+            target_rows = await targets.list_all() if load else None
+        if self.targets is not None and target_rows is not None:
             await self.targets.apply(target_rows)
         grants = dict(self.catalog.default_grants())
         grants.update({row.tool: frozenset(row.tiers) for row in rows if row.tool in grants})

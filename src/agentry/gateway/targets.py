@@ -274,6 +274,7 @@ class ToolTargets:
                 )
             raise
         await self._apply_one(target)
+        self.on_change()
         return target, False
 
     async def get(self, session: AsyncSession, name: str) -> ToolTarget:
@@ -307,6 +308,7 @@ class ToolTargets:
             },
         )
         await self._apply_one(target)
+        self.on_change()
         return target
 
     async def remove(
@@ -363,7 +365,6 @@ class ToolTargets:
             remote = RemoteServer(endpoint, self.guard)
             self._remotes[target.name] = remote
         self.catalog.set_target(target.name, self.specs(target, remote))
-        self.on_change()
 
     async def _forget(self, name: str) -> None:
         remote = self._remotes.pop(name, None)
@@ -372,7 +373,8 @@ class ToolTargets:
         self.catalog.remove_target(name)
 
     async def apply(self, targets: Sequence[ToolTarget]) -> None:
-        """Make this process serve exactly these targets (start-up and replica polling)."""
+        """Make this process serve exactly these targets (start-up and replica polling). The
+        caller (`ToolAccess.refresh`) rebuilds the grants once afterwards, so no `on_change`."""
         names = {t.name for t in targets}
         for gone in (self.catalog.targets() - self.catalog.builtin_targets) - names:
             await self._forget(gone)
