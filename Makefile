@@ -20,11 +20,14 @@ $(CURDIR)/.tools/bin/uv:
 	$(PY) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install -q uv==$(UV_VERSION)
 
+# PYTHONDONTWRITEBYTECODE=1 machines never write .pyc at import time, so the install compiles
+# everything once: the locked venv here, the project's own code on every install (cheap when current).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-install: $(VENV)/.synced ## Install the locked environment into .venv (bootstraps uv)
+install: $(VENV)/.synced ## Install the locked environment into .venv (bootstraps uv; compiles bytecode)
+	@$(VENV)/bin/python -m compileall -q -j 0 src agents >/dev/null
 
 dev: install ## Start the platform in the background on http://127.0.0.1:8000
 	$(AGENTRY) dev up
