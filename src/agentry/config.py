@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,9 +73,10 @@ class Settings(BaseSettings):
         "through the AgentCore data-plane HTTP API (the local emulator or AWS).",
     )
     runtime_url: str = Field(
-        "http://127.0.0.1:8100",
+        "",
         description="AgentCore data-plane endpoint: the local runtime emulator, or "
-        "https://bedrock-agentcore.<region>.amazonaws.com in AWS.",
+        "https://bedrock-agentcore.<region>.amazonaws.com in AWS. Empty means "
+        "http://<runtime_host>:<runtime_port> (the emulator this machine runs).",
     )
     runtime_control_url: str = Field(
         "",
@@ -351,6 +353,18 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, description="Emit structured JSON log lines.")
 
     @model_validator(mode="after")
+    def _derive_urls(self) -> Settings:
+        # URLs follow the ports unless set; a set URL that names this machine must agree with them.
+        if not self.runtime_url:
+            self.runtime_url = f"http://{_connect_host(self.runtime_host)}:{self.runtime_port}"
+        elif "runtime_port" in self.model_fields_set:
+            _check_agrees("AGENTRY_RUNTIME_URL", self.runtime_url, "AGENTRY_RUNTIME_PORT",
+                          self.runtime_port)  # fmt: skip
+        if self.public_url and "api_port" in self.model_fields_set:
+            _check_agrees("AGENTRY_PUBLIC_URL", self.public_url, "AGENTRY_API_PORT", self.api_port)
+        return self
+
+    @model_validator(mode="after")
     def _check_profile(self) -> Settings:
         if self.profile == "aws" and not self.api_key_pepper.get_secret_value():
             raise ValueError("AGENTRY_API_KEY_PEPPER is required in the aws profile")
@@ -366,7 +380,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_public_url(self) -> str:
-        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+        return self.public_url or f"http://{_connect_host(self.api_host)}:{self.api_port}"
 
     @property
     def effective_token_issuer(self) -> str:
@@ -407,6 +421,30 @@ class Settings(BaseSettings):
     @property
     def runtime_dir(self) -> Path:
         return self.home / "runtime"
+
+
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0", "::"})
+
+
+def _connect_host(bind_host: str) -> str:
+    """Where a client on this machine reaches a server bound to `bind_host`."""
+    if bind_host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if bind_host == "::":
+        return "[::1]"
+    return f"[{bind_host}]" if ":" in bind_host and not bind_host.startswith("[") else bind_host
+
+
+def _check_agrees(url_name: str, url: str, port_name: str, port: int) -> None:
+    parts = urlsplit(url)
+    if parts.hostname is None or parts.hostname not in _LOCAL_HOSTS:
+        return  # another machine (a load balancer, AWS): its port is its own
+    url_port = parts.port or (443 if parts.scheme == "https" else 80)
+    if url_port != port:
+        raise ValueError(
+            f"{url_name}={url} points at port {url_port} on this machine but {port_name}={port}: "
+            f"unset {url_name} (it follows {port_name}) or make them agree"
+        )
 
 
 @lru_cache

@@ -155,6 +155,13 @@ def test_push_changed_echo_then_unchanged_then_rollback(dev: Stack, tmp_path: Pa
     moves = [(a, d["from"], d["to"]) for a, d in audit_actions(dev, "echo_push") if "to" in d]
     assert moves[-1] == ("registry.alias.rollback", {"version": 2}, {"version": 1})
 
+    # A rerun of the same push (a CI retry) must not undo the rollback.
+    rerun = agent_json(dev, "push", str(agent))
+    assert (rerun["created"], rerun["version"]) == (False, 2)
+    assert rerun["steps"][-1]["status"] == "skipped"
+    assert alias_of(dev, "echo_push")["version"] == 1
+    assert invoke(dev, "echo_push", {"prompt": "hi"}).json()["version"] == 1
+
 
 # Done when 3 ----------------------------------------------------------------------------
 

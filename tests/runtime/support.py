@@ -153,6 +153,7 @@ def start_emulator(home: Path, **env_overrides: str) -> EmulatorProc:
         **env_overrides,
     }
     env.update(overrides)
+    env["AGENTRY_LIFELINE_PID"] = str(os.getpid())  # dies with the test run, even a killed one
     log_path = home / "emulator.log"
     with log_path.open("ab") as log_file:
         proc = subprocess.Popen(

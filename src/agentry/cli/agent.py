@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from agentry.cli.client import ApiClient, err, print_json
-from agentry.registry import packaging
-from agentry.registry.manifest import ManifestError, load_manifest
+from agentry.cli.output import group, out, table
+from agentry.registry.names import agent_name_problem
 
-app = typer.Typer(help="Agent developers: build, push and roll out agents.", no_args_is_help=True)
-out = Console()
+app = group("Agent developers: build, push and roll out agents.")
 KEY_ENV = "AGENTRY_DEVELOPER_KEY"
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "agent"
 
@@ -47,7 +44,7 @@ def _usage_error(as_json: bool, code: str, detail: str) -> typer.Exit:
     if as_json:
         print_json({"ok": False, "error": {"code": code, "detail": detail}})
     else:
-        err.print(f"[red]error[/] {detail}")
+        err().print(f"[red]error[/] {detail}")
     return typer.Exit(2)
 
 
@@ -58,6 +55,11 @@ def init(
     as_json: bool = JsonOpt,
 ) -> None:
     """Scaffold a new agent from the echo template."""
+    problem = agent_name_problem(name)
+    if problem is not None:
+        raise _usage_error(as_json, "invalid_name", problem)
+    from agentry.registry.manifest import ManifestError, load_manifest
+
     target = directory or Path(name)
     if target.exists() and any(target.iterdir()):
         raise _usage_error(as_json, "exists", f"{target} exists and is not empty")
@@ -76,8 +78,8 @@ def init(
     if as_json:
         print_json({"ok": True, "agent": name, "dir": str(target), "files": files})
     else:
-        out.print(f"[green]created[/] {target}/ ({', '.join(files)})")
-        out.print(f"next: edit {target}/main.py, then [bold]agentry agent push {target}[/]")
+        out().print(f"[green]created[/] {target}/ ({', '.join(files)})")
+        out().print(f"next: edit {target}/main.py, then [bold]agentry agent push {target}[/]")
 
 
 class Steps:
@@ -95,25 +97,25 @@ class Steps:
             if self.as_json:
                 yield record
             else:
-                with out.status(f"{label}..."):
+                with out().status(f"{label}..."):
                     yield record
         except typer.Exit:
             record["status"] = "failed"
             self.records.append(record | {"ms": round((time.perf_counter() - started) * 1000)})
             if not self.as_json:
-                out.print(f"[red]✗[/] {label}")
+                out().print(f"[red]✗[/] {label}")
             raise
         record.setdefault("ms", round((time.perf_counter() - started) * 1000))
         self.records.append(record)
         if not self.as_json:
             note = record.get("note", "")
-            out.print(f"[green]✓[/] {label:<20} {record['ms']:>6} ms  [dim]{note}[/]")
+            out().print(f"[green]✓[/] {label:<20} {record['ms']:>6} ms  [dim]{note}[/]")
 
     def done(self, label: str, note: str, ms: int = 0, status: str = "ok") -> None:
         self.records.append({"step": label, "status": status, "ms": ms, "note": note})
         if not self.as_json:
             mark = "[green]✓[/]" if status == "ok" else "[dim]-[/]"
-            out.print(f"{mark} {label:<20} {ms:>6} ms  [dim]{note}[/]")
+            out().print(f"{mark} {label:<20} {ms:>6} ms  [dim]{note}[/]")
 
 
 @app.command()
@@ -129,6 +131,9 @@ def push(
 ) -> None:
     """Package, upload, build, health-gate and roll out an agent version."""
     started = time.perf_counter()
+    from agentry.registry import packaging
+    from agentry.registry.manifest import ManifestError, load_manifest
+
     steps = Steps(as_json)
     try:
         with steps.run("package") as rec:
@@ -167,8 +172,17 @@ def push(
         "digest": content_digest,
         "alias": alias,
     }
-    if live is not None and live["version"] == number and live["canary_version"] is None:
-        steps.done("move alias", f"'{alias}' already serves version {number}", status="skipped")
+    if not uploaded["created"]:
+        # Unchanged code never moves an alias: a rerun must not undo a rollback or a promote.
+        serves = f"serves version {live['version']}" if live is not None else "does not exist"
+        hint = (
+            ""
+            if live is not None and live["version"] == number
+            else (
+                f"; to route to it: agentry agent promote {manifest.name} {number} --alias {alias}"
+            )
+        )
+        steps.done("move alias", f"'{alias}' {serves}, left as is{hint}", status="skipped")
         _finish_push(steps, result | {"route": live}, started, as_json)
         return
     if canary and (live is None or live["version"] == number):
@@ -183,7 +197,7 @@ def push(
     if as_json:
         moved = api.call("PUT", f"/{manifest.name}/aliases/{alias}", json=body)
     else:
-        with out.status("start and ping, golden cases, move alias..."):
+        with out().status("start and ping, golden cases, move alias..."):
             moved = api.call("PUT", f"/{manifest.name}/aliases/{alias}", json=body)
     for gate in moved["gates"]:
         steps.done("start and ping", f"version {gate['version']}", gate["ping_ms"])
@@ -205,7 +219,7 @@ def _finish_push(steps: Steps, result: dict[str, Any], started: float, as_json: 
         print_json(result | {"steps": steps.records, "total_ms": total})
         return
     verb = "pushed" if result["created"] else "no new version (unchanged);"
-    out.print(f"[bold]{verb}[/] {result['agent']} v{result['version']} in {total} ms")
+    out().print(f"[bold]{verb}[/] {result['agent']} v{result['version']} in {total} ms")
 
 
 @app.command()
@@ -228,16 +242,16 @@ def versions(
             routes.setdefault(a["canary_version"], []).append(
                 f"{a['name']} (canary {a['canary_weight']}%)"
             )
-    table = Table("version", "digest", "created", "by", "aliases")
+    rows = table("version", "digest", "created", "by", "aliases")
     for v in data["items"]:
-        table.add_row(
+        rows.add_row(
             str(v["number"]),
             v["digest"][:19],
             v["created_at"][:19],
             v["created_by"] or "",
             ", ".join(routes.get(v["number"], [])),
         )
-    out.print(table)
+    out().print(rows)
 
 
 def _print_alias(data: dict[str, Any], as_json: bool, verb: str) -> None:
@@ -245,7 +259,7 @@ def _print_alias(data: dict[str, Any], as_json: bool, verb: str) -> None:
         print_json(data)
         return
     state = data.get("alias", data)
-    out.print(f"[green]{verb}[/] '{state['name']}' → version {state['version']}")
+    out().print(f"[green]{verb}[/] '{state['name']}' → version {state['version']}")
 
 
 @app.command()
@@ -295,7 +309,7 @@ def logs(
     if as_json:
         print_json(data)
     elif not data["files"]:
-        out.print("[dim]no session logs yet[/]")
+        out().print("[dim]no session logs yet[/]")
     else:
         typer.echo(data["text"])
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, NoReturn
 
-import httpx
 import typer
-from rich.console import Console
 
+from agentry.cli.http import HttpClient, HttpError, Response
+from agentry.cli.output import err, print_json
 from agentry.kit.envfile import read_env_file
 
-# Error lines carry paths and codes that scripts grep for: never wrap them.
-err = Console(stderr=True, soft_wrap=True)
+__all__ = ["ApiClient", "err", "print_json", "problem_of", "resolve"]
 
 
 def resolve(url: str | None, key: str | None, key_env: str = "AGENTRY_API_KEY") -> tuple[str, str]:
@@ -23,23 +21,19 @@ def resolve(url: str | None, key: str | None, key_env: str = "AGENTRY_API_KEY") 
     url = url or os.environ.get("AGENTRY_URL") or file_values.get("AGENTRY_URL")
     key = key or os.environ.get(key_env) or file_values.get(key_env)
     if not url or not key:
-        err.print(f"[red]Set AGENTRY_URL and {key_env} (or pass --url/--key); run `make dev`.[/]")
+        err().print(f"[red]Set AGENTRY_URL and {key_env} (or pass --url/--key); run `make dev`.[/]")
         raise typer.Exit(2)
     return url.rstrip("/"), key
 
 
-def fail_from(response: httpx.Response) -> typer.Exit:
+def problem_of(response: Response) -> dict[str, Any]:
     try:
-        problem: dict[str, Any] = response.json()
-        message = f"{problem.get('code', response.status_code)}: {problem.get('detail', '')}"
+        problem = response.json()
     except ValueError:
-        message = f"HTTP {response.status_code}"
-    err.print(f"[red]error[/] {message}")
-    return typer.Exit(1)
-
-
-def print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+        problem = None
+    if not isinstance(problem, dict):
+        return {"code": f"http_{response.status_code}", "detail": response.text[:500]}
+    return problem
 
 
 class ApiClient:
@@ -58,28 +52,25 @@ class ApiClient:
         base, secret = resolve(url, key, key_env)
         self.as_json = as_json
         self.root = base
-        self.client = httpx.Client(
-            base_url=f"{base}{prefix}",
-            headers={"Authorization": f"Bearer {secret}"},
-            timeout=timeout,
-        )
+        try:
+            self.client = HttpClient(
+                f"{base}{prefix}", headers={"Authorization": f"Bearer {secret}"}, timeout=timeout
+            )
+        except HttpError as exc:
+            self.fail({"code": "bad_url", "detail": str(exc)}, code=2)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self.client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+        except HttpError as exc:
             self.fail({"code": "unreachable", "detail": f"{self.root}: {exc}"})
         if response.status_code >= 300:  # the API never redirects: a 3xx is a wrong URL
-            try:
-                problem = response.json()
-            except ValueError:
-                problem = {"code": f"http_{response.status_code}", "detail": response.text[:500]}
-            self.fail(problem)
+            self.fail(problem_of(response))
         return response.json() if response.content else None
 
     def fail(self, problem: dict[str, Any], code: int = 1) -> NoReturn:
         if self.as_json:
             print_json({"ok": False, "error": problem})
         else:
-            err.print(f"[red]error[/] {problem.get('code')}: {problem.get('detail', '')}")
+            err().print(f"[red]error[/] {problem.get('code')}: {problem.get('detail', '')}")
         raise typer.Exit(code)

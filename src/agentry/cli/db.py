@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import typer
 
-from agentry.config import get_settings
+from agentry.cli.output import group
 
-app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app = group("Database migrations.")
 
 
 @app.command("upgrade")
 def upgrade_cmd(revision: str = typer.Argument("head")) -> None:
     """Apply migrations (SQLite or PostgreSQL, from AGENTRY_DATABASE_URL)."""
+    from agentry.config import get_settings
     from agentry.kit.db.migrate import upgrade  # slow import; only this command needs it
 
     upgrade(get_settings().effective_database_url, revision)

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
-from rich.console import Console
 
-from agentry.config import Settings, get_settings
-from agentry.kit.logging import configure_logging
+from agentry.cli.http import HttpClient, HttpError
+from agentry.cli.output import err, group, out
+from agentry.kit.lifeline import ENV as LIFELINE_ENV
 
-app = typer.Typer(
-    help="Local development: start, stop and seed the platform.", no_args_is_help=True
-)
-out = Console()
+if TYPE_CHECKING:
+    from agentry.config import Settings
+
+app = group("Local development: start, stop and seed the platform.")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("runtime", "api")
 
@@ -48,10 +50,13 @@ def _child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _start(settings: Settings, name: str) -> int:
+def _start(settings: Settings, name: str, lifeline: bool = False) -> int:
     _pid_dir(settings).mkdir(parents=True, exist_ok=True)
     _log_dir(settings).mkdir(parents=True, exist_ok=True)
     log = (_log_dir(settings) / f"{name}.log").open("ab")
+    env = _child_env(settings)
+    if lifeline:
+        env[LIFELINE_ENV] = str(os.getpid())
     # A new session makes the service a process-group leader, so `down` can stop its children.
     proc = subprocess.Popen(
         _command(name),
@@ -59,9 +64,10 @@ def _start(settings: Settings, name: str) -> int:
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        env=_child_env(settings),
+        env=env,
         cwd=REPO_ROOT,
     )
+    log.close()
     (_pid_dir(settings) / f"{name}.pid").write_text(str(proc.pid))
     return proc.pid
 
@@ -107,17 +113,76 @@ def stop_all(settings: Settings) -> list[str]:
 
 
 def _wait_ok(url: str, timeout_s: float, pid: int) -> bool:
+    client = HttpClient(url, timeout=1.0)
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return False
+    try:
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return False
+            try:
+                if client.request("GET", "").status_code == 200:
+                    return True
+            except HttpError:
+                pass
+            time.sleep(0.1)
+        return False
+    finally:
+        client.close()
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return _load_settings()
+    except DevError as exc:
+        err().print(f"[red]error[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+class DevError(Exception):
+    """A start-up step failed: one line of cause and what to do."""
+
+
+def _load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from agentry.config import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise DevError(f"bad setting{f' {where}' if where else ''}: {message}") from exc
+
+
+def _check_port_free(host: str, port: int, setting: str) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
+            sock.bind((host, port))
+        except OSError as exc:
+            raise DevError(
+                f"port {port} ({setting}) on {host} is taken by another process: stop it, "
+                f"or set {setting} to a free port"
+            ) from exc
+
+
+@contextlib.contextmanager
+def _stop_on_signal(settings: Settings) -> Iterator[None]:
+    """While starting: SIGTERM/SIGHUP/Ctrl-C stop whatever was started, then exit."""
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit):
+        stop_all(settings)
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -128,10 +193,23 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 def _run_seed(settings: Settings) -> dict[str, str]:
     # Imported here: the whole app is slow to import, and other commands do not need it.
+    import asyncio
+    import traceback
+
     from agentry.api_keys.pepper import api_key_pepper
     from agentry.seed import seed, write_env_file
 
-    result = asyncio.run(seed(settings, api_key_pepper(settings), REPO_ROOT / "agents"))
+    try:
+        result = asyncio.run(seed(settings, api_key_pepper(settings), REPO_ROOT / "agents"))
+    except Exception as exc:
+        log = _log_dir(settings) / "seed.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc())
+        cause = str(exc).splitlines()[0] if str(exc) else ""
+        raise DevError(
+            f"migrating and seeding failed: {type(exc).__name__}: {cause[:300]} "
+            f"(traceback in {log}; `make dev-logs` shows the runtime's log)"
+        ) from exc
     write_env_file(settings.home / "dev.env", result.env, Path(sys.executable).parent)
     return result.env
 
@@ -139,35 +217,26 @@ def _run_seed(settings: Settings) -> dict[str, str]:
 @app.command()
 def up(foreground: bool = typer.Option(False, help="Run the API in the foreground.")) -> None:
     """Stop anything running, then start the runtime, seed, and start the API."""
-    settings = get_settings()
+    try:
+        settings = _load_settings()
+    except DevError as exc:
+        err().print(f"[red]error[/] {exc}")
+        raise typer.Exit(2) from exc
+    from agentry.kit.logging import configure_logging
+
     configure_logging("WARNING", json=False)
-    stopped = stop_all(settings)
-    if stopped:
-        out.print(f"stopped previous {', '.join(stopped)}")
-    with out.status("starting the local AgentCore runtime"):
-        pid = _start(settings, "runtime")
-        if not _wait_ok(f"{settings.runtime_url}/ping", 60, pid):
-            out.print("[red]runtime did not start[/]\n" + _tail(_log_dir(settings) / "runtime.log"))
-            stop_all(settings)
-            raise typer.Exit(1)
-    with out.status("migrating and seeding"):
-        env = _run_seed(settings)
-    if foreground:
-        out.print(f"API on {settings.effective_public_url} (Ctrl-C stops everything)")
+    with _stop_on_signal(settings):
         try:
-            subprocess.run(_command("api"), env=_child_env(settings), cwd=REPO_ROOT, check=False)
-        finally:
+            env = _up(settings, foreground)
+        except DevError as exc:
             stop_all(settings)
+            err().print(f"[red]error[/] {exc}")
+            raise typer.Exit(1) from exc
+    if env is None:
         return
-    with out.status("starting the API"):
-        pid = _start(settings, "api")
-        if not _wait_ok(f"{settings.effective_public_url}/readyz", 60, pid):
-            out.print("[red]API did not become ready[/]\n" + _tail(_log_dir(settings) / "api.log"))
-            stop_all(settings)
-            raise typer.Exit(1)
     env_file = settings.home / "dev.env"
-    out.print(f"[green]Agentry is up[/] on {env['AGENTRY_URL']}")
-    out.print(f"credentials: {env_file} (tenants acme and globex; operator and developer keys)")
+    out().print(f"[green]Agentry is up[/] on {env['AGENTRY_URL']}")
+    out().print(f"credentials: {env_file} (tenants acme and globex; operator and developer keys)")
     # Plain echo: these lines are meant to be copied, so Rich must not wrap or style them.
     typer.echo("try:")
     typer.echo(f"  source {env_file}")
@@ -178,16 +247,56 @@ def up(foreground: bool = typer.Option(False, help="Run the API in the foregroun
     )
 
 
+def _up(settings: Settings, foreground: bool) -> dict[str, str] | None:
+    stopped = stop_all(settings)
+    if stopped:
+        out().print(f"stopped previous {', '.join(stopped)}")
+    _check_port_free(settings.runtime_host, settings.runtime_port, "AGENTRY_RUNTIME_PORT")
+    _check_port_free(settings.api_host, settings.api_port, "AGENTRY_API_PORT")
+    with out().status("starting the local AgentCore runtime"):
+        pid = _start(settings, "runtime", lifeline=foreground)
+        if not _wait_ok(f"{settings.runtime_url}/ping", 60, pid):
+            log = _log_dir(settings) / "runtime.log"
+            raise DevError(
+                f"the runtime did not answer {settings.runtime_url}/ping within 60 s; its log: "
+                f"{log}\n{_tail(log, 5)}"
+            )
+    with out().status("migrating and seeding"):
+        env = _run_seed(settings)
+    if foreground:
+        out().print(f"API on {settings.effective_public_url} (Ctrl-C stops everything)")
+        try:
+            subprocess.run(_command("api"), env=_child_env(settings), cwd=REPO_ROOT, check=False)
+        finally:
+            stop_all(settings)
+        return None
+    with out().status("starting the API"):
+        pid = _start(settings, "api")
+        if not _wait_ok(f"{settings.effective_public_url}/readyz", 60, pid):
+            raise DevError(
+                f"the API did not become ready at {settings.effective_public_url}/readyz within "
+                f"60 s; its log: {_log_dir(settings) / 'api.log'}\n"
+                f"{_tail(_log_dir(settings) / 'api.log', 5)}"
+            )
+    return env
+
+
 @app.command()
 def down() -> None:
     """Stop every process `agentry dev up` started, agent sessions included."""
-    stopped = stop_all(get_settings())
-    out.print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+    stopped = stop_all(_settings_or_exit())
+    out().print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 @app.command("seed")
 def seed_cmd() -> None:
     """Create the dev tenants, keys and sample agents (the runtime must be running)."""
+    from agentry.kit.logging import configure_logging
+
     configure_logging("WARNING", json=False)
-    env = _run_seed(get_settings())
-    out.print(f"seeded; credentials for {', '.join(k for k in env if k != 'AGENTRY_URL')}")
+    try:
+        env = _run_seed(_settings_or_exit())
+    except DevError as exc:
+        err().print(f"[red]error[/] {exc}")
+        raise typer.Exit(1) from exc
+    out().print(f"seeded; credentials for {', '.join(k for k in env if k != 'AGENTRY_URL')}")

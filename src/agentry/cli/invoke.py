@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import typer
 
-from agentry.cli.client import err, fail_from, print_json, resolve
+from agentry.cli.client import ApiClient, err, print_json
 
 
 def invoke(
@@ -19,22 +18,14 @@ def invoke(
     timeout: float = typer.Option(900.0, help="Seconds to wait."),
 ) -> None:
     """Invoke an agent synchronously and print its output."""
-    base, api_key = resolve(url, key)
     try:
         data = json.loads(payload)
     except ValueError as exc:
-        err.print(f"[red]payload is not JSON:[/] {exc}")
+        err().print(f"[red]payload is not JSON:[/] {exc}")
         raise typer.Exit(2) from exc
+    api = ApiClient(url, key, "AGENTRY_API_KEY", as_json, prefix="/v1/agents", timeout=timeout)
     body: dict[str, object] = {"input": data, "alias": alias}
     if session_id:
         body["session_id"] = session_id
-    response = httpx.post(
-        f"{base}/v1/agents/{agent}/invoke",
-        json=body,
-        headers={"Authorization": f"Bearer {api_key}"},
-        timeout=timeout,
-    )
-    if response.status_code != 200:
-        raise fail_from(response)
-    result = response.json()
+    result = api.call("POST", f"/{agent}/invoke", json=body)
     print_json(result if as_json else result["output"])

@@ -7,7 +7,10 @@ import typer
 from agentry.cli import agent, db, dev, invoke, ops, runtime, serve, worker
 
 app = typer.Typer(
-    help="Agentry: Agent-as-a-Service platform.", no_args_is_help=True, add_completion=False
+    help="Agentry: Agent-as-a-Service platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
 )
 app.add_typer(dev.app, name="dev")
 app.add_typer(db.app, name="db")

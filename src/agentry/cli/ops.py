@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.api_keys.pepper import api_key_pepper
-from agentry.audit.service import AuditLog, Verification
 from agentry.cli import tenants, tools, usage
-from agentry.config import get_settings
-from agentry.kit.db.engine import create_engine, create_sessionmaker
+from agentry.cli.output import group
 
-app = typer.Typer(help="Operator tasks.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from agentry.audit.service import Verification
+
+app = group("Operator tasks.")
+audit_app = group("The audit log.")
 app.add_typer(audit_app, name="audit")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(tools.app, name="tools")
@@ -22,6 +22,12 @@ app.command("usage")(usage.usage)
 
 
 async def _verify() -> Verification:
+    # The one command here that reads the database itself: the server modules load only for it.
+    from agentry.api_keys.pepper import api_key_pepper
+    from agentry.audit.service import AuditLog
+    from agentry.config import get_settings
+    from agentry.kit.db.engine import create_engine, create_sessionmaker
+
     settings = get_settings()
     engine = create_engine(settings.effective_database_url)
     try:
@@ -35,6 +41,8 @@ async def _verify() -> Verification:
 @audit_app.command("verify")
 def verify(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Check the audit log's hash chain; exit 1 if any row was edited, removed or reordered."""
+    import asyncio
+
     result = asyncio.run(_verify())
     if as_json:
         typer.echo(

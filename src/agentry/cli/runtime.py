@@ -6,9 +6,9 @@ import json
 
 import typer
 
-from agentry.config import get_settings
+from agentry.cli.output import group
 
-app = typer.Typer(help="The local AgentCore-compatible runtime (emulator).", no_args_is_help=True)
+app = group("The local AgentCore-compatible runtime (emulator).")
 
 
 @app.callback()
@@ -22,6 +22,7 @@ def serve(
     port: int = typer.Option(None, help="Port to bind (default: AGENTRY_RUNTIME_PORT)."),
 ) -> None:
     """Serve the AgentCore control and data plane APIs; one process per runtime session."""
+    from agentry.config import get_settings
     from agentry.runtime.emulator import serve as run
 
     settings = get_settings()
@@ -35,22 +36,23 @@ def sessions(
     """List the running runtime sessions of the local emulator."""
     import urllib.request
 
+    from agentry.config import get_settings
+
     url = f"{get_settings().runtime_url}/_local/sessions"
     with urllib.request.urlopen(url, timeout=10) as resp:  # local emulator only
         items = json.load(resp)["sessions"]
     if as_json:
         print(json.dumps(items, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from agentry.cli.output import out, table
 
-    table = Table("runtime", "version", "session", "pid", "status", "inflight")
+    rows = table("runtime", "version", "session", "pid", "status", "inflight")
     for s in items:
-        table.add_row(
+        rows.add_row(
             s["runtimeId"], s["version"], s["sessionId"], str(s["pid"]), s["status"],
             str(s["inflight"]),
         )  # fmt: skip
-    Console().print(table)
+    out().print(rows)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
-
-from agentry.config import get_settings
 
 
 def serve(
@@ -12,6 +9,12 @@ def serve(
     workers: int = typer.Option(None, help="Worker processes (default AGENTRY_API_WORKERS)."),
 ) -> None:
     """Run the API server."""
+    import uvicorn
+
+    from agentry.config import get_settings
+    from agentry.kit.lifeline import watch_from_env
+
+    watch_from_env()
     settings = get_settings()
     uvicorn.run(
         "agentry.app:create_app",

@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.output import group, out, table
 
-app = typer.Typer(help="Tenants: onboard, tier, suspend, reactivate, erase.", no_args_is_help=True)
-out = Console()
+app = group("Tenants: onboard, tier, suspend, reactivate, erase.")
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
 UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
 KeyOpt = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV}).")
@@ -29,7 +27,7 @@ def _api(url: str | None, key: str | None, as_json: bool) -> ApiClient:
 
 
 def _show(tenant: dict[str, Any], verb: str) -> None:
-    out.print(
+    out().print(
         f"[green]{verb}[/] {tenant['slug']} ({tenant['id']}): tier {tenant['tier']}, "
         f"{tenant['status']}"
     )
@@ -50,12 +48,10 @@ def list_tenants(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) 
     if as_json:
         print_json(tenants)
         return
-    table = Table("id", "slug", "name", "tier", "status", "created")
+    rows = table("id", "slug", "name", "tier", "status", "created")
     for t in tenants:
-        table.add_row(
-            t["id"], t["slug"], t["display_name"], t["tier"], t["status"], t["created_at"]
-        )
-    out.print(table)
+        rows.add_row(t["id"], t["slug"], t["display_name"], t["tier"], t["status"], t["created_at"])
+    out().print(rows)
 
 
 @app.command("onboard")
@@ -75,7 +71,7 @@ def onboard(
         print_json(created)
         return
     _show(created, "onboarded")
-    out.print(f"admin key (shown once): {created['admin_key']}", soft_wrap=True)
+    out().print(f"admin key (shown once): {created['admin_key']}", soft_wrap=True)
 
 
 @app.command("set-tier")
@@ -124,4 +120,4 @@ def erase(
     if as_json:
         print_json(result)
     else:
-        out.print(f"[green]erased[/] {result['id']}: {result['rows_deleted']}")
+        out().print(f"[green]erased[/] {result['id']}: {result['rows_deleted']}")

@@ -10,15 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.output import group, out, table
 
-app = typer.Typer(help="Tools, their tiers and external MCP targets.", no_args_is_help=True)
-targets_app = typer.Typer(help="External MCP servers as tool targets.", no_args_is_help=True)
+app = group("Tools, their tiers and external MCP targets.")
+targets_app = group("External MCP servers as tool targets.")
 app.add_typer(targets_app, name="targets")
-out = Console()
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
 
 UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
@@ -38,11 +36,11 @@ def _tiers(value: str) -> list[str]:
 
 def _print_target(target: dict[str, Any]) -> None:
     auth = "yes" if target["has_auth_header"] else "no"
-    out.print(f"[bold]{target['name']}[/]  {target['url']}  credential: {auth}")
-    table = Table("tool", "tiers", "description")
+    out().print(f"[bold]{target['name']}[/]  {target['url']}  credential: {auth}")
+    rows = table("tool", "tiers", "description")
     for tool in target["tools"]:
-        table.add_row(tool["name"], ",".join(tool["tiers"]), tool["description"][:60])
-    out.print(table)
+        rows.add_row(tool["name"], ",".join(tool["tiers"]), tool["description"][:60])
+    out().print(rows)
 
 
 @app.command("list")
@@ -52,10 +50,10 @@ def list_tools(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) ->
     if as_json:
         print_json(tools)
         return
-    table = Table("tool", "tiers", "description")
+    rows = table("tool", "tiers", "description")
     for tool in tools:
-        table.add_row(tool["name"], ",".join(tool["tiers"]), tool["description"][:60])
-    out.print(table)
+        rows.add_row(tool["name"], ",".join(tool["tiers"]), tool["description"][:60])
+    out().print(rows)
 
 
 @app.command("grant")
@@ -71,7 +69,9 @@ def grant(
     if as_json:
         print_json(result)
     else:
-        out.print(f"[green]granted[/] {result['name']} to {','.join(result['tiers']) or 'no tier'}")
+        out().print(
+            f"[green]granted[/] {result['name']} to {','.join(result['tiers']) or 'no tier'}"
+        )
 
 
 @targets_app.command("add")
@@ -96,9 +96,9 @@ def add_target(
     if as_json:
         print_json(api.call("POST", "/tool-targets", json=body))
         return
-    with out.status(f"connecting to {target_url}..."):
+    with out().status(f"connecting to {target_url}..."):
         target = api.call("POST", "/tool-targets", json=body)
-    out.print(f"[green]added[/] {name}: {len(target['tools'])} tool(s)")
+    out().print(f"[green]added[/] {name}: {len(target['tools'])} tool(s)")
     _print_target(target)
 
 
@@ -110,7 +110,7 @@ def list_targets(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) 
         print_json(items)
         return
     if not items:
-        out.print("no external tool targets")
+        out().print("no external tool targets")
     for target in items:
         _print_target(target)
 
@@ -127,9 +127,9 @@ def refresh_target(
     if as_json:
         print_json(api.call("POST", f"/tool-targets/{name}/refresh"))
         return
-    with out.status(f"refreshing {name}..."):
+    with out().status(f"refreshing {name}..."):
         target = api.call("POST", f"/tool-targets/{name}/refresh")
-    out.print(f"[green]refreshed[/] {name}: {len(target['tools'])} tool(s)")
+    out().print(f"[green]refreshed[/] {name}: {len(target['tools'])} tool(s)")
     _print_target(target)
 
 
@@ -145,4 +145,4 @@ def remove_target(
     if as_json:
         print_json({"ok": True, "removed": name})
     else:
-        out.print(f"[green]removed[/] {name}")
+        out().print(f"[green]removed[/] {name}")

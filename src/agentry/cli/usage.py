@@ -6,12 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.output import out, table
 
-out = Console()
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
 GROUPS = ("tenant", "agent", "day", "model")
 
@@ -43,9 +41,9 @@ def usage(
     if as_json:
         print_json(report)
         return
-    table = Table(group_by, "kind", "quantity", f"cost ({report['currency']})")
+    rows = table(group_by, "kind", "quantity", f"cost ({report['currency']})")
     for line in report["lines"]:
-        table.add_row(line["key"], line["kind"], str(line["quantity"]), str(line["cost"]))
-    out.print(f"{report['start']} .. {report['end']}")
-    out.print(table)
-    out.print(f"[bold]total[/] {report['total_cost']} {report['currency']}")
+        rows.add_row(line["key"], line["kind"], str(line["quantity"]), str(line["cost"]))
+    out().print(f"{report['start']} .. {report['end']}")
+    out().print(rows)
+    out().print(f"[bold]total[/] {report['total_cost']} {report['currency']}")

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 
-from rich.console import Console
-
-from agentry.config import get_settings
-from agentry.jobs.background import Background, signer_for
-from agentry.kit.db.engine import create_engine, create_sessionmaker
-from agentry.kit.db.migrate import upgrade_async
-from agentry.kit.logging import configure_logging, get_logger
-from agentry.runtime.factory import build_runtime
-
-out = Console()
-log = get_logger("agentry.worker")
-
 
 async def _main() -> None:
+    import asyncio
+
+    from agentry.config import get_settings
+    from agentry.jobs.background import Background, signer_for
+    from agentry.kit.db.engine import create_engine, create_sessionmaker
+    from agentry.kit.db.migrate import upgrade_async
+    from agentry.kit.logging import get_logger
+    from agentry.runtime.factory import build_runtime
+
+    log = get_logger("agentry.worker")
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     url = settings.effective_database_url
@@ -45,6 +42,13 @@ async def _main() -> None:
 
 def worker() -> None:
     """Run the job dispatcher and the webhook sender until SIGTERM."""
+    import asyncio
+
+    from agentry.config import get_settings
+    from agentry.kit.lifeline import watch_from_env
+    from agentry.kit.logging import configure_logging
+
+    watch_from_env()
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     asyncio.run(_main())

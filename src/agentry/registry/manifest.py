@@ -18,9 +18,9 @@ from pydantic import (
 )
 
 from agentry.kit.errors import ValidationFailed
+from agentry.registry.names import AGENT_NAME, AGENT_NAME_RULE
 
 Mode = Literal["sync", "stream", "async"]
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _ENTRYPOINT = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
 )
@@ -84,8 +84,8 @@ class Manifest(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError("must be 1-48 chars of a-z, 0-9 and '_', starting with a letter")
+        if not AGENT_NAME.match(v):
+            raise ValueError(f"must be {AGENT_NAME_RULE}")
         return v
 
     @field_validator("entrypoint")

@@ -85,6 +85,8 @@ def start_stack(home: Path, *, database_url: str = "", **settings: str) -> Stack
         AGENTRY_RUNTIME_PORT=str(runtime_port),
         AGENTRY_RUNTIME_URL=f"http://127.0.0.1:{runtime_port}",
         AGENTRY_DATABASE_URL=database_url,
+        # The stack dies with this process, even when a test run is killed.
+        AGENTRY_LIFELINE_PID=str(os.getpid()),
     )
     env.update({f"AGENTRY_{k.upper()}": v for k, v in settings.items()})
     stack = Stack(

@@ -30,8 +30,10 @@ def serve(
     import uvicorn
 
     from agentry.config import get_settings
+    from agentry.kit.lifeline import watch_from_env
     from agentry.kit.logging import configure_logging
 
+    watch_from_env()
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     uvicorn.run(
