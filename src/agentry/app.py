@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,6 +44,7 @@ from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
 from agentry.kit.middleware import RequestContextMiddleware
+from agentry.kit.openapi import with_security
 from agentry.kit.problems import install_problem_handlers
 from agentry.models import StreamEvent
 from agentry.platform import Platform
@@ -194,6 +196,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url="/openapi.json" if local else None,
     )
     install_problem_handlers(app)
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_security(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_payload_bytes,
@@ -221,5 +231,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(tool_targets_router)
     app.include_router(usage_router)
     app.include_router(admin_usage_router)
+    # Both spellings: MCP clients are configured with and without the trailing slash.
+    app.router.add_route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)
     app.mount("/agent/mcp", McpMount())
     return app

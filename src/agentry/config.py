@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     runtime_startup_timeout_s: float = Field(
         60.0, gt=0, description="A session that does not answer /ping in this time fails."
     )
+    runtime_standby: int = Field(
+        2,
+        ge=0,
+        le=16,
+        description="Local emulator: host processes kept pre-started with the SDK imported, so a "
+        "session start costs only the agent's own import. Two, so that a push's health gate and "
+        "the new version's first session both start warm; 0 starts every session cold.",
+    )
     runtime_reap_interval_s: float = Field(
         2.0, gt=0, description="How often the runtime pings sessions and reaps idle ones."
     )

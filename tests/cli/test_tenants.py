@@ -50,6 +50,12 @@ def test_operator_onboards_changes_tier_suspends_and_reactivates(
     )
     assert me.status_code == 200
 
+    # The table, piped (not a terminal, as under make): whole ids, never cut short.
+    code, table, _ = run("list")
+    assert code == 0
+    assert tenant_id in table
+    assert "…" not in table
+
     code, out, _ = run("list", "--json")
     listed = {t["slug"]: t for t in json.loads(out)}
     assert listed["initech"]["tier"] == "premium"

@@ -82,6 +82,34 @@ def init(
         out().print(f"next: edit {target}/main.py, then [bold]agentry agent push {target}[/]")
 
 
+class ManifestProblem(Exception):
+    code = "invalid_manifest"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _manifest_name(directory: Path) -> str:
+    """The agent's name from agent.toml; the rest of the manifest is checked by the platform."""
+    import tomllib
+
+    path = directory / "agent.toml"
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ManifestProblem(f"{path}: not found") from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestProblem(f"{path}: {exc}") from exc
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise ManifestProblem(f"{path}: field 'name': a string is required")
+    problem = agent_name_problem(name)
+    if problem is not None:
+        raise ManifestProblem(f"{path}: field 'name': {problem}")
+    return name
+
+
 class Steps:
     """Rich progress for humans, a list of step records for --json."""
 
@@ -132,24 +160,26 @@ def push(
     """Package, upload, build, health-gate and roll out an agent version."""
     started = time.perf_counter()
     from agentry.registry import packaging
-    from agentry.registry.manifest import ManifestError, load_manifest
 
     steps = Steps(as_json)
     try:
         with steps.run("package") as rec:
-            manifest = load_manifest(directory)
+            name = _manifest_name(directory)
             archive = packaging.package_dir(directory)
             content_digest = packaging.digest(archive)
             rec["note"] = f"{len(archive)} bytes {content_digest[:19]}"
-    except (ManifestError, packaging.PackagingError) as exc:
+    except (ManifestProblem, packaging.PackagingError) as exc:
         raise _usage_error(as_json, exc.code, exc.detail) from exc
     api = Api(url, key, as_json)
     with steps.run("upload") as rec:
+        # The platform validates the whole manifest (one schema, one place); its refusal of
+        # the developer's files exits 2 like a local usage error.
         uploaded = api.call(
             "POST",
-            f"/{manifest.name}/versions",
+            f"/{name}/versions",
             content=archive,
             headers={"Content-Type": "application/zip", "X-Agentry-Digest": content_digest},
+            bad_input=("invalid_manifest", "agent_name_mismatch"),
         )
         number = uploaded["version"]["number"]
         rec["note"] = (
@@ -162,11 +192,11 @@ def push(
         + ("reused, no install" if uploaded["layer_reused"] else "built")
     )
     steps.done("build environment", build_note, round(uploaded["build_s"] * 1000))
-    current = api.call("GET", f"/{manifest.name}/versions")
+    current = api.call("GET", f"/{name}/versions")
     live = next((a for a in current["aliases"] if a["name"] == alias), None)
     result: dict[str, Any] = {
         "ok": True,
-        "agent": manifest.name,
+        "agent": name,
         "version": number,
         "created": uploaded["created"],
         "digest": content_digest,
@@ -178,9 +208,7 @@ def push(
         hint = (
             ""
             if live is not None and live["version"] == number
-            else (
-                f"; to route to it: agentry agent promote {manifest.name} {number} --alias {alias}"
-            )
+            else (f"; to route to it: agentry agent promote {name} {number} --alias {alias}")
         )
         steps.done("move alias", f"'{alias}' {serves}, left as is{hint}", status="skipped")
         _finish_push(steps, result | {"route": live}, started, as_json)
@@ -195,10 +223,10 @@ def push(
     # One call: the server starts the version, pings it, runs its golden cases and only then
     # moves the alias; its answer times each step.
     if as_json:
-        moved = api.call("PUT", f"/{manifest.name}/aliases/{alias}", json=body)
+        moved = api.call("PUT", f"/{name}/aliases/{alias}", json=body)
     else:
         with out().status("start and ping, golden cases, move alias..."):
-            moved = api.call("PUT", f"/{manifest.name}/aliases/{alias}", json=body)
+            moved = api.call("PUT", f"/{name}/aliases/{alias}", json=body)
     for gate in moved["gates"]:
         steps.done("start and ping", f"version {gate['version']}", gate["ping_ms"])
         steps.done("golden cases", f"{gate['golden_passed']} passed", gate["golden_ms"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -59,13 +60,17 @@ class ApiClient:
         except HttpError as exc:
             self.fail({"code": "bad_url", "detail": str(exc)}, code=2)
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def call(
+        self, method: str, path: str, *, bad_input: Collection[str] = (), **kwargs: Any
+    ) -> Any:
+        """The JSON answer; a problem whose code is in `bad_input` exits 2 (the caller's input)."""
         try:
             response = self.client.request(method, path, **kwargs)
         except HttpError as exc:
             self.fail({"code": "unreachable", "detail": f"{self.root}: {exc}"})
         if response.status_code >= 300:  # the API never redirects: a 3xx is a wrong URL
-            self.fail(problem_of(response))
+            problem = problem_of(response)
+            self.fail(problem, code=2 if problem.get("code") in bad_input else 1)
         return response.json() if response.content else None
 
     def fail(self, problem: dict[str, Any], code: int = 1) -> NoReturn:

@@ -15,8 +15,8 @@ GROUPS = ("tenant", "agent", "day", "model")
 
 
 def usage(
-    start: datetime | None = typer.Option(None, "--from", help="Start (inclusive), ISO 8601."),
-    end: datetime | None = typer.Option(None, "--to", help="End (exclusive), ISO 8601."),
+    start: str | None = typer.Option(None, "--from", help="Start (inclusive), ISO 8601."),
+    end: str | None = typer.Option(None, "--to", help="End (exclusive), ISO 8601."),
     group_by: str = typer.Option("tenant", "--group-by", help="tenant, agent, day or model."),
     tenant_id: str | None = typer.Option(None, "--tenant-id", help="Only this tenant."),
     url: str | None = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL)."),
@@ -31,10 +31,15 @@ def usage(
             code=2,
         )
     params: dict[str, Any] = {"group_by": group_by}
-    if start is not None:
-        params["from"] = start.isoformat()
-    if end is not None:
-        params["to"] = end.isoformat()
+    for name, value in (("from", start), ("to", end)):
+        if value is not None:
+            try:
+                params[name] = datetime.fromisoformat(value).isoformat()
+            except ValueError:
+                api.fail(
+                    {"code": "validation_error", "detail": f"--{name} {value!r} is not ISO 8601"},
+                    code=2,
+                )
     if tenant_id is not None:
         params["tenant_id"] = tenant_id
     report = api.call("GET", "/usage", params=params)

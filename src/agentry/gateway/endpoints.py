@@ -39,6 +39,15 @@ async def invocation_claims(request: Request) -> InvocationClaims:
 AgentCaller = Annotated[InvocationClaims, Depends(invocation_claims)]
 
 
+@agent_router.get(
+    "/models",
+    summary="OpenAI-compatible model list: the model the caller's tier is served",
+    responses=problem_responses(401, 403),
+)
+async def list_models(request: Request, claims: AgentCaller) -> dict[str, Any]:
+    return gateways(request).models.models(claims)
+
+
 @agent_router.post(
     "/chat/completions",
     summary="OpenAI-compatible chat completions; the tier picks the model",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentry.gateway.endpoints import Operator, gateways
 from agentry.gateway.targets import Registration, ToolTargets
 from agentry.invocations.idempotency import REPLAYED_HEADER, check_key
+from agentry.kit.headers import IdempotencyKey
 from agentry.kit.openapi import problem_responses
 from agentry.models import ToolTarget
 from agentry.platform import DbSession, get_platform
@@ -97,7 +98,7 @@ async def register_target(
     body: TargetCreate,
     operator: Operator,
     session: DbSession,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> TargetRead:
     target, replayed = await _targets(request).register(
         session,

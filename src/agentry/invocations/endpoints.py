@@ -13,6 +13,7 @@ from agentry.invocations.schemas import InvokeRequest, InvokeResponse
 from agentry.invocations.service import InvocationService, StreamReply
 from agentry.kit.body import json_body, json_body_openapi
 from agentry.kit.context import request_id_var
+from agentry.kit.headers import IdempotencyKey
 from agentry.kit.openapi import problem_responses
 from agentry.platform import get_platform
 
@@ -23,14 +24,6 @@ streams_router = APIRouter(prefix="/v1/streams", tags=["invocations"])
 AgentName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,47}$", description="Agent name")]
 InvocationId = Annotated[
     str, Path(pattern=r"^inv_[0-9a-f]{30}$", description="The stream's invocation id")
-]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Same key and body within the retention: the first answer again. "
-        "Same key, other body: 409 `idempotency_key_reused`.",
-    ),
 ]
 LastEventId = Annotated[
     str | None,

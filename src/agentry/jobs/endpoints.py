@@ -12,10 +12,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from agentry.identity.auth import RequireScope
 from agentry.identity.principal import Principal, Scope
+from agentry.invocations.idempotency import check_key
 from agentry.jobs import service
 from agentry.jobs.repository import JobRepository
 from agentry.jobs.schemas import JobCreate, JobCreated, JobOut, JobPage, JobStatusName
 from agentry.kit.body import json_body, json_body_openapi
+from agentry.kit.headers import IdempotencyKey
 from agentry.kit.openapi import problem_responses
 from agentry.models.job import TERMINAL
 from agentry.platform import DbSession, PlatformDep
@@ -40,7 +42,7 @@ async def create_job(
     principal: JobsCaller,
     session: DbSession,
     platform: PlatformDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     body = await json_body(request, JobCreate)
     created = await service.create_job(
@@ -51,7 +53,7 @@ async def create_job(
         principal=principal,
         agent_name=agent,
         body=body,
-        idempotency_key=idempotency_key,
+        idempotency_key=check_key(idempotency_key) if idempotency_key is not None else None,
     )
     out = service.to_created(created)
     # Commit before answering: DbSession's own commit runs after the response is sent, and a

@@ -72,6 +72,16 @@ class ModelGateway:
     def route(self, tier: str) -> TierModel:
         return self._routes[tier]
 
+    def models(self, claims: InvocationClaims) -> dict[str, Any]:
+        """OpenAI's model list: the one model the caller's tier is served (SDKs ask first)."""
+        if "model" not in claims.scopes:
+            raise MissingModelScope("This invocation may not call the model gateway.")
+        model = self.route(claims.tier).model
+        return {
+            "object": "list",
+            "data": [{"id": model, "object": "model", "created": 0, "owned_by": "agentry"}],
+        }
+
     async def _admit(
         self, claims: InvocationClaims, request: ChatRequest, key: str
     ) -> tuple[TierModel, ChatRequest]:

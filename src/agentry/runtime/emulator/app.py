@@ -68,6 +68,7 @@ from agentry.runtime.emulator.store import (
     VersionRecord,
     ZipSlipError,
     not_found,
+    page,
     runtime_id_from_arn,
     validation,
 )
@@ -163,8 +164,7 @@ class Emulator:
             startup_timeout_s=settings.runtime_startup_timeout_s,
             reap_interval_s=settings.runtime_reap_interval_s,
             region=settings.aws_region,
-            # Pre-started host processes (SDK imported) kept ready; 0 starts every session cold.
-            standby=int(os.environ.get("AGENTRY_RUNTIME_STANDBY", "1")),
+            standby=settings.runtime_standby,
         )
 
     # control plane
@@ -183,9 +183,23 @@ class Emulator:
             status_code=202,
         )
 
-    async def list_runtimes(self, _request: Request) -> Response:
-        items = [self._summary(r, r.latest) for r in self.store.runtimes.values()]
-        return JSONResponse({"agentRuntimes": items})
+    async def list_runtimes(self, request: Request) -> Response:
+        records = sorted(self.store.runtimes.values(), key=lambda r: r.created_at)
+        items, more = page([self._summary(r, r.latest) for r in records], request.query_params)
+        return JSONResponse(_listing("agentRuntimes", items, more))
+
+    async def delete_runtime(self, request: Request) -> Response:
+        record = self.store.delete_runtime(request.path_params["runtime_id"])
+        await self.sessions.stop_runtime(record.runtime_id)
+        log.info("runtime.deleted", runtime_id=record.runtime_id)
+        return JSONResponse(
+            {
+                "status": "DELETING",
+                "agentRuntimeId": record.runtime_id,
+                "agentRuntimeVersion": record.latest.version,
+            },
+            status_code=202,
+        )
 
     async def update_runtime(self, request: Request) -> Response:
         runtime_id = request.path_params["runtime_id"]
@@ -226,7 +240,22 @@ class Emulator:
     async def list_versions(self, request: Request) -> Response:
         record = self.store.get(request.path_params["runtime_id"])
         ordered = sorted(record.versions.values(), key=lambda v: int(v.version), reverse=True)
-        return JSONResponse({"agentRuntimes": [self._summary(record, v) for v in ordered]})
+        items, more = page([self._summary(record, v) for v in ordered], request.query_params)
+        return JSONResponse(_listing("agentRuntimes", items, more))
+
+    async def list_endpoints(self, request: Request) -> Response:
+        record = self.store.get(request.path_params["runtime_id"])
+        names = [DEFAULT_ENDPOINT, *sorted(record.endpoints)]
+        items, more = page([self._endpoint(record, name) for name in names], request.query_params)
+        return JSONResponse(_listing("runtimeEndpoints", items, more))
+
+    async def delete_endpoint(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        record = self.store.delete_endpoint(request.path_params["runtime_id"], name)
+        return JSONResponse(
+            {"status": "DELETING", "agentRuntimeId": record.runtime_id, "endpointName": name},
+            status_code=202,
+        )
 
     async def create_endpoint(self, request: Request) -> Response:
         body = await _json_body(request)
@@ -277,27 +306,27 @@ class Emulator:
 
     async def get_endpoint(self, request: Request) -> Response:
         record = self.store.get(request.path_params["runtime_id"])
-        name = request.path_params["name"]
+        return JSONResponse(self._endpoint(record, request.path_params["name"]))
+
+    @staticmethod
+    def _endpoint(record: RuntimeRecord, name: str) -> dict[str, Any]:
         version = record.endpoint_version(name)
         if version is None:
             raise not_found(f"Endpoint {name} of agent runtime {record.runtime_id} not found")
         endpoint = record.endpoints.get(name)
-        created = endpoint.created_at if endpoint else record.created_at
-        updated = endpoint.updated_at if endpoint else record.updated_at
-        return JSONResponse(
-            {
-                "liveVersion": version,
-                "targetVersion": version,
-                "agentRuntimeEndpointArn": record.endpoint_arn(name),
-                "agentRuntimeArn": record.arn,
-                "description": endpoint.description if endpoint else "",
-                "status": "READY",
-                "createdAt": created,
-                "lastUpdatedAt": updated,
-                "name": name,
-                "id": endpoint.endpoint_id if endpoint else f"{DEFAULT_ENDPOINT}",
-            }
-        )
+        return {
+            "liveVersion": version,
+            "targetVersion": version,
+            "agentRuntimeEndpointArn": record.endpoint_arn(name),
+            "agentRuntimeArn": record.arn,
+            "status": "READY",
+            "createdAt": endpoint.created_at if endpoint else record.created_at,
+            "lastUpdatedAt": endpoint.updated_at if endpoint else record.updated_at,
+            "name": name,
+            "id": endpoint.endpoint_id if endpoint else DEFAULT_ENDPOINT,
+            # AWS omits an empty description (the model's minimum length is 1).
+            **({"description": endpoint.description} if endpoint and endpoint.description else {}),
+        }
 
     @staticmethod
     def _summary(record: RuntimeRecord, version: VersionRecord) -> dict[str, Any]:
@@ -306,7 +335,8 @@ class Emulator:
             "agentRuntimeId": record.runtime_id,
             "agentRuntimeVersion": version.version,
             "agentRuntimeName": record.name,
-            "description": version.description,
+            # Required in the summary shape, at least one character: the name when none given.
+            "description": version.description or record.name,
             "lastUpdatedAt": version.created_at,
             "status": "READY",
         }
@@ -510,9 +540,18 @@ class Emulator:
             Route("/runtimes/{arn:path}/stopruntimesession", self.stop_session, methods=["POST"]),
             Route("/runtimes/{runtime_id}/", self.update_runtime, methods=["PUT"]),
             Route("/runtimes/{runtime_id}/", self.get_runtime, methods=["GET"]),
+            Route("/runtimes/{runtime_id}/", self.delete_runtime, methods=["DELETE"]),
             Route("/runtimes/{runtime_id}/versions/", self.list_versions, methods=["POST"]),
             Route(
                 "/runtimes/{runtime_id}/runtime-endpoints/", self.create_endpoint, methods=["PUT"]
+            ),
+            Route(
+                "/runtimes/{runtime_id}/runtime-endpoints/", self.list_endpoints, methods=["POST"]
+            ),
+            Route(
+                "/runtimes/{runtime_id}/runtime-endpoints/{name}/",
+                self.delete_endpoint,
+                methods=["DELETE"],
             ),
             Route(
                 "/runtimes/{runtime_id}/runtime-endpoints/{name}/",
@@ -534,6 +573,10 @@ class Emulator:
                 HTTPException: _http_error,
             },
         )
+
+
+def _listing(key: str, items: list[dict[str, Any]], more: str | None) -> dict[str, Any]:
+    return {key: items, **({"nextToken": more} if more else {})}
 
 
 async def _store_error(_request: Request, exc: Exception) -> Response:

@@ -298,6 +298,13 @@ class SessionManager:
         await self._terminate(session, "stopped")
         return True
 
+    async def stop_runtime(self, runtime_id: str) -> int:
+        """Stop every session of a deleted runtime; returns how many there were."""
+        doomed = [s for (rid, _sid), s in list(self.sessions.items()) if rid == runtime_id]
+        for session in doomed:
+            await self._terminate(session, "runtime_deleted")
+        return len(doomed)
+
     async def broken(self, session: Session) -> int | None:
         """Called when a connection to the session dropped. Returns its exit code if it died."""
         with contextlib.suppress(TimeoutError):

@@ -6,6 +6,7 @@ so a restarted emulator serves the same runtimes. Code zips are extracted once p
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -16,9 +17,10 @@ import string
 import tempfile
 import time
 import zipfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 RUNTIME_ID_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}")
@@ -105,6 +107,31 @@ class RuntimeRecord:
 
     def endpoint_arn(self, name: str) -> str:
         return f"{self.arn}/runtime-endpoint/{name}"
+
+
+T = TypeVar("T")
+
+
+def page(items: list[T], query: Mapping[str, str]) -> tuple[list[T], str | None]:
+    """One page of a List* answer: `maxResults` (1-100, default 100) from `nextToken` on."""
+    try:
+        size = int(query.get("maxResults", "100"))
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 100:
+        raise validation("Value at 'maxResults' failed to satisfy constraint: 1 <= value <= 100")
+    token = query.get("nextToken")
+    start = 0
+    if token is not None:
+        try:
+            start = int(base64.urlsafe_b64decode(str(token).encode()).decode().removeprefix("o:"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise validation("Invalid nextToken") from exc
+        if not 0 <= start <= len(items):
+            raise validation("Invalid nextToken")
+    end = start + size
+    more = base64.urlsafe_b64encode(f"o:{end}".encode()).decode() if end < len(items) else None
+    return items[start:end], more
 
 
 def random_suffix(length: int = 10) -> str:
@@ -333,6 +360,21 @@ class ControlStore:
             endpoint = existing
         self._save()
         return record, endpoint
+
+    def delete_runtime(self, runtime_id: str) -> RuntimeRecord:
+        record = self.get(runtime_id)
+        del self.runtimes[runtime_id]
+        self._save()
+        return record
+
+    def delete_endpoint(self, runtime_id: str, name: str) -> RuntimeRecord:
+        record = self.get(runtime_id)
+        if name == DEFAULT_ENDPOINT:
+            raise validation("The DEFAULT endpoint cannot be deleted")
+        if record.endpoints.pop(name, None) is None:
+            raise not_found(f"Endpoint {name} of agent runtime {runtime_id} not found")
+        self._save()
+        return record
 
     # helpers
 
