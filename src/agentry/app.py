@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import Route
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.agent_auth.ended import EndedInvocations
@@ -232,6 +233,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(usage_router)
     app.include_router(admin_usage_router)
     # Both spellings: MCP clients are configured with and without the trailing slash.
-    app.router.add_route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)
+    app.router.routes.append(
+        Route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)
+    )
     app.mount("/agent/mcp", McpMount())
     return app
