@@ -9,7 +9,7 @@ AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
-.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-sync bench-push bench-async clean \
+.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove
 
@@ -104,7 +104,11 @@ fmt: install ## Format and autofix
 
 bench: bench-sync bench-async ## Run the benchmarks (see docs/benchmarks.md)
 
-bench-sync: install ## Sync echo through the platform vs. direct to the agent process
+bench-tools: ## wrk for the HTTP benchmarks (apt when missing; elsewhere install it yourself)
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null; } \
+	  || { echo "wrk is needed for the HTTP benchmarks: install it (Debian: apt-get install wrk)"; exit 1; }
+
+bench-sync: install bench-tools ## Sync echo through the platform vs. direct to the agent process
 	$(VENV)/bin/python bench/sync_invoke.py
 
 # Agent developers (see docs/agent-developer-guide.md). ALIAS defaults to live.

@@ -8,6 +8,7 @@ test_service.py covers directly. One stack either way, to keep the suite short.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -17,7 +18,7 @@ import pytest
 from httpx_sse import connect_sse
 
 from agentry.testing.stack import Stack, start_stack, stop_stack
-from tests.quotas.conftest import REDIS_URL, redis_available
+from tests.quotas.conftest import REDIS_URL, redis_available, require_redis
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +34,12 @@ QUOTAS = {
 
 @pytest.fixture(scope="module")
 def qstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    redis_url = REDIS_URL if redis_available() else ""
+    # Redis when there is one (CI requires it); else the in-memory limiter, same assertions.
+    redis_url = (
+        require_redis()
+        if os.environ.get("AGENTRY_TEST_REQUIRE_REDIS") == "1"
+        else (REDIS_URL if redis_available() else "")
+    )
     running = start_stack(
         tmp_path_factory.mktemp("quota"),
         quotas=json.dumps(QUOTAS),
