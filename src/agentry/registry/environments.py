@@ -91,6 +91,8 @@ async def _build(settings: Settings, requirements: list[str], path: Path) -> Non
         "--python",
         sys.executable,
         "--no-progress",
+        # Sessions never write .pyc (PYTHONDONTWRITEBYTECODE): compile once, here.
+        "--compile-bytecode",
         *requirements,
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTRY_")}

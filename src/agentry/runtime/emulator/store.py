@@ -7,6 +7,7 @@ so a restarted emulator serves the same runtimes. Code zips are extracted once p
 from __future__ import annotations
 
 import base64
+import compileall
 import json
 import os
 import re
@@ -164,6 +165,8 @@ def safe_extract(archive: Path, dest: Path) -> None:
                 if target != root and root not in target.parents:
                     raise ZipSlipError(f"unsafe path in archive: {name!r}")
             zf.extractall(tmp)
+        # Once per version: its sessions then never compile the agent's code at start.
+        compileall.compile_dir(tmp, quiet=2)
         if dest.exists():
             shutil.rmtree(tmp, ignore_errors=True)
             return
