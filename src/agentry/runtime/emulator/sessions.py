@@ -40,7 +40,7 @@ _INHERITED_ENV = frozenset(
         "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TEMP", "TMP", "USER",
         "LOGNAME", "VIRTUAL_ENV", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
         "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-        "PYTHONPATH", "SYSTEMROOT",
+        "PYTHONPATH", "PYTHONPYCACHEPREFIX", "SYSTEMROOT",
     }
 )  # fmt: skip
 
