@@ -192,8 +192,7 @@ def push(
         + ("reused, no install" if uploaded["layer_reused"] else "built")
     )
     steps.done("build environment", build_note, round(uploaded["build_s"] * 1000))
-    current = api.call("GET", f"/{name}/versions")
-    live = next((a for a in current["aliases"] if a["name"] == alias), None)
+    live = next((a for a in uploaded["aliases"] if a["name"] == alias), None)
     result: dict[str, Any] = {
         "ok": True,
         "agent": name,

@@ -202,6 +202,10 @@ async def upload_version(
             layer=layer.key or None,
             layer_reused=layer.reused,
             build_s=round(layer.seconds, 3),
+            aliases=[
+                alias_state(a)
+                for a in await AgentAliasRepository(session).list_for_agents([published.agent.id])
+            ],
         )
     platform.routes.invalidate(name)
     return result

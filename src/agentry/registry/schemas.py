@@ -73,6 +73,9 @@ class UploadResult(BaseModel):
     layer: str | None = Field(description="Dependency layer key; null without requirements.")
     layer_reused: bool
     build_s: float
+    aliases: list[AliasState] = Field(
+        description="Where the agent's aliases point now (so a client needs no second call)."
+    )
 
 
 class AliasRoute(BaseModel):
