@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentry.kit.bounds import INT32_MAX
+
 
 class AliasRead(BaseModel):
     name: str
@@ -78,8 +80,10 @@ class UploadResult(BaseModel):
 class AliasRoute(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="The stable version.")
-    canary_version: int | None = Field(None, ge=1, description="Optional canary version.")
+    version: int = Field(ge=1, le=INT32_MAX, description="The stable version.")
+    canary_version: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Optional canary version."
+    )
     canary_weight: int = Field(0, ge=0, le=99, description="Percent of new sessions to canary.")
 
 
