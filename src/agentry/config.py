@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["local", "aws"]
@@ -272,8 +273,15 @@ class Settings(BaseSettings):
     )
     auth_failure_limit: str = Field(
         "20/minute",
-        description="Failed authentications allowed per source address (`limits` notation); "
-        "above it the source gets 429 with Retry-After.",
+        description="Failed authentications allowed per source address and per guessed target "
+        "(API key prefix, token issuer), in `limits` notation; further failures get 429 with "
+        "Retry-After. A valid credential always passes.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="CIDRs of the proxies/load balancers in front of the API, JSON in the "
+        'environment, e.g. AGENTRY_TRUSTED_PROXIES=["10.0.0.0/16"]. X-Forwarded-For is '
+        "believed only for hops added by these; empty: the TCP peer is the client.",
     )
     jobs_embedded_workers: bool = Field(
         True,
@@ -349,6 +357,13 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Log level for every process.")
     log_json: bool = Field(True, description="Emit structured JSON log lines.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _check_profile(self) -> Settings:

@@ -78,3 +78,33 @@ def port_refusal(port: int | None) -> str | None:
     if not 1 <= port <= 65535:
         return f"port {port} is not a usable TCP port"
     return None
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(cidrs: list[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]
+) -> str:
+    """The caller's address. `X-Forwarded-For` is believed only hop by hop from the right,
+    while the hop that added it is one of the `trusted` proxies; anything else a client wrote
+    into the header is ignored (otherwise every request could claim a fresh address)."""
+    current = peer or "unknown"
+    if not trusted or not forwarded_for:
+        return current
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    while hops and _in(current, trusted):
+        current = hops.pop()
+    return current
+
+
+def _in(raw: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        address = parse(raw)
+    except ValueError:
+        return False
+    return any(address in net for net in trusted if net.version == address.version)

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentry.kit.bounds import INT32_MAX
+from agentry.kit.text import LABEL_PATTERN, TEXT_PATTERN
 
 
 class AliasRead(BaseModel):
@@ -26,8 +27,8 @@ class AgentList(BaseModel):
 class AgentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=48)
-    description: str = Field("", max_length=2000)
+    name: str = Field(min_length=1, max_length=48, pattern=LABEL_PATTERN)
+    description: str = Field("", max_length=2000, pattern=TEXT_PATTERN)
 
 
 class VersionRead(BaseModel):
