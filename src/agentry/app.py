@@ -18,7 +18,7 @@ from agentry.api_keys.endpoints import router as api_keys_router
 from agentry.api_keys.pepper import api_key_pepper
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.endpoints import router as audit_router
-from agentry.audit.service import AuditLog
+from agentry.audit.wiring import build_audit_log, checkpoint_publisher
 from agentry.config import Settings, get_settings
 from agentry.gateway.endpoints import McpMount
 from agentry.gateway.endpoints import admin_router as tools_admin_router
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             runtime=runtime,
             authenticator=authenticator,
             routes=routes,
-            audit=AuditLog(maker, pepper),
+            audit=build_audit_log(settings, maker),
             tokens=build_token_validator(settings, maker),
             throttle=AuthThrottle(settings.auth_failure_limit, settings.redis_url),
         )
@@ -154,6 +154,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         housekeeper.start()
         canary = CanaryMonitor(app.state.platform)
         canary.start()
+        checkpoints = checkpoint_publisher(settings, app.state.platform.audit)
+        checkpoints.start()
         app.state.secret_box = SecretBox(settings)
         app.state.gateways = build_gateways(
             settings, maker, app.state.token_signer.verifier(ended), app.state.platform.audit
@@ -173,6 +175,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await housekeeper.stop()
             await ended.stop()
             await canary.stop()
+            await checkpoints.stop()
             await app.state.gateways.access.stop()
             if background is not None:
                 await background.stop()

@@ -283,6 +283,27 @@ class Settings(BaseSettings):
         'environment, e.g. AGENTRY_TRUSTED_PROXIES=["10.0.0.0/16"]. X-Forwarded-For is '
         "believed only for hops added by these; empty: the TCP peer is the client.",
     )
+    audit_key: SecretStr = Field(
+        SecretStr(""),
+        description="Secret that keys audit row hashes (HMAC-SHA256) and signs audit "
+        "checkpoints. Keep it out of the database's reach (Secrets Manager in AWS). Empty: "
+        "derived from the API key pepper.",
+    )
+    audit_checkpoint_interval_s: float = Field(
+        300.0,
+        gt=0,
+        description="How often the API signs the audit chain's head and publishes it. A tail "
+        "rewrite by someone holding the audit key can go undetected for at most this long.",
+    )
+    audit_checkpoint_sink: str = Field(
+        "",
+        description="Where checkpoints are published outside the database: `s3://bucket/prefix/` "
+        "(a bucket with Object Lock; compliance mode), `file:<path>`, or `none`. Empty: "
+        "`file:<home>/audit/checkpoints.jsonl` in the local profile, `none` in aws.",
+    )
+    audit_checkpoint_retention_days: int = Field(
+        400, ge=1, le=3650, description="Object Lock retention of each S3 checkpoint."
+    )
     jobs_embedded_workers: bool = Field(
         True,
         description="Run the job dispatcher and webhook sender inside the API process (local "
