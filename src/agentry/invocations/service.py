@@ -41,7 +41,13 @@ from agentry.metering.service import RUNTIME_MS, PriceBook, runtime_key, unit_pr
 from agentry.models import Base, UsageEvent
 from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
-from agentry.runtime.base import AgentFailed, AgentRuntime, AgentTimeout, RuntimeTarget
+from agentry.runtime.base import (
+    AgentFailed,
+    AgentRuntime,
+    AgentTimeout,
+    RuntimeTarget,
+    agent_error,
+)
 
 SESSION_POOL_SIZE = 2
 
@@ -124,7 +130,7 @@ def _agent_error_frame(frame: bytes) -> AgentFailed | None:
     except ValueError:
         return None
     if isinstance(parsed, dict) and "error_type" in parsed:
-        return AgentFailed(str(parsed.get("message") or parsed.get("error")))
+        return agent_error(None, str(parsed.get("message") or parsed.get("error")))
     return None
 
 

@@ -81,9 +81,25 @@ def check_media_type(rule: BodyRule, content_type: str | None) -> BodyProblem | 
     return None
 
 
+MAX_DEPTH = 64  # Python's json (agents, the SDK) fails near 1000 levels; nothing needs 64
+
+
+def _too_deep(value: object) -> bool:
+    todo = [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if level > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            todo.extend((v, level + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            todo.extend((v, level + 1) for v in item if isinstance(v, dict | list))
+    return False
+
+
 def check_json(body: bytes) -> BodyProblem | None:
     try:
-        orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError:
         return BodyProblem(
             400,
@@ -91,5 +107,10 @@ def check_json(body: bytes) -> BodyProblem | None:
             "Malformed JSON",
             "The request body is not valid JSON (RFC 8259). NaN, Infinity and numbers "
             "beyond double range are refused.",
+        )
+    # Cheap test first: a body with few brackets cannot be deep.
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _too_deep(value):
+        return BodyProblem(
+            400, "json_too_deep", "JSON nested too deep", f"JSON may nest {MAX_DEPTH} levels."
         )
     return None
