@@ -43,6 +43,7 @@ from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
 from agentry.kit.middleware import RequestContextMiddleware
+from agentry.kit.openapi import install_problem_document
 from agentry.kit.problems import install_problem_handlers
 from agentry.models import StreamEvent
 from agentry.platform import Platform
@@ -197,6 +198,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url="/openapi.json" if local else None,
     )
     install_problem_handlers(app)
+    install_problem_document(app)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_payload_bytes,
