@@ -141,3 +141,9 @@ bench-async: install ## Async echo jobs end to end, with signed webhooks to a lo
 
 clean: dev-down ## Remove local state (.agentry) and the venv
 	rm -rf .agentry .venv .tools
+
+# Hardening (issue 19): the fuzzing gate. Starts a stack of its own on free ports (or uses a
+# running one: AGENTRY_FUZZ_HOME=<home with dev.env>); FUZZ_EXAMPLES bounds cases per operation.
+.PHONY: fuzz
+fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/developer; fails on 5xx or off-schema answers
+	AGENTRY_FUZZ=1 AGENTRY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),12) $(PYTEST) tests/fuzz -q -s -p no:cacheprovider

@@ -15,13 +15,18 @@ from bedrock_agentcore import BedrockAgentCoreApp
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from starlette.exceptions import HTTPException
 
 app = BedrockAgentCoreApp()
 MAX_TURNS = 4
 
 
 @app.entrypoint
-async def invoke(payload: dict[str, Any]) -> dict[str, Any]:
+async def invoke(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("_agentry"), dict):
+        raise HTTPException(400, 'input must be a JSON object, e.g. {"prompt": "..."}')
+    if not isinstance(payload.get("prompt", ""), str):
+        raise HTTPException(400, "'prompt' must be a string")
     ctx = payload["_agentry"]
     auth = {"Authorization": f"Bearer {ctx['token']}"}
     messages: list[dict[str, Any]] = [{"role": "user", "content": str(payload.get("prompt", ""))}]

@@ -6,6 +6,9 @@ Test hooks driven by the payload:
 - `{"crash": true}`   kill the process mid-request
 - `{"sleep": 1.5}`    sleep before answering
 - `{"busy": 3}`       report HealthyBusy on /ping for that many seconds (background task)
+
+Input that is not an object, or a hook with a value of the wrong type, is refused with a 400
+and a message (`validate`), so the caller never sees a Python exception.
 """
 
 from __future__ import annotations
@@ -17,8 +20,48 @@ from collections.abc import Iterator
 from typing import Any
 
 from bedrock_agentcore import BedrockAgentCoreApp
+from starlette.exceptions import HTTPException
 
 app = BedrockAgentCoreApp()
+MAX_DEPTH = 32
+MAX_WAIT_S = 60.0
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, iteratively (a deep list must not hit Python's recursion limit)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                return deepest
+            todo.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _seconds(payload: dict[str, Any], name: str) -> float:
+    value = payload.get(name) or 0
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_WAIT_S
+    ):
+        raise HTTPException(400, f"'{name}' must be a number of seconds from 0 to {MAX_WAIT_S:g}")
+    return float(value)
+
+
+def validate(payload: Any) -> dict[str, Any]:
+    """Refuse what this agent cannot handle with a 400 and a message, never an exception."""
+    if not isinstance(payload, dict):
+        raise HTTPException(400, 'input must be a JSON object, e.g. {"prompt": "hi"}')
+    if "prompt" in payload and not isinstance(payload["prompt"], str | None):
+        raise HTTPException(400, "'prompt' must be a string")
+    if _depth(payload) > MAX_DEPTH:
+        raise HTTPException(400, f"input is nested more than {MAX_DEPTH} levels deep")
+    _seconds(payload, "sleep")
+    _seconds(payload, "busy")
+    return payload
 
 
 def _stream(prompt: str, session_id: str | None) -> Iterator[dict[str, Any]]:
@@ -40,15 +83,16 @@ def _busy_for(seconds: float) -> None:
 
 
 @app.entrypoint
-def invoke(payload: dict[str, Any], context: Any) -> Any:
+def invoke(payload: Any, context: Any) -> Any:
+    payload = validate(payload)
     if payload.get("sleep"):
-        time.sleep(float(payload["sleep"]))
+        time.sleep(_seconds(payload, "sleep"))
     if payload.get("fail"):
         raise RuntimeError(str(payload["fail"]))
     if payload.get("crash"):
         os._exit(1)
     if payload.get("busy"):
-        _busy_for(float(payload["busy"]))
+        _busy_for(_seconds(payload, "busy"))
     # A sync handler returning a generator makes the SDK answer text/event-stream.
     if payload.get("stream"):
         return _stream(str(payload.get("prompt") or ""), context.session_id)

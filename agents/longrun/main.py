@@ -21,6 +21,7 @@ import urllib.request
 from typing import Any
 
 from bedrock_agentcore import BedrockAgentCoreApp
+from starlette.exceptions import HTTPException
 
 app = BedrockAgentCoreApp()
 CALLBACK_RETRY_S = 120.0
@@ -64,15 +65,31 @@ class Callbacks:
             delay = min(delay * 2, 2.0)
 
 
-def _plan(payload: dict[str, Any]) -> tuple[int, float]:
-    steps = max(1, int(payload.get("steps", 3)))
+MAX_STEPS = 1000
+MAX_DURATION_S = 8 * 3600.0
+
+
+def _number(payload: dict[str, Any], name: str, default: float, top: float) -> float:
+    value = payload.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= top:
+        raise HTTPException(400, f"'{name}' must be a number from 0 to {top:g}")
+    return float(value)
+
+
+def _plan(payload: Any) -> tuple[int, float]:
+    """Steps and seconds per step; a 400 with a message for input this agent cannot run."""
+    if not isinstance(payload, dict):
+        raise HTTPException(400, 'input must be a JSON object, e.g. {"steps": 3}')
+    steps = payload.get("steps", 3)
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise HTTPException(400, f"'steps' must be an integer from 1 to {MAX_STEPS}")
     if "duration_s" in payload:
-        return steps, float(payload["duration_s"]) / steps
-    return steps, float(payload.get("step_s", 0.5))
+        return steps, _number(payload, "duration_s", 0, MAX_DURATION_S) / steps
+    return steps, _number(payload, "step_s", 0.5, MAX_DURATION_S / steps)
 
 
 def _work(payload: dict[str, Any], ctx: dict[str, Any], task_id: int) -> None:
-    steps, step_s = _plan(payload)
+    steps, step_s = _plan(payload)  # already validated by invoke
     checkpoint = ctx.get("checkpoint") or {}
     done = int(checkpoint.get("step", 0))
     trail: list[int] = list(checkpoint.get("trail", []))
@@ -102,10 +119,10 @@ def _work(payload: dict[str, Any], ctx: dict[str, Any], task_id: int) -> None:
 
 
 @app.entrypoint
-def invoke(payload: dict[str, Any], context: Any) -> Any:
-    ctx = payload.pop("_agentry", None)
+def invoke(payload: Any, context: Any) -> Any:
+    ctx = payload.pop("_agentry", None) if isinstance(payload, dict) else None
+    steps, step_s = _plan(payload)  # validated before any work starts
     if ctx is None:
-        steps, step_s = _plan(payload)
         for _ in range(steps):
             time.sleep(step_s)
         return {"steps": steps, "session_id": context.session_id}

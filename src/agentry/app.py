@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +19,7 @@ from agentry.api_keys.endpoints import router as api_keys_router
 from agentry.api_keys.pepper import api_key_pepper
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.endpoints import router as audit_router
-from agentry.audit.service import AuditLog
+from agentry.audit.wiring import build_audit_log, checkpoint_publisher
 from agentry.config import Settings, get_settings
 from agentry.gateway.endpoints import McpMount
 from agentry.gateway.endpoints import admin_router as tools_admin_router
@@ -45,7 +44,7 @@ from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
 from agentry.kit.middleware import RequestContextMiddleware
-from agentry.kit.openapi import with_security
+from agentry.kit.openapi import install_document
 from agentry.kit.problems import install_problem_handlers
 from agentry.models import StreamEvent
 from agentry.platform import Platform
@@ -113,7 +112,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             runtime=runtime,
             authenticator=authenticator,
             routes=routes,
-            audit=AuditLog(maker, pepper),
+            audit=build_audit_log(settings, maker),
             tokens=build_token_validator(settings, maker),
             throttle=AuthThrottle(settings.auth_failure_limit, settings.redis_url),
         )
@@ -157,6 +156,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         housekeeper.start()
         canary = CanaryMonitor(app.state.platform)
         canary.start()
+        checkpoints = checkpoint_publisher(settings, app.state.platform.audit)
+        checkpoints.start()
         app.state.secret_box = SecretBox(settings)
         app.state.gateways = build_gateways(
             settings, maker, app.state.token_signer.verifier(ended), app.state.platform.audit
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await housekeeper.stop()
             await ended.stop()
             await canary.stop()
+            await checkpoints.stop()
             await app.state.gateways.access.stop()
             if background is not None:
                 await background.stop()
@@ -197,14 +199,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url="/openapi.json" if local else None,
     )
     install_problem_handlers(app)
-    build_openapi = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = with_security(build_openapi())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    install_document(app)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_payload_bytes,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["local", "aws"]
@@ -282,8 +283,36 @@ class Settings(BaseSettings):
     )
     auth_failure_limit: str = Field(
         "20/minute",
-        description="Failed authentications allowed per source address (`limits` notation); "
-        "above it the source gets 429 with Retry-After.",
+        description="Failed authentications allowed per source address and per guessed target "
+        "(API key prefix, token issuer), in `limits` notation; further failures get 429 with "
+        "Retry-After. A valid credential always passes.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="CIDRs of the proxies/load balancers in front of the API, JSON in the "
+        'environment, e.g. AGENTRY_TRUSTED_PROXIES=["10.0.0.0/16"]. X-Forwarded-For is '
+        "believed only for hops added by these; empty: the TCP peer is the client.",
+    )
+    audit_key: SecretStr = Field(
+        SecretStr(""),
+        description="Secret that keys audit row hashes (HMAC-SHA256) and signs audit "
+        "checkpoints. Keep it out of the database's reach (Secrets Manager in AWS). Empty: "
+        "derived from the API key pepper.",
+    )
+    audit_checkpoint_interval_s: float = Field(
+        300.0,
+        gt=0,
+        description="How often the API signs the audit chain's head and publishes it. A tail "
+        "rewrite by someone holding the audit key can go undetected for at most this long.",
+    )
+    audit_checkpoint_sink: str = Field(
+        "",
+        description="Where checkpoints are published outside the database: `s3://bucket/prefix/` "
+        "(a bucket with Object Lock; compliance mode), `file:<path>`, or `none`. Empty: "
+        "`file:<home>/audit/checkpoints.jsonl` in the local profile, `none` in aws.",
+    )
+    audit_checkpoint_retention_days: int = Field(
+        400, ge=1, le=3650, description="Object Lock retention of each S3 checkpoint."
     )
     jobs_embedded_workers: bool = Field(
         True,
@@ -359,6 +388,13 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Log level for every process.")
     log_json: bool = Field(True, description="Emit structured JSON log lines.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _derive_urls(self) -> Settings:

@@ -7,7 +7,13 @@ import jwt
 import pytest
 
 from agentry.agent_auth.claims import InvalidInvocationToken, InvocationEnded
-from agentry.agent_auth.tokens import JWKS_PATH, LEEWAY_S, TokenSigner, TokenVerifier
+from agentry.agent_auth.tokens import (
+    JWKS_PATH,
+    LEEWAY_S,
+    MAX_TOKEN_CHARS,
+    TokenSigner,
+    TokenVerifier,
+)
 
 ISSUER = "https://api.agentry.test"
 
@@ -114,3 +120,14 @@ def test_a_verifier_needs_exactly_one_key_source() -> None:
         TokenVerifier(issuer=ISSUER, keys={}, jwks_url="https://x/jwks")
     with pytest.raises(ValueError, match="openid-configuration"):
         TokenVerifier.from_discovery("https://api.agentry.test/jwks.json")
+
+
+def test_oversized_tokens_are_refused_before_parsing(tmp_path: Path) -> None:
+    signer = TokenSigner(tmp_path, issuer=ISSUER, ttl_s=60)
+    token = _sign(signer)
+    with pytest.raises(InvalidInvocationToken, match="at most"):
+        signer.verify(token + "A" * (MAX_TOKEN_CHARS - len(token) + 1))
+    # A real token with the longest tool list an agent may declare still fits.
+    long = _sign(signer, scopes=("tools",), tools=[f"target___tool_{i:03d}" for i in range(200)])
+    assert len(long) <= MAX_TOKEN_CHARS
+    assert signer.verify(long).scopes == {"tools"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -63,13 +64,14 @@ def test_streaming_agent_called_sync_returns_its_frames(stack: Stack) -> None:
     assert frames[-1]["done"] is True
 
 
-def test_agent_exception_is_502_agent_error_with_its_message(stack: Stack) -> None:
+def test_agent_exception_is_502_agent_error_without_its_text(stack: Stack) -> None:
     r = _invoke(stack, {"input": {"fail": "tool exploded"}})
     assert r.status_code == 502
     assert r.headers["content-type"].startswith("application/problem+json")
     body = r.json()
     assert body["code"] == "agent_error"
-    assert "tool exploded" in body["detail"]
+    assert "tool exploded" not in r.text  # an unhandled exception's text stays in agent logs
+    assert body["request_id"]
     assert body["invocation_id"].startswith("inv_")
 
 
@@ -189,3 +191,38 @@ def test_logs_carry_request_and_tenant_but_no_secret_or_payload(stack: Stack) ->
     assert marker not in log
     assert stack.acme_key not in log
     assert stack.globex_key not in log
+
+
+@pytest.mark.parametrize(
+    ("agent", "payload"),
+    [
+        ("longrun", None),
+        ("echo", None),
+        ("echo", {"deep": json.loads("[" * 40 + "]" * 40)}),
+        ("echo", {"sleep": "soon"}),
+    ],
+)
+def test_input_an_agent_refuses_is_422_with_its_message_and_no_exception_text(
+    stack: Stack, agent: str, payload: Any
+) -> None:
+    with stack.client(stack.acme_key) as c:
+        r = c.post(f"/v1/agents/{agent}/invoke", json={"input": payload})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == "agent_rejected_input"
+    assert body["detail"]
+    assert body["request_id"] == r.headers["x-request-id"]
+    for leak in ("Traceback", "NoneType", "attribute", "recursion"):
+        assert leak not in r.text
+
+
+def test_json_nested_past_the_platform_limit_is_400(stack: Stack) -> None:
+    deep = "[" * 100 + "]" * 100
+    with stack.client(stack.acme_key) as c:
+        r = c.post(
+            "/v1/agents/echo/invoke",
+            content=f'{{"input": {{"deep": {deep}}}}}'.encode(),
+            headers={"content-type": "application/json"},
+        )
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "json_too_deep"

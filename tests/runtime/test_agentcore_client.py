@@ -19,9 +19,11 @@ from agentry.kit.errors import BadRequest
 from agentry.runtime.agentcore import AgentCoreControl, AgentCoreRuntime, iter_sse_data, map_error
 from agentry.runtime.artifacts import DEFAULT_BUCKET, LocalArtifactStore, code_artifact
 from agentry.runtime.base import (
+    AGENT_FAILED_DETAIL,
     REQUEST_ID_HEADER,
     SESSION_HEADER,
     AgentFailed,
+    AgentRejectedInput,
     AgentTimeout,
     RuntimeInternal,
     RuntimeNotFound,
@@ -98,7 +100,7 @@ async def test_agent_error_and_crash(runtime: AgentCoreRuntime, echo_runtime: Ec
     before = await _call(runtime, target, sid, {"prompt": "x"})
     with pytest.raises(AgentFailed) as failed:
         await _call(runtime, target, sid, {"fail": "the tool exploded"})
-    assert failed.value.detail == "the tool exploded"
+    assert failed.value.detail == AGENT_FAILED_DETAIL  # the exception text stays in agent logs
     assert failed.value.extra["agent_status"] == 500
 
     with pytest.raises(RuntimeUnavailable) as gone:
@@ -234,7 +236,20 @@ async def test_control_client(emulator: EmulatorProc, echo_zip: bytes) -> None:
 @pytest.mark.parametrize(
     ("status", "error_type", "message", "expected", "detail"),
     [
-        (424, "RuntimeClientError", "Received error (500) from runtime: boom", AgentFailed, "boom"),
+        (
+            424,
+            "RuntimeClientError",
+            "Received error (500) from runtime: 'NoneType' object has no attribute 'get'",
+            AgentFailed,
+            AGENT_FAILED_DETAIL,
+        ),
+        (
+            424,
+            "RuntimeClientError",
+            "Received error (400) from runtime: input must be an object",
+            AgentRejectedInput,
+            "input must be an object",
+        ),
         (424, "RuntimeClientError", "Runtime session terminated: x", RuntimeUnavailable, None),
         (
             424,
@@ -243,7 +258,7 @@ async def test_control_client(emulator: EmulatorProc, echo_zip: bytes) -> None:
             SessionStartFailed,
             None,
         ),
-        (424, "RuntimeClientError", "something else", AgentFailed, "something else"),
+        (424, "RuntimeClientError", "something else", AgentFailed, AGENT_FAILED_DETAIL),
         (404, "ResourceNotFoundException", "no", RuntimeNotFound, "no"),
         (429, "ThrottlingException", "slow", RuntimeThrottled, "slow"),
         (402, "ServiceQuotaExceededException", "full", RuntimeThrottled, "full"),

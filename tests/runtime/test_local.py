@@ -11,7 +11,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agentry.runtime.agentcore import AgentCoreRuntime
-from agentry.runtime.base import AgentFailed, AgentTimeout, RuntimeTarget, RuntimeUnavailable
+from agentry.runtime.base import (
+    AGENT_FAILED_DETAIL,
+    AgentFailed,
+    AgentTimeout,
+    RuntimeTarget,
+    RuntimeUnavailable,
+)
 from agentry.runtime.local import LocalRuntime
 from tests.runtime.support import EchoRuntime, EmulatorProc, pid_alive, session_id, wait_until
 
@@ -100,7 +106,7 @@ async def test_errors_crash_and_timeout(local: LocalRuntime, echo_runtime: EchoR
     before = await _call(local, target, sid, {})
     with pytest.raises(AgentFailed) as failed:
         await _call(local, target, sid, {"fail": "bad input"})
-    assert failed.value.detail == "bad input"
+    assert failed.value.detail == AGENT_FAILED_DETAIL  # the exception text stays in agent logs
 
     with pytest.raises(RuntimeUnavailable):
         await _call(local, target, sid, {"crash": True})

@@ -86,3 +86,54 @@ async def test_public_address_allowed_and_https_enforced() -> None:
 async def test_malformed_urls_refused(url: str) -> None:
     with pytest.raises(WebhookUrlRefused):
         await check_url(url, allow_private=True, https_only=False)
+
+
+# IPv4-in-IPv6 transition forms that embed a refused IPv4 address, and port rules (finding 8).
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::ffff:0:a9fe:a9fe]/",  # IPv4-translated 169.254.169.254
+        "http://[::a9fe:a9fe]/",  # IPv4-compatible 169.254.169.254
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 of 169.254.169.254
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
+        "http://[64:ff9b:1::a9fe:a9fe]/",  # NAT64 local use
+        "http://[2001:0:4136:e378:8000:63bf:5601:5601]/",  # Teredo, client 169.254.169.254
+        "http://v6meta.example/",  # AAAA record in a transition form
+    ],
+)
+async def test_metadata_in_ipv6_transition_forms_refused_even_in_dev(url: str) -> None:
+    resolver = fake_dns({"v6meta.example": ["64:ff9b::169.254.169.254"]})
+    with pytest.raises(WebhookUrlRefused, match="metadata"):
+        await check_url(url, allow_private=True, https_only=False, resolver=resolver)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::ffff:0:7f00:1]/",  # IPv4-translated 127.0.0.1
+        "http://[::7f00:1]/",  # IPv4-compatible 127.0.0.1
+        "http://[2002:7f00:1::1]/",  # 6to4 of 127.0.0.1
+        "http://[2002:c0a8:1::1]/",  # 6to4 of 192.168.0.1
+        "http://[64:ff9b::a00:1]/",  # NAT64 of 10.0.0.1
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo, client 127.0.0.1
+    ],
+)
+async def test_private_ipv4_in_ipv6_transition_forms_refused(url: str) -> None:
+    with pytest.raises(WebhookUrlRefused):
+        await check_url(url, allow_private=False, https_only=False)
+
+
+@pytest.mark.parametrize("url", ["http://93.184.216.34:0/", "https://hooks.example:0/x"])
+async def test_port_zero_refused(url: str) -> None:
+    resolver = fake_dns({"hooks.example": ["93.184.216.34"]})
+    with pytest.raises(WebhookUrlRefused, match="port 0"):
+        await check_url(url, allow_private=False, https_only=False, resolver=resolver)
+
+
+async def test_public_ipv6_and_explicit_port_still_allowed() -> None:
+    resolver = fake_dns({"v6.example": ["2606:2800:220:1:248:1893:25c8:1946"]})
+    checked = await check_url(
+        "https://v6.example:8443/h", allow_private=False, https_only=True, resolver=resolver
+    )
+    assert checked.port == 8443
+    assert checked.pinned_url() == "https://[2606:2800:220:1:248:1893:25c8:1946]:8443/h"

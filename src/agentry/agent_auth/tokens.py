@@ -31,6 +31,7 @@ from agentry.kit.ids import new_id
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
 AUDIENCE = "agentry-agent"
+MAX_TOKEN_CHARS = 16_384  # platform tokens are ~1-4 KB (a long tool list included)
 ALGORITHM = "RS256"
 SCOPES = ("model", "tools", "jobs")
 LEEWAY_S = 30  # clock skew between the signer and a verifier on another host (Lambda)
@@ -130,6 +131,8 @@ class TokenVerifier:
         return self._keys[kid]
 
     def verify(self, token: str) -> InvocationClaims:
+        if len(token) > MAX_TOKEN_CHARS:  # before any parsing: a 200 KB "token" costs nothing
+            raise InvalidInvocationToken(f"tokens are at most {MAX_TOKEN_CHARS} characters")
         try:
             payload = jwt.decode(
                 token,

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentry.identity.principal import Scope
+from agentry.kit.text import LABEL_PATTERN
 
 # Scopes a tenant may put on its own keys (platform:admin is only for operator keys).
 GRANTABLE = sorted(s.value for s in Scope if s is not Scope.platform_admin)
@@ -13,7 +14,7 @@ GRANTABLE = sorted(s.value for s in Scope if s is not Scope.platform_admin)
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=LABEL_PATTERN)
     scopes: list[Scope] = Field(
         default_factory=lambda: [Scope.invoke],
         min_length=1,

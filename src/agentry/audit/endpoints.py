@@ -8,12 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentry.audit.repository import AuditRepository
 from agentry.audit.schemas import AuditEventList, AuditEventRead
 from agentry.identity.auth import Operator, TenantAdmin
+from agentry.kit.bounds import INT64_MAX
 from agentry.kit.openapi import problem_responses
 from agentry.platform import DbSession
 
 router = APIRouter(tags=["audit"])
 Limit = Annotated[int, Query(ge=1, le=100)]
-BeforeSeq = Annotated[int | None, Query(ge=1)]
+BeforeSeq = Annotated[int | None, Query(ge=1, le=INT64_MAX)]
 
 
 async def _page(

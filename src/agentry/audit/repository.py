@@ -4,8 +4,10 @@ from collections.abc import AsyncIterator, Sequence
 
 from sqlalchemy import select, text, update
 
+from agentry.audit.checkpoints import Checkpoint
+from agentry.kit.ids import new_id
 from agentry.kit.repository import RepositoryBase
-from agentry.models import AuditEvent
+from agentry.models import AuditCheckpoint, AuditEvent
 
 
 class AuditRepository(RepositoryBase[AuditEvent]):
@@ -56,6 +58,25 @@ class AuditRepository(RepositoryBase[AuditEvent]):
             for row in rows:
                 yield row
             after = rows[-1].seq
+
+    async def checkpoints(self, limit: int) -> list[Checkpoint]:
+        """The newest `limit` checkpoints stored in the database, newest first."""
+        result = await self.session.execute(
+            select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(limit)
+        )
+        return [Checkpoint(r.seq, r.head_hash, r.at, r.signature) for r in result.scalars().all()]
+
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.session.add(
+            AuditCheckpoint(
+                id=new_id("ack"),
+                seq=checkpoint.seq,
+                head_hash=checkpoint.head_hash,
+                at=checkpoint.at,
+                signature=checkpoint.signature,
+            )
+        )
+        await self.session.flush()
 
     async def pseudonymise_tenant(self, tenant_id: str, pseudonym: str) -> None:
         for column in (AuditEvent.actor_tenant_id, AuditEvent.target_tenant_id):

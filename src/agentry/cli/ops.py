@@ -23,8 +23,7 @@ app.command("usage")(usage.usage)
 
 async def _verify() -> Verification:
     # The one command here that reads the database itself: the server modules load only for it.
-    from agentry.api_keys.pepper import api_key_pepper
-    from agentry.audit.service import AuditLog
+    from agentry.audit.wiring import build_audit_log
     from agentry.config import get_settings
     from agentry.kit.db.engine import create_engine, create_sessionmaker
 
@@ -32,15 +31,21 @@ async def _verify() -> Verification:
     engine = create_engine(settings.effective_database_url)
     try:
         maker = create_sessionmaker(engine)
+        audit = build_audit_log(settings, maker)
         async with maker() as session:
-            return await AuditLog(maker, api_key_pepper(settings)).verify(session)
+            result = await audit.verify(session)
+        if result.ok:
+            # Pin the head just verified, so a later truncation or tail rewrite is caught.
+            await audit.checkpoint()
+        return result
     finally:
         await engine.dispose()
 
 
 @audit_app.command("verify")
 def verify(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Check the audit log's hash chain; exit 1 if any row was edited, removed or reordered."""
+    """Check the audit log's hash chain against its signed checkpoints; exit 1 if any row was
+    edited, removed, reordered or rewritten, or the tail was truncated. Then checkpoint the head."""
     import asyncio
 
     result = asyncio.run(_verify())
@@ -52,11 +57,14 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
                     "checked": result.checked,
                     "first_bad_seq": result.first_bad_seq,
                     "reason": result.reason,
+                    "checkpoints": result.checkpoints,
                 }
             )
         )
     elif result.ok:
-        typer.echo(f"audit chain OK ({result.checked} events)")
+        typer.echo(
+            f"audit chain OK ({result.checked} events, {result.checkpoints} checkpoints matched)"
+        )
     else:
         typer.echo(
             f"audit chain BROKEN at seq {result.first_bad_seq}: {result.reason} "

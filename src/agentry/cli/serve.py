@@ -23,6 +23,9 @@ def serve(
         port=port or settings.api_port,
         workers=workers or settings.api_workers,
         access_log=False,
+        # X-Forwarded-For is read by the app, only from AGENTRY_TRUSTED_PROXIES; uvicorn's
+        # default trusts it from 127.0.0.1, which let any local client pick its address.
+        proxy_headers=False,
         log_level="warning",
         timeout_graceful_shutdown=10,
     )

@@ -1,8 +1,9 @@
 """Typed auth dependencies. A route without one of these is public.
 
 One path for every credential: `Authorization: Bearer agy_…` is an API key, any other bearer
-value is an Entra ID (or dev provider) access token. Failures are audited and throttled per
-source address; role and scope denials are audited too.
+value is an Entra ID (or dev provider) access token. Failures are audited and throttled by
+source address and by what was guessed (identity/throttle.py); role and scope denials are
+audited too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from fastapi import Depends, Request
 from agentry.api_keys.keys import PREFIX as KEY_PREFIX
 from agentry.audit.service import Outcome
 from agentry.identity.principal import Principal, Role, Scope
+from agentry.identity.throttle import AuthThrottled, buckets
 from agentry.identity.tokens import InvalidToken
+from agentry.kit.addresses import client_address, networks
 from agentry.kit.errors import Forbidden, NotFound, Unauthorized
 from agentry.kit.logging import get_logger
 from agentry.platform import Platform, get_platform
@@ -39,17 +42,24 @@ class MissingRole(Forbidden):
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="agentry"'}
+# Entra access tokens are a few KB (group overage keeps them small); API keys are 42 chars.
+MAX_BEARER_CHARS = 16_384
 
 
-def _source(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+class CredentialTooLarge(Unauthorized):
+    code = "credential_too_large"
+    title = "The credential is too large"
 
 
-async def authenticate(request: Request) -> Principal:
-    platform = get_platform(request)
-    source = _source(request)
-    if platform.throttle is not None:
-        await platform.throttle.check(source)
+def source_address(request: Request) -> str:
+    """The caller's address; `X-Forwarded-For` counts only from AGENTRY_TRUSTED_PROXIES."""
+    peer = request.client.host if request.client else None
+    trusted = networks(get_platform(request).settings.trusted_proxies)
+    return client_address(peer, request.headers.get("x-forwarded-for"), trusted)
+
+
+def bearer_credential(request: Request) -> str:
+    """The bearer value, bounded in size; 401 with a challenge when absent or oversized."""
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
@@ -57,6 +67,17 @@ async def authenticate(request: Request) -> Principal:
         raise MissingCredentials(
             "Send 'Authorization: Bearer <API key or access token>'.", headers=_CHALLENGE
         )
+    if len(credential) > MAX_BEARER_CHARS:
+        raise CredentialTooLarge(
+            f"Bearer credentials are at most {MAX_BEARER_CHARS} characters.",
+            headers=dict(_CHALLENGE),
+        )
+    return credential
+
+
+async def authenticate(request: Request) -> Principal:
+    platform = get_platform(request)
+    credential = bearer_credential(request)
     is_key = credential.startswith(KEY_PREFIX)
     try:
         if is_key:
@@ -66,7 +87,10 @@ async def authenticate(request: Request) -> Principal:
         else:
             raise InvalidToken("Access tokens are not accepted here.")
     except Unauthorized as exc:
-        await _failed(platform, source, "api_key" if is_key else "token", exc.code)
+        # Verified first, throttled after: a valid credential is never locked out.
+        source = source_address(request)
+        names = buckets(source, credential, is_key=is_key)
+        await _failed(platform, source, names, "api_key" if is_key else "token", exc.code)
         exc.headers.update(_CHALLENGE)
         raise
     request.state.tenant_id = principal.tenant_id
@@ -75,9 +99,17 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
-async def _failed(platform: Platform, source: str, kind: str, reason: str) -> None:
+async def _failed(
+    platform: Platform, source: str, names: list[str], kind: str, reason: str
+) -> None:
     if platform.throttle is not None:
-        await platform.throttle.failed(source)
+        retry = await platform.throttle.retry_after(names)
+        await platform.throttle.failed(names)
+        if retry is not None:
+            raise AuthThrottled(
+                "Too many failed authentications for this credential or address.",
+                headers={"Retry-After": str(retry), **_CHALLENGE},
+            )
     try:
         await platform.audit.append_now(
             actor="anonymous",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.identity.principal import Principal
@@ -40,7 +41,13 @@ from agentry.metering.service import RUNTIME_MS, PriceBook, runtime_key, unit_pr
 from agentry.models import Base, UsageEvent
 from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
-from agentry.runtime.base import AgentFailed, AgentRuntime, AgentTimeout, RuntimeTarget
+from agentry.runtime.base import (
+    AgentFailed,
+    AgentRuntime,
+    AgentTimeout,
+    RuntimeTarget,
+    agent_error,
+)
 
 SESSION_POOL_SIZE = 2
 
@@ -123,7 +130,7 @@ def _agent_error_frame(frame: bytes) -> AgentFailed | None:
     except ValueError:
         return None
     if isinstance(parsed, dict) and "error_type" in parsed:
-        return AgentFailed(str(parsed.get("message") or parsed.get("error")))
+        return agent_error(None, str(parsed.get("message") or parsed.get("error")))
     return None
 
 
@@ -160,21 +167,27 @@ class SyncResult:
         )
 
 
+def _strict_json(raw: bytes) -> bytes:
+    """`raw` when it is RFC 8259 JSON, else the text as a JSON string. Agents written with
+    Python's json module can answer bare NaN/Infinity, which no JSON client can parse."""
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return orjson.dumps(raw.decode("utf-8", "replace"))
+    return raw
+
+
 def _output_json(content_type: str, body: bytes) -> bytes:
     if content_type.startswith("text/event-stream"):
         frames = [
-            line[5:].strip()
+            _strict_json(line[5:].strip())
             for line in body.replace(b"\r\n", b"\n").split(b"\n")
             if line.startswith(b"data:")
         ]
         return b"[" + b",".join(frames) + b"]"
     if not body.strip():
         return b"null"
-    try:
-        json.loads(body)
-    except ValueError:
-        return json.dumps(body.decode("utf-8", "replace")).encode()
-    return body
+    return _strict_json(body)
 
 
 class InvocationService:
@@ -217,8 +230,7 @@ class InvocationService:
 
     async def _admit(self, principal: Principal, body_size: int) -> None:
         if self._quotas is not None:
-            self._quotas.check_payload(principal, body_size)
-            await self._quotas.check_rate(principal)
+            await self._quotas.admit(principal, body_size)
 
     async def _route(self, principal: Principal, agent_name: str, alias: str, mode: str) -> Route:
         route = await self._routes.resolve(agent_name, alias)
@@ -544,7 +556,11 @@ class InvocationService:
                     seq += 1
                     chunks += 1
                     row, sse = self._event(
-                        principal, invocation_id, seq, "chunk", frame.decode("utf-8", "replace")
+                        principal,
+                        invocation_id,
+                        seq,
+                        "chunk",
+                        _strict_json(frame).decode("utf-8", "replace"),
                     )
                     await self._store(row, wait=False)
                     yield sse

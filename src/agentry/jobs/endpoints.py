@@ -21,6 +21,7 @@ from agentry.kit.headers import IdempotencyKey
 from agentry.kit.openapi import problem_responses
 from agentry.models.job import TERMINAL
 from agentry.platform import DbSession, PlatformDep
+from agentry.quotas import QuotaService
 
 router = APIRouter(tags=["jobs"])
 JobsCaller = Annotated[Principal, Depends(RequireScope(Scope.jobs))]
@@ -32,7 +33,7 @@ SSE_HEARTBEAT_S = 15.0
     "/v1/agents/{agent}/jobs",
     status_code=202,
     response_model=JobCreated,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429),
     summary="Start an async job; poll `Location` or receive a signed webhook",
     openapi_extra=json_body_openapi(JobCreate),
 )
@@ -44,6 +45,9 @@ async def create_job(
     platform: PlatformDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    # The same admission check as invoke and stream: a job is agent work like any other.
+    quotas: QuotaService = request.app.state.quotas
+    await quotas.admit(principal, len(await request.body()))
     body = await json_body(request, JobCreate)
     created = await service.create_job(
         session,

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentry.kit.bounds import STEP_MAX
+
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
 
 
@@ -58,8 +60,8 @@ class JobPage(BaseModel):
 class ProgressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    step: int | None = None
-    total: int | None = None
+    step: int | None = Field(None, ge=0, le=STEP_MAX)
+    total: int | None = Field(None, ge=0, le=STEP_MAX)
     message: str | None = Field(None, max_length=2000)
     percent: float | None = Field(None, ge=0, le=100)
 

@@ -15,6 +15,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentry.kit.content import BodyProblem, check_json, check_media_type, rule_for
 from agentry.kit.context import request_id_var
 from agentry.kit.errors import PayloadTooLarge
 from agentry.kit.ids import new_id
@@ -29,6 +30,7 @@ LATENCY = Histogram(
 )
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 log = get_logger("agentry.access")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class RequestContextMiddleware:
@@ -67,15 +69,30 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
             return
 
-        if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
-            # No Content-Length (chunked): read up to the limit before the app sees the body,
-            # because FastAPI turns errors raised while it reads the body into a plain 400.
-            body, too_large = await _read_limited(receive, limit)
-            if too_large:
-                await _send_too_large(scope, send, request_id, limit)
+        method = scope["method"]
+        if method in _BODY_METHODS:
+            # Every route's body rules in one place (kit.content): media type, strict JSON.
+            rule = rule_for(method, scope["path"])
+            refused: BodyProblem | None = None
+            if rule.json or declared is None:
+                # Read up to the limit before the app sees the body: FastAPI turns errors raised
+                # while it reads the body into a plain 400, and JSON is checked before routing.
+                body, too_large = await _read_limited(receive, limit)
+                if too_large:
+                    await _send_too_large(scope, send, request_id, limit)
+                    request_id_var.reset(token)
+                    return
+                receive = _replay(body, receive)
+                if body:
+                    refused = check_media_type(rule, _header(scope, b"content-type"))
+                    if refused is None and rule.json:
+                        refused = check_json(body)
+            elif declared != "0":
+                refused = check_media_type(rule, _header(scope, b"content-type"))
+            if refused is not None:
+                await _send_problem(scope, send, request_id, refused, add_id=True)
                 request_id_var.reset(token)
                 return
-            receive = _replay(body, receive)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -85,8 +102,29 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            # Answer here, inside the request's context: Starlette's outermost error handler
+            # runs after the request id is gone and re-raises, which resets the connection.
+            log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
+            if started_response:
+                raise
+            await _send_problem(
+                scope,
+                send_with_id,
+                request_id,
+                BodyProblem(
+                    500, "internal_error", "Internal error", "An unexpected error occurred."
+                ),
+            )
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
@@ -120,15 +158,21 @@ def _request_id(scope: Scope) -> str:
 
 
 async def _send_too_large(scope: Scope, send: Send, request_id: str, limit: int) -> None:
+    detail = f"The request body exceeds {limit} bytes."
+    too_large = BodyProblem(
+        PayloadTooLarge.status_code, PayloadTooLarge.code, PayloadTooLarge.title, detail
+    )
+    await _send_problem(scope, send, request_id, too_large, add_id=True)
+
+
+async def _send_problem(
+    scope: Scope, send: Send, request_id: str, found: BodyProblem, *, add_id: bool = False
+) -> None:
     from agentry.kit.problems import problem
 
-    response = problem(
-        PayloadTooLarge.status_code,
-        PayloadTooLarge.code,
-        PayloadTooLarge.title,
-        f"The request body exceeds {limit} bytes.",
-    )
-    response.headers["x-request-id"] = request_id
+    response = problem(found.status, found.code, found.title, found.detail)
+    if add_id:
+        response.headers["x-request-id"] = request_id
 
     async def _noop_receive() -> dict[str, Any]:
         return {"type": "http.disconnect"}

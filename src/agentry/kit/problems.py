@@ -14,6 +14,7 @@ from agentry.kit.errors import AgentryError
 from agentry.kit.logging import get_logger
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+_RFC6750 = "invalid_token"
 log = get_logger("agentry.errors")
 
 _HTTP_CODES = {
@@ -53,8 +54,12 @@ async def _agentry_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AgentryError)
     if exc.status_code >= 500:
         log.warning("request_failed", code=exc.code, status=exc.status_code)
+    headers = exc.headers
+    if exc.status_code == 401 and "WWW-Authenticate" not in headers:
+        # RFC 9110 §11.6.1: every 401 names its scheme (agent and tenant routes alike).
+        headers = {**headers, "WWW-Authenticate": f'Bearer realm="agentry", error="{_RFC6750}"'}
     return problem(
-        exc.status_code, exc.code, exc.title, exc.detail, headers=exc.headers, extra=exc.extra
+        exc.status_code, exc.code, exc.title, exc.detail, headers=headers, extra=exc.extra
     )
 
 

@@ -5,6 +5,7 @@ from agentry.models.agent import Agent
 from agentry.models.agent_alias import AgentAlias
 from agentry.models.agent_version import AgentVersion
 from agentry.models.api_key import ApiKey
+from agentry.models.audit_checkpoint import AuditCheckpoint
 from agentry.models.audit_event import AuditEvent
 from agentry.models.ended_invocation import EndedInvocation
 from agentry.models.idempotency_record import IdempotencyRecord
@@ -39,6 +40,7 @@ __all__ = [
     "AgentAlias",
     "AgentVersion",
     "ApiKey",
+    "AuditCheckpoint",
     "AuditEvent",
     "Base",
     "EndedInvocation",

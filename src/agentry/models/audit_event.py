@@ -34,3 +34,5 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # "hmac-sha256" (keyed, since 0011); rows written before that are "sha256" (unkeyed).
+    hash_alg: Mapped[str] = mapped_column(String(16), default="hmac-sha256")

@@ -186,6 +186,12 @@ class QuotaService:
                 extra={"max_bytes": limit},
             )
 
+    async def admit(self, principal: Principal, body_size: int) -> None:
+        """The one admission check of every path that starts agent work (invoke, stream,
+        jobs, and any later one): the tier's payload limit, then one hit on its rate window."""
+        self.check_payload(principal, body_size)
+        await self.check_rate(principal)
+
     async def check_rate(self, principal: Principal) -> None:
         """Count one request against the tenant's window; 429 `rate_limited` when over it."""
         item = self._items.get(principal.tier, self._fallback_item)

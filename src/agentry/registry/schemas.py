@@ -4,6 +4,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentry.kit.bounds import INT32_MAX
+from agentry.kit.text import LABEL_PATTERN, TEXT_PATTERN
+
 
 class AliasRead(BaseModel):
     name: str
@@ -24,8 +27,8 @@ class AgentList(BaseModel):
 class AgentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=48)
-    description: str = Field("", max_length=2000)
+    name: str = Field(min_length=1, max_length=48, pattern=LABEL_PATTERN)
+    description: str = Field("", max_length=2000, pattern=TEXT_PATTERN)
 
 
 class VersionRead(BaseModel):
@@ -81,8 +84,10 @@ class UploadResult(BaseModel):
 class AliasRoute(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="The stable version.")
-    canary_version: int | None = Field(None, ge=1, description="Optional canary version.")
+    version: int = Field(ge=1, le=INT32_MAX, description="The stable version.")
+    canary_version: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Optional canary version."
+    )
     canary_weight: int = Field(0, ge=0, le=99, description="Percent of new sessions to canary.")
 
 

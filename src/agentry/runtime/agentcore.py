@@ -3,7 +3,8 @@
 Both work against AWS and against the local emulator (`agentry runtime serve`).
 
 Error mapping (x-amzn-ErrorType and message → base.py errors):
-    RuntimeClientError "Received error (N) from runtime: <msg>"  → AgentFailed(<msg>)
+    RuntimeClientError "Received error (N) from runtime: <msg>"  → agent_error(N, <msg>):
+        AgentRejectedInput(<msg>) for a 4xx, else AgentFailed (the text stays in agent logs)
     RuntimeClientError "Runtime session terminated..."          → RuntimeUnavailable
     RuntimeClientError "Runtime initialization..."              → SessionStartFailed
     RuntimeClientError (anything else)                          → AgentFailed
@@ -35,7 +36,6 @@ from agentry.kit.logging import get_logger
 from agentry.runtime.base import (
     REQUEST_ID_HEADER,
     SESSION_HEADER,
-    AgentFailed,
     AgentTimeout,
     InvokeResult,
     RuntimeInternal,
@@ -46,6 +46,7 @@ from agentry.runtime.base import (
     RuntimeUnavailable,
     RuntimeVersion,
     SessionStartFailed,
+    agent_error,
 )
 
 log = get_logger("agentry.runtime.agentcore")
@@ -64,12 +65,12 @@ def map_error(status: int, error_type: str, message: str) -> AgentryError:
         match = _AGENT_ERROR_RE.match(message)
         if match:
             extra["agent_status"] = int(match.group(1))
-            return AgentFailed(match.group(2) or None, extra=extra)
+            return agent_error(int(match.group(1)), match.group(2) or None, extra=extra)
         if message.startswith("Runtime session terminated"):
             return RuntimeUnavailable(message, extra=extra)
         if message.startswith("Runtime initialization"):
             return SessionStartFailed(message, extra=extra)
-        return AgentFailed(message or None, extra=extra)
+        return agent_error(None, message or None, extra=extra)
     if error_type == "ResourceNotFoundException" or (status == 404 and not error_type):
         return RuntimeNotFound(message or None, extra=extra)
     if error_type in _THROTTLED or status == 429:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from agentry.kit.errors import NotFound, ServiceUnavailable, TooManyRequests, UpstreamError
 
@@ -74,6 +74,34 @@ class RuntimeUnavailable(UpstreamError):
 class AgentFailed(UpstreamError):
     code = "agent_error"
     title = "The agent failed"
+
+
+class AgentRejectedInput(AgentFailed):
+    """The agent answered 4xx on purpose (the SDK's `HTTPException`): its message is for the
+    caller, unlike the text of an exception it did not handle."""
+
+    status_code = 422
+    code = "agent_rejected_input"
+    title = "The agent refused the input"
+
+
+AGENT_FAILED_DETAIL = (
+    "The agent failed while handling the request; the agent's logs have the cause."
+)
+_MAX_AGENT_MESSAGE = 500
+
+
+def agent_error(
+    status: int | None, message: str | None, extra: dict[str, Any] | None = None
+) -> AgentFailed:
+    """An agent's error answer as the platform's error, for every runtime and mode.
+
+    A 4xx is the agent's deliberate answer, and its message reaches the caller. Anything else
+    is a failure: its text is often a Python exception (`'NoneType' object has no attribute
+    'get'`), which belongs in the agent's logs, never in the platform's answer."""
+    if status is not None and 400 <= status < 500 and message:
+        return AgentRejectedInput(message[:_MAX_AGENT_MESSAGE], extra=extra)
+    return AgentFailed(AGENT_FAILED_DETAIL, extra=extra)
 
 
 class AgentTimeout(UpstreamError):

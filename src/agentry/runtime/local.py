@@ -33,6 +33,7 @@ from agentry.runtime.base import (
     InvokeResult,
     RuntimeTarget,
     RuntimeUnavailable,
+    agent_error,
 )
 from agentry.runtime.emulator.host import MISMATCH_HEADER
 
@@ -43,6 +44,7 @@ TOUCH_INTERVAL_S = 2.0
 
 
 def _agent_error(status: int, body: bytes) -> AgentFailed:
+    """The SDK answers `{"error": <text>}`; `agent_error` decides what the caller sees."""
     message: str | None = None
     try:
         parsed = json.loads(body)
@@ -53,7 +55,7 @@ def _agent_error(status: int, body: bytes) -> AgentFailed:
             message = parsed["error"]
         else:
             message = json.dumps(parsed)[:2000]
-    return AgentFailed(message, extra={"agent_status": status})
+    return agent_error(status, message, extra={"agent_status": status})
 
 
 class LocalRuntime:

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from agentry.kit.text import LABEL_PATTERN
 from agentry.models.tenant import Tier
 
 EntraTenantId = Annotated[
@@ -20,7 +21,7 @@ class TenantOnboard(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str = Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=LABEL_PATTERN)
     tier: Tier = Tier.basic
     entra_tenant_ids: list[EntraTenantId] = Field(default_factory=list, max_length=20)
 

@@ -8,6 +8,7 @@ from agentry.api_keys.service import IssuedKey, issue_key
 from agentry.identity.principal import Role
 from agentry.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from agentry.kit.ids import new_id
+from agentry.kit.text import is_label
 from agentry.models import TENANT_OWNED, Tenant, TenantEntraId
 from agentry.models.tenant import TenantStatus, Tier
 from agentry.tenants.repository import (
@@ -48,6 +49,8 @@ async def create_tenant(
         raise ValidationFailed(
             "slug must be 2-63 chars of a-z, 0-9 and '-', starting with a letter"
         )
+    if not display_name or len(display_name) > 200 or not is_label(display_name):
+        raise ValidationFailed("name must be 1-200 characters without control characters")
     if tier not in Tier.__members__:
         raise ValidationFailed(f"tier must be one of {', '.join(Tier.__members__)}")
     repo = TenantRepository(session)

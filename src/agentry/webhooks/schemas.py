@@ -5,12 +5,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentry.kit.text import LABEL_PATTERN
+
 
 class EndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(max_length=2000)
-    description: str = Field("", max_length=200)
+    description: str = Field("", max_length=200, pattern=LABEL_PATTERN)
 
 
 class EndpointOut(BaseModel):

@@ -1,4 +1,7 @@
-"""SSRF guard for webhook URLs: resolve, check every address, then connect to a checked one.
+"""SSRF guard for outbound URLs: resolve, check every address, then connect to a checked one.
+
+Addresses and ports are classified in `agentry.kit.addresses` (one rule set for webhooks,
+job webhook_url and tool targets).
 
 Hand-written because no maintained library does "resolve once, refuse metadata/link-local,
 optionally refuse private, and pin the connection to the checked address" for httpx.
@@ -13,18 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from agentry.kit.addresses import parse, port_refusal, refusal_reason
 from agentry.kit.errors import ValidationFailed
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
-
-ALWAYS_REFUSED = (
-    ipaddress.ip_network("169.254.0.0/16"),  # link-local, cloud metadata (IMDS)
-    ipaddress.ip_network("fd00:ec2::254/128"),  # EC2 metadata over IPv6
-    ipaddress.ip_network("fe80::/10"),  # IPv6 link-local
-    ipaddress.ip_network("0.0.0.0/8"),
-    ipaddress.ip_network("100.64.0.0/10"),  # carrier-grade NAT (AWS uses it internally)
-)
 
 
 class WebhookUrlRefused(ValidationFailed):
@@ -61,18 +56,6 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def refusal_reason(address: IPAddress, *, allow_private: bool) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if any(address in net for net in ALWAYS_REFUSED if net.version == address.version):
-        return "link-local or metadata address"
-    if address.is_multicast or address.is_unspecified or address.is_reserved:
-        return "reserved address"
-    if (address.is_loopback or address.is_private) and not allow_private:
-        return "loopback or private address"
-    return None
-
-
 async def check_url(
     url: str,
     *,
@@ -94,7 +77,10 @@ async def check_url(
     if parts.username or parts.password:
         raise WebhookUrlRefused("must not carry credentials")
     host = parts.hostname
-    port = port or (443 if scheme == "https" else 80)
+    refused_port = port_refusal(port)
+    if refused_port is not None:
+        raise WebhookUrlRefused(refused_port)
+    port = (443 if scheme == "https" else 80) if port is None else port
     try:
         addresses = await resolver(host, port)
     except (OSError, UnicodeError) as exc:
@@ -102,9 +88,11 @@ async def check_url(
     if not addresses:
         raise WebhookUrlRefused(f"host '{host}' does not resolve")
     for raw in addresses:
-        reason = refusal_reason(
-            ipaddress.ip_address(raw.split("%")[0]), allow_private=allow_private
-        )
+        try:
+            address = parse(raw)
+        except ValueError as exc:
+            raise WebhookUrlRefused(f"host '{host}' resolves to an unusable address") from exc
+        reason = refusal_reason(address, allow_private=allow_private)
         if reason is not None:
             raise WebhookUrlRefused(f"host '{host}' resolves to a {reason}")
     return CheckedUrl(url=url, scheme=scheme, host=host, port=port, address=addresses[0])
