@@ -11,7 +11,8 @@ CODE := src tests bench agents
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
-	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove
+	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
+	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -78,6 +79,31 @@ ops-tenant-reactivate: install ## Lift a suspension: make ops-tenant-reactivate 
 
 ops-usage: install ## Usage and cost across tenants: make ops-usage [GROUP_BY=tenant|agent|day|model] [FROM=2026-11-01T00:00:00Z] [TO=...] [TENANT=ten_...]
 	$(AGENTRY) ops usage --group-by $(or $(GROUP_BY),tenant) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(TENANT),--tenant-id $(TENANT)) $(if $(JSON),--json)
+
+# Billing (RUNBOOK-006). Add JSON=1 for --json.
+ops-billing-run: install ## Statements of every tenant as JSON/CSV/Parquet/PNG: make ops-billing-run MONTH=2026-11 [OUT=.agentry/billing]
+	$(AGENTRY) ops billing run --month $(MONTH) $(if $(OUT),--out $(OUT)) $(if $(JSON),--json)
+
+ops-statement: install ## One tenant's statement: make ops-statement TENANT=ten_... MONTH=2026-11
+	$(AGENTRY) ops billing statement $(TENANT) --month $(MONTH) $(if $(JSON),--json)
+
+ops-prices: install ## The price book with effective dates: make ops-prices
+	$(AGENTRY) ops billing prices $(if $(JSON),--json)
+
+ops-price-set: install ## Schedule a price: make ops-price-set TIER=basic KIND=input_tokens PRICE=0.000003 FROM=2027-01-01T00:00:00Z [MODEL=...]
+	$(AGENTRY) ops billing price-set --tier $(TIER) --kind $(KIND) --price $(PRICE) --from $(FROM) $(if $(MODEL),--model $(MODEL)) $(if $(JSON),--json)
+
+ops-budget: install ## A tenant's monthly budget, spend and status: make ops-budget TENANT=ten_...
+	$(AGENTRY) ops billing budget $(TENANT) $(if $(JSON),--json)
+
+ops-budget-set: install ## Set or raise a monthly budget: make ops-budget-set TENANT=ten_... LIMIT=500 [CEILING=1000]
+	$(AGENTRY) ops billing budget-set $(TENANT) --limit $(LIMIT) $(if $(CEILING),--ceiling $(CEILING)) $(if $(JSON),--json)
+
+ops-budget-reinstate: install ## Let an over-budget tenant work for the rest of the month: make ops-budget-reinstate TENANT=ten_... REASON='...'
+	$(AGENTRY) ops billing reinstate $(TENANT) --reason '$(REASON)' $(if $(JSON),--json)
+
+ops-billing-adjust: install ## Credit (negative) or charge a month: make ops-billing-adjust TENANT=ten_... MONTH=2026-11 AMOUNT=-5 REASON='...'
+	$(AGENTRY) ops billing adjust $(TENANT) --month $(MONTH) --amount='$(AMOUNT)' --reason '$(REASON)' $(if $(JSON),--json)
 
 # Operators: the tool gateway (see docs/runbooks/tool-targets.md). Add JSON=1 for --json.
 ops-tools: install ## Tools and their tiers: make ops-tools

@@ -20,6 +20,10 @@ from agentry.api_keys.pepper import api_key_pepper
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.endpoints import router as audit_router
 from agentry.audit.wiring import build_audit_log, checkpoint_publisher
+from agentry.billing.budgets import MonthlyBudgets
+from agentry.billing.endpoints import admin_router as admin_billing_router
+from agentry.billing.endpoints import router as billing_router
+from agentry.billing.wiring import start_price_book
 from agentry.config import Settings, get_settings
 from agentry.gateway.endpoints import McpMount
 from agentry.gateway.endpoints import admin_router as tools_admin_router
@@ -45,6 +49,7 @@ from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
 from agentry.kit.middleware import RequestContextMiddleware
 from agentry.kit.openapi import install_document
+from agentry.kit.periodic import Periodic
 from agentry.kit.problems import install_problem_handlers
 from agentry.models import StreamEvent
 from agentry.platform import Platform
@@ -105,6 +110,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         authenticator = ApiKeyAuthenticator(maker, pepper)
         authenticator.start()
         routes = RouteCache(maker)
+        prices, price_refresher = await start_price_book(maker, settings)
         app.state.platform = Platform(
             settings=settings,
             engine=engine,
@@ -113,6 +119,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             authenticator=authenticator,
             routes=routes,
             audit=build_audit_log(settings, maker),
+            prices=prices,
             tokens=build_token_validator(settings, maker),
             throttle=AuthThrottle(settings.auth_failure_limit, settings.redis_url),
         )
@@ -131,6 +138,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         stream_events.start()
         quotas = QuotaService(settings)
         app.state.quotas = quotas
+        budgets = MonthlyBudgets(
+            maker,
+            app.state.platform.audit,
+            currency=settings.billing_currency,
+            ttl_s=settings.budget_cache_s,
+        )
+        quotas.budgets = app.state.budgets = budgets
+        budget_sweep = Periodic("budgets", settings.budget_check_interval_s, budgets.sweep)
+        budget_sweep.start()
         app.state.token_signer = signer_for(settings)
         ended = EndedInvocations(maker)
         await ended.refresh()
@@ -147,7 +163,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             maker=maker,
             stream_timeout_s=settings.stream_timeout_s,
             lease_margin_s=settings.quota_lease_margin_s,
-            prices=settings.price_book,
+            prices=prices,
             agent_context=AgentContext(
                 app.state.token_signer, settings.effective_public_url, ended
             ),
@@ -160,12 +176,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         checkpoints.start()
         app.state.secret_box = SecretBox(settings)
         app.state.gateways = build_gateways(
-            settings, maker, app.state.token_signer.verifier(ended), app.state.platform.audit
+            settings,
+            maker,
+            app.state.token_signer.verifier(ended),
+            app.state.platform.audit,
+            prices,
         )
         await app.state.gateways.access.refresh()
         app.state.gateways.access.start()
         background = (
-            Background.start(maker, runtime, app.state.token_signer, settings, kind="api")
+            Background.start(
+                maker, runtime, app.state.token_signer, settings, kind="api", prices=prices
+            )
             if settings.jobs_embedded_workers
             else None
         )
@@ -175,6 +197,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 yield
         finally:
             await housekeeper.stop()
+            await budget_sweep.stop()
+            await price_refresher.stop()
             await ended.stop()
             await canary.stop()
             await checkpoints.stop()
@@ -227,6 +251,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(tool_targets_router)
     app.include_router(usage_router)
     app.include_router(admin_usage_router)
+    app.include_router(billing_router)
+    app.include_router(admin_billing_router)
     # Both spellings: MCP clients are configured with and without the trailing slash.
     app.router.routes.append(
         Route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)

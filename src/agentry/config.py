@@ -215,7 +215,29 @@ class Settings(BaseSettings):
                 "premium": ("0.000001", "0.000003", "0.0005", "0.000005"),
             }.items()
         },
-        description="Unit prices (decimal strings, USD) per tier and usage kind.",
+        description="The first price book (decimal strings per tier and usage kind): seeded "
+        "into the database on first start; later changes go through `/v1/admin/billing/prices`.",
+    )
+    billing_currency: str = Field(
+        "USD", pattern=r"^[A-Z]{3}$", description="The price book's one currency (ISO 4217)."
+    )
+    price_book_refresh_s: float = Field(
+        5.0, gt=0, description="How often each process reloads the price book from the database."
+    )
+    price_change_lead_s: float = Field(
+        60.0,
+        ge=0,
+        description="A new price takes effect at least this far in the future (never "
+        "retroactive; longer than the reload interval, so every replica applies it exactly).",
+    )
+    budget_cache_s: float = Field(
+        5.0,
+        gt=0,
+        description="How long a process trusts its month-to-date spend of a tenant with a "
+        "monthly budget before summing it again (an overrun is bounded by this window).",
+    )
+    budget_check_interval_s: float = Field(
+        60.0, gt=0, description="How often budgets are swept for the 80% and 100% events."
     )
     invocation_recording: Literal["buffered", "durable"] = Field(
         "buffered",

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.service import AuditLog
+from agentry.billing.prices import PriceBookCache
 from agentry.config import Settings
 from agentry.identity.throttle import AuthThrottle
 from agentry.identity.tokens import TokenValidator
@@ -29,6 +30,7 @@ class Platform:
     authenticator: ApiKeyAuthenticator
     routes: RouteCache
     audit: AuditLog
+    prices: PriceBookCache
     tokens: TokenValidator | None = None
     throttle: AuthThrottle | None = None
 

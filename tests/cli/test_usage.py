@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from agentry.cli.main import app as cli
 from agentry.kit.db.engine import create_engine, create_sessionmaker, session_scope
-from agentry.metering.service import record_usage, usage_row
+from agentry.metering.service import Price, record_usage, usage_row
 from agentry.tenants.service import create_tenant
 
 
@@ -30,7 +30,7 @@ async def _bill(url: str) -> str:
                     kind="input_tokens",
                     quantity=120,
                     idempotency_key="k1",
-                    unit_price=Decimal("0.001"),
+                    price=Price(Decimal("0.001")),
                 ),
             )
             return tenant.id

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from agentry.app import create_app
+from agentry.billing.months import Month
 from agentry.config import Settings
 from agentry.identity.auth import authenticate
 from agentry.kit.routes import RouteInfo, iter_routes
@@ -24,7 +25,13 @@ from agentry.testing.stack import Stack
 pytestmark = pytest.mark.e2e
 
 # Path parameters naming platform-owned things (agents are shared; any tenant may invoke them).
-SHARED_PARAMS = {"agent": "echo", "alias": "live", "tool": "utility___now", "target": "ext"}
+SHARED_PARAMS = {
+    "agent": "echo",
+    "alias": "live",
+    "tool": "utility___now",
+    "target": "ext",
+    "month": str(Month.current()),  # a statement is always the caller's own
+}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/api-keys"): {"name": "isolation probe"},
     ("POST", "/v1/agents/{agent}/invoke"): {"input": {"prompt": "isolation"}},

@@ -28,6 +28,8 @@ EXCLUDED_PARAMS: dict[str, str] = {
     "alias": "an alias belongs to a platform-owned agent",
     "tool": "tools are platform-owned (operator route)",
     "target": "tool targets are platform-owned (operator route)",
+    "month": "a month names no object: a statement is always the caller's own "
+    "(tests/billing/test_endpoints.py checks two tenants' statements)",
 }
 EXCLUDED_PREFIXES: dict[str, str] = {
     "/v1/admin/": "operator routes act across tenants by design; a tenant gets 403 there "

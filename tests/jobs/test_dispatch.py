@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.agent_auth.tokens import TokenSigner
+from agentry.billing.prices import PriceBook
 from agentry.config import Settings
 from agentry.jobs.repository import JobQueueRepository
 from agentry.jobs.service import finish_job
@@ -24,7 +25,7 @@ from agentry.runtime.local import LocalRuntime
 from tests.factories import make_tenant
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-PRICES = Settings().price_book
+PRICES = PriceBook.from_mapping(Settings().price_book)
 
 
 class Clock:

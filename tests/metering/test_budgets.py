@@ -124,6 +124,7 @@ async def test_token_budget_counts_recorded_usage_replays_free_and_survives_a_re
         app.platform.sessionmaker,
         app.app.state.token_signer.verifier(),
         app.platform.audit,
+        app.platform.prices,
     )
     claims = InvocationClaims(
         tenant_id=tenant.id,
@@ -179,6 +180,7 @@ async def test_tool_call_budget_denies_past_the_tier_limit_with_an_audit_entry(
         app.platform.sessionmaker,
         app.app.state.token_signer.verifier(),
         app.platform.audit,
+        app.platform.prices,
     )
     spent = await fresh.models.budgets.of(tenant.id, invocation)
     assert (spent.tool_calls, spent.tokens) == (2, 0)

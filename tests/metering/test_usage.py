@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.kit.db.engine import session_scope
 from agentry.metering.repository import UsageRepository
-from agentry.metering.service import RUNTIME_MS, record_runtime
+from agentry.metering.service import RUNTIME_MS, Price, record_runtime
 from tests.factories import make_tenant
 
 
@@ -26,7 +26,7 @@ async def test_runtime_recorded_exactly_once(
                     version_number=1,
                     invocation_id="job_1",
                     runtime_ms=ms,
-                    unit_price=Decimal("0.00001"),
+                    price=Price(Decimal("0.00001")),
                 )
             )
     assert results == [True, False]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.cli import tenants, tools, usage
+from agentry.cli import billing, tenants, tools, usage
 from agentry.cli.output import group
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 app = group("Operator tasks.")
 audit_app = group("The audit log.")
 app.add_typer(audit_app, name="audit")
+app.add_typer(billing.app, name="billing")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(tools.app, name="tools")
 app.command("usage")(usage.usage)

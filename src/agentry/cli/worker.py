@@ -9,6 +9,7 @@ import signal
 async def _main() -> None:
     import asyncio
 
+    from agentry.billing.wiring import start_price_book
     from agentry.config import get_settings
     from agentry.jobs.background import Background, signer_for
     from agentry.kit.db.engine import create_engine, create_sessionmaker
@@ -25,7 +26,10 @@ async def _main() -> None:
     maker = create_sessionmaker(engine)
     runtime = build_runtime(settings)
     await runtime.start()
-    background = Background.start(maker, runtime, signer_for(settings), settings, kind="worker")
+    prices, price_refresher = await start_price_book(maker, settings)
+    background = Background.start(
+        maker, runtime, signer_for(settings), settings, kind="worker", prices=prices
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -35,6 +39,7 @@ async def _main() -> None:
         await stop.wait()
     finally:
         await background.stop()
+        await price_refresher.stop()
         with contextlib.suppress(Exception):
             await runtime.aclose()
         await engine.dispose()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,6 +23,7 @@ from agentry.gateway.mcp_app import McpGateway
 from agentry.gateway.policy import TierPolicy
 from agentry.gateway.targets import ToolTargets
 from agentry.gateway.tools import ToolCatalog, builtin_catalog
+from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
 from agentry.llm.providers.base import Provider
 from agentry.llm.providers.bedrock import BedrockProvider
@@ -31,7 +31,7 @@ from agentry.llm.providers.local import LocalProvider
 from agentry.llm.service import ModelGateway, TierModel, UsageRecord
 from agentry.metering.budgets import InvocationBudgets, Spent
 from agentry.metering.repository import UsageRepository
-from agentry.metering.service import record_usage, unit_price, usage_row
+from agentry.metering.service import Pricing, record_usage, usage_row
 from agentry.registry.repository import AgentRepository
 from agentry.webhooks.secretbox import SecretBox
 
@@ -52,13 +52,10 @@ class UsageMeter:
     """Writes usage events (exactly once per idempotency key), priced by the tier, and reads
     back what an invocation has recorded (its budgets' starting point)."""
 
-    def __init__(self, maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(self, maker: async_sessionmaker[AsyncSession], prices: Pricing) -> None:
         self._maker = maker
-        self._prices = settings.price_book
+        self._prices = prices
         self._agent_ids: dict[str, str] = {}
-
-    def price(self, tier: str, kind: str) -> Decimal:
-        return unit_price(self._prices, tier, kind)
 
     async def _agent_id(self, session: AsyncSession, name: str) -> str:
         if name not in self._agent_ids:
@@ -75,6 +72,7 @@ class UsageMeter:
         """`(kind, quantity, key)` events in one transaction; True when they were new."""
         async with session_scope(self._maker) as session:
             agent_id = await self._agent_id(session, claims.agent)
+            now = utcnow()
             new = [
                 await record_usage(
                     session,
@@ -87,7 +85,8 @@ class UsageMeter:
                         quantity=quantity,
                         idempotency_key=key,
                         model=model,
-                        unit_price=self.price(claims.tier, kind),
+                        price=self._prices.price(claims.tier, kind, model=model, at=now),
+                        at=now,
                     ),
                 )
                 for kind, quantity, key in events
@@ -132,10 +131,11 @@ def build_gateways(
     maker: async_sessionmaker[AsyncSession],
     verifier: TokenVerifier,
     audit: AuditLog,
+    prices: Pricing,
 ) -> Gateways:
     catalog = builtin_catalog()
     policy = TierPolicy.load(catalog.default_grants())
-    meter = UsageMeter(maker, settings)
+    meter = UsageMeter(maker, prices)
     budgets = InvocationBudgets(meter.spent)
 
     async def tool_decision(record: AuditRecord) -> None:

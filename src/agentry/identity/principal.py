@@ -19,6 +19,7 @@ class Scope(StrEnum):
     keys_admin = "keys:admin"
     webhooks_admin = "webhooks:admin"
     usage_read = "usage:read"
+    billing_admin = "billing:admin"
     registry_write = "registry:write"
     platform_admin = "platform:admin"
 
@@ -26,7 +27,14 @@ class Scope(StrEnum):
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.member: frozenset({Scope.invoke, Scope.jobs, Scope.usage_read}),
     Role.admin: frozenset(
-        {Scope.invoke, Scope.jobs, Scope.usage_read, Scope.keys_admin, Scope.webhooks_admin}
+        {
+            Scope.invoke,
+            Scope.jobs,
+            Scope.usage_read,
+            Scope.keys_admin,
+            Scope.webhooks_admin,
+            Scope.billing_admin,
+        }
     ),
     Role.developer: frozenset({Scope.invoke, Scope.jobs, Scope.registry_write}),
     Role.operator: frozenset(Scope),

@@ -37,7 +37,7 @@ from agentry.kit.clock import utcnow
 from agentry.kit.context import request_id_var
 from agentry.kit.errors import AgentryError, BadRequest, NotFound
 from agentry.kit.ids import new_id
-from agentry.metering.service import RUNTIME_MS, PriceBook, runtime_key, unit_price, usage_row
+from agentry.metering.service import RUNTIME_MS, Pricing, runtime_key, usage_row
 from agentry.models import Base, UsageEvent
 from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
@@ -206,7 +206,7 @@ class InvocationService:
         stream_timeout_s: float = 3600.0,
         lease_margin_s: float = 30.0,
         agent_context: AgentContext | None = None,
-        prices: PriceBook | None = None,
+        prices: Pricing | None = None,
     ) -> None:
         self._recorder = recorder
         self._runtime = runtime
@@ -379,7 +379,7 @@ class InvocationService:
         now = utcnow()
         companions: list[tuple[type[Base], dict[str, Any]]] = []
         if self._prices is not None and (error is None or isinstance(error, AGENT_RAN)):
-            price = unit_price(self._prices, principal.tier, RUNTIME_MS)
+            price = self._prices.price(principal.tier, RUNTIME_MS, at=now)
             usage = usage_row(
                 tenant_id=principal.tenant_id,
                 agent_id=route.agent_id,
@@ -388,7 +388,8 @@ class InvocationService:
                 kind=RUNTIME_MS,
                 quantity=max(0, runtime_ms),
                 idempotency_key=runtime_key(invocation_id),
-                unit_price=price,
+                price=price,
+                at=now,
             )
             companions.append((UsageEvent, usage))
         # Not the request's transaction: a failed call is recorded even though the request fails.

@@ -16,7 +16,7 @@ from agentry.jobs.repository import JobRepository
 from agentry.jobs.schemas import CallbackAck, CheckpointIn, FailIn, ProgressIn, ResultIn
 from agentry.kit.clock import utcnow
 from agentry.kit.openapi import problem_responses
-from agentry.metering.service import PriceBook
+from agentry.metering.service import Pricing
 from agentry.models import Job
 from agentry.models.job import TERMINAL, JobStatus
 from agentry.platform import DbSession, get_platform
@@ -38,8 +38,8 @@ async def invocation_token(request: Request) -> InvocationClaims:
 Claims = Annotated[InvocationClaims, Depends(invocation_token)]
 
 
-def _prices(request: Request) -> PriceBook:
-    return get_platform(request).settings.price_book
+def _prices(request: Request) -> Pricing:
+    return get_platform(request).prices
 
 
 ERRORS = problem_responses(401, 404, 409, 422)

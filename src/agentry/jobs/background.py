@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentry.agent_auth.tokens import TokenSigner
 from agentry.config import Settings
 from agentry.jobs.worker import JobWorker, worker_id
+from agentry.metering.service import Pricing
 from agentry.runtime.base import AgentRuntime
 from agentry.webhooks.sender import WebhookSender
 
@@ -27,8 +28,9 @@ class Background:
         settings: Settings,
         *,
         kind: str,
+        prices: Pricing | None = None,
     ) -> Background:
-        jobs = JobWorker(maker, runtime, signer, settings, owner=worker_id(kind))
+        jobs = JobWorker(maker, runtime, signer, settings, owner=worker_id(kind), prices=prices)
         webhooks = WebhookSender(maker, settings)
         jobs.start()
         webhooks.start()

@@ -108,7 +108,7 @@ async def get_job(job_id: str, principal: JobsCaller, session: DbSession) -> Job
 async def cancel_job(
     job_id: str, principal: JobsCaller, session: DbSession, platform: PlatformDep
 ) -> JobOut:
-    prices = platform.settings.price_book
+    prices = platform.prices
     job = await service.cancel_job(session, principal.tenant_id, job_id, prices=prices)
     await session.commit()  # visible before the answer (see create_job)
     return service.to_out(job)

@@ -22,7 +22,7 @@ from agentry.jobs.schemas import JobCreate, JobCreated, JobError, JobOut, JobPag
 from agentry.kit.clock import utcnow
 from agentry.kit.errors import BadRequest, Conflict, NotFound
 from agentry.kit.ids import new_id
-from agentry.metering.service import RUNTIME_MS, PriceBook, record_runtime, unit_price
+from agentry.metering.service import RUNTIME_MS, Pricing, record_runtime
 from agentry.models import Job
 from agentry.models.job import TERMINAL, JobStatus
 from agentry.registry.repository import AgentVersionRepository
@@ -221,7 +221,7 @@ async def finish_job(
     job: Job,
     status: JobStatus,
     *,
-    prices: PriceBook,
+    prices: Pricing,
     result: Any = None,
     error_code: str | None = None,
     error_message: str | None = None,
@@ -260,14 +260,13 @@ async def finish_job(
             version_number=fresh.version_number,
             invocation_id=fresh.id,
             runtime_ms=round((now - fresh.started_at).total_seconds() * 1000),
-            unit_price=unit_price(prices, tier, RUNTIME_MS),
+            price=prices.price(tier, RUNTIME_MS, at=now),
+            at=now,
         )
     return fresh
 
 
-async def cancel_job(
-    session: AsyncSession, tenant_id: str, job_id: str, *, prices: PriceBook
-) -> Job:
+async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str, *, prices: Pricing) -> Job:
     job = await get_job(session, tenant_id, job_id)
     done = None
     if job.status not in TERMINAL:

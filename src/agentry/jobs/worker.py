@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.agent_auth.tokens import TokenSigner
+from agentry.billing.prices import PriceBook
 from agentry.config import Settings
 from agentry.invocations.context import CONTEXT_KEY, AgentContext, Invocation
 from agentry.invocations.service import _output_json
@@ -31,6 +32,7 @@ from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError
 from agentry.kit.ids import new_id
 from agentry.kit.logging import get_logger
+from agentry.metering.service import Pricing
 from agentry.models import Job, Tenant
 from agentry.models.job import TERMINAL, JobStatus
 from agentry.registry.repository import AgentVersionRepository
@@ -64,9 +66,11 @@ class JobWorker:
         settings: Settings,
         *,
         owner: str,
+        prices: Pricing | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._maker = maker
+        self._prices: Pricing = prices or PriceBook.from_mapping(settings.price_book)
         self._runtime = runtime
         self._context = AgentContext(signer, settings.effective_public_url)
         # (agent id, version) -> its manifest's gateway tools; a version never changes.
@@ -193,7 +197,7 @@ class JobWorker:
                     session,
                     job,
                     JobStatus.timed_out,
-                    prices=self._settings.price_book,
+                    prices=self._prices,
                     error_code="job_deadline_exceeded",
                     error_message=f"the job ran past its {job.deadline_s}s deadline",
                 ):
@@ -327,9 +331,7 @@ class JobWorker:
 
     async def _finish(self, job: Job, status: JobStatus, **kwargs: Any) -> None:
         async with session_scope(self._maker) as session:
-            done = await finish_job(
-                session, job, status, prices=self._settings.price_book, **kwargs
-            )
+            done = await finish_job(session, job, status, prices=self._prices, **kwargs)
         log.info("jobs.finished", job=job.id, status=status.value, applied=done is not None)
 
     async def _retry_or_fail(
@@ -340,7 +342,7 @@ class JobWorker:
                 session,
                 job,
                 JobStatus.failed,
-                prices=self._settings.price_book,
+                prices=self._prices,
                 error_code="attempts_exhausted",
                 error_message=f"{reason} (after {job.attempts} attempts)",
             )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,11 +13,25 @@ from agentry.kit.clock import utcnow
 from agentry.metering.repository import UsageRepository
 
 RUNTIME_MS = "runtime_ms"
-PriceBook = Mapping[str, Mapping[str, str]]  # tier -> kind -> unit price (decimal string)
 
 
-def unit_price(prices: PriceBook, tier: str, kind: str) -> Decimal:
-    return Decimal(prices.get(tier, {}).get(kind, "0"))
+@dataclass(frozen=True, slots=True)
+class Price:
+    """The unit price applied to a usage event and the price-book row it came from."""
+
+    amount: Decimal
+    id: str | None = None  # None: the book has no price for it (the event is free)
+
+
+FREE = Price(Decimal(0))
+
+
+class Pricing(Protocol):
+    """What recorders need of the price book (`billing.prices.PriceBook` and its cache)."""
+
+    def price(
+        self, tier: str, kind: str, *, model: str | None = None, at: datetime | None = None
+    ) -> Price: ...
 
 
 def usage_row(
@@ -29,7 +44,8 @@ def usage_row(
     quantity: int,
     idempotency_key: str,
     model: str | None = None,
-    unit_price: Decimal = Decimal(0),
+    price: Price = FREE,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     return {
         "tenant_id": tenant_id,
@@ -39,10 +55,11 @@ def usage_row(
         "kind": kind,
         "model": model,
         "quantity": quantity,
-        "unit_price": unit_price,
-        "cost": unit_price * quantity,
+        "unit_price": price.amount,
+        "cost": price.amount * quantity,
+        "price_id": price.id,
         "idempotency_key": idempotency_key,
-        "at": utcnow(),
+        "at": at or utcnow(),
     }
 
 
@@ -63,7 +80,8 @@ async def record_runtime(
     version_number: int,
     invocation_id: str,
     runtime_ms: int,
-    unit_price: Decimal,
+    price: Price,
+    at: datetime | None = None,
 ) -> bool:
     """An invocation's runtime, once per invocation whatever the number of attempts."""
     return await record_usage(
@@ -76,6 +94,7 @@ async def record_runtime(
             kind=RUNTIME_MS,
             quantity=max(0, runtime_ms),
             idempotency_key=runtime_key(invocation_id),
-            unit_price=unit_price,
+            price=price,
+            at=at,
         ),
     )

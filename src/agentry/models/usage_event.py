@@ -31,5 +31,6 @@ class UsageEvent(Base):
     quantity: Mapped[int] = mapped_column(BigInteger)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 9), default=Decimal(0))
     cost: Mapped[Decimal] = mapped_column(Numeric(18, 9), default=Decimal(0))
+    price_id: Mapped[str | None] = mapped_column(String(40), default=None)  # the book row applied
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)

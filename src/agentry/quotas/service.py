@@ -49,6 +49,10 @@ class TierPayloadTooLarge(PayloadTooLarge):
     title = "Payload too large for the tier"
 
 
+class BudgetCheck(Protocol):
+    async def check(self, tenant_id: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Slot:
     key: str
@@ -150,6 +154,7 @@ class QuotaService:
     """Admission checks for one API process. Build once; `aclose()` at shutdown."""
 
     def __init__(self, settings: Settings) -> None:
+        self.budgets: BudgetCheck | None = None  # billing's monthly budgets, when wired
         self._quotas = settings.quotas
         self._fallback = settings.quotas.get("basic") or default_quotas()["basic"]
         self._lease_margin_s = settings.quota_lease_margin_s
@@ -188,8 +193,11 @@ class QuotaService:
 
     async def admit(self, principal: Principal, body_size: int) -> None:
         """The one admission check of every path that starts agent work (invoke, stream,
-        jobs, and any later one): the tier's payload limit, then one hit on its rate window."""
+        jobs, and any later one): the tier's payload limit, the tenant's monthly budget, then
+        one hit on its rate window."""
         self.check_payload(principal, body_size)
+        if self.budgets is not None:
+            await self.budgets.check(principal.tenant_id)
         await self.check_rate(principal)
 
     async def check_rate(self, principal: Principal) -> None:

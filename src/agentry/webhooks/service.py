@@ -131,6 +131,33 @@ async def enqueue_job_event(session: AsyncSession, job: Job) -> list[WebhookDeli
     return rows
 
 
+async def enqueue_tenant_event(
+    session: AsyncSession, tenant_id: str, event_type: str, data: dict[str, Any]
+) -> list[WebhookDelivery]:
+    """Outbox rows for a tenant-wide event (e.g. `budget.warning`) to every active endpoint."""
+    now = utcnow()
+    payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
+    rows = [
+        WebhookDelivery(
+            id=new_id("msg"),
+            tenant_id=tenant_id,
+            endpoint_id=endpoint.id,
+            job_id=None,
+            url=endpoint.url,
+            secret_enc=endpoint.secret_enc,
+            event_type=event_type,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for endpoint in await WebhookEndpointRepository(session, tenant_id).active()
+    ]
+    session.add_all(rows)
+    return rows
+
+
 async def list_dead_letters(session: AsyncSession, limit: int = 100) -> Sequence[WebhookDelivery]:
     return await DeliveryQueueRepository(session).list_dead(limit)
 

@@ -1,0 +1,1 @@
+"""Billing: the price book as data, monthly budgets, adjustments and monthly statements."""
