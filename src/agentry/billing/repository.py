@@ -4,7 +4,7 @@ the database: a statement never loads usage rows into Python."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -107,39 +107,36 @@ class StatementRepository(TenantScopedRepository[UsageEvent]):
     def _month(self, start: datetime, end: datetime) -> Any:
         return UsageEvent.tenant_id == self.tenant_id, UsageEvent.at >= start, UsageEvent.at < end
 
-    async def lines(self, start: datetime, end: datetime) -> Sequence[Row[Any]]:
-        """One row per (agent, model, kind, unit price): the priced lines of a statement."""
+    async def month(self, start: datetime, end: datetime) -> Sequence[Row[Any]]:
+        """One row per (agent, model, kind, unit price, day): a statement's lines and its daily
+        spend both fold from these, so the month's index range is read once."""
+        return (await self.session.execute(self.month_query(start, end))).all()
+
+    def month_query(self, start: datetime, end: datetime) -> Any:
         model = func.coalesce(UsageEvent.model, literal_column("''"))
-        stmt = (
+        day = self._day()
+        keys = (UsageEvent.agent_id, model, UsageEvent.kind, UsageEvent.unit_price, day)
+        return (
             select(
                 UsageEvent.agent_id,
-                func.max(Agent.name).label("agent_name"),
                 model.label("model"),
                 UsageEvent.kind,
                 UsageEvent.unit_price,
+                day.label("day"),
                 func.count().label("events"),
                 func.sum(UsageEvent.quantity).label("quantity"),
                 self._sum(UsageEvent.cost).label("amount"),
             )
-            .outerjoin(Agent, Agent.id == UsageEvent.agent_id)
             .where(*self._month(start, end))
-            .group_by(
-                UsageEvent.agent_id,
-                model,
-                UsageEvent.kind,
-                UsageEvent.unit_price,
-            )
+            .group_by(*keys)
         )
-        return (await self.session.execute(stmt)).all()
 
-    async def daily(self, start: datetime, end: datetime) -> Sequence[Row[Any]]:
-        day = self._day()
-        stmt = (
-            select(day.label("day"), self._sum(UsageEvent.cost).label("amount"))
-            .where(*self._month(start, end))
-            .group_by(day)
-        )
-        return (await self.session.execute(stmt)).all()
+    async def agent_names(self, agent_ids: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(agent_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(wanted)))
+        return {str(agent_id): str(name) for agent_id, name in rows.all()}
 
     async def spent(self, start: datetime, end: datetime) -> Decimal:
         stmt = select(self._sum(UsageEvent.cost)).where(*self._month(start, end))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -211,6 +212,7 @@ async def set_budget(
         # A new limit: the 80% and 100% events may fire again against it.
         row.warned_month = row.exhausted_month = None
     row.monthly_limit = limit
+    row.reinstated_month = None  # any budget change ends a reinstatement
     row.updated_by = actor
     row.updated_at = utcnow()
     await session.flush()
@@ -286,27 +288,37 @@ async def build_statement(
 ) -> Statement:
     """Deterministic: the same usage and adjustments give the same statement, byte for byte."""
     usage = StatementRepository(session, tenant.id)
-    rows = await usage.lines(month.start, month.end)
+    rows = await usage.month(month.start, month.end)
+    names = await usage.agent_names(r.agent_id for r in rows)
+    folded: dict[tuple[str, str, str, Decimal], list[Any]] = {}
+    by_day: dict[str, Decimal] = {}
+    for r in rows:
+        amount = usage.money(r.amount)
+        key = (r.agent_id, r.model, r.kind, Decimal(r.unit_price).quantize(NANO))
+        line = folded.setdefault(key, [0, 0, Decimal(0)])
+        line[0] += int(r.events)
+        line[1] += int(r.quantity)
+        line[2] += amount
+        by_day[str(r.day)] = by_day.get(str(r.day), Decimal(0)) + amount
     lines = sorted(
         (
             StatementLine(
-                agent_id=r.agent_id,
-                agent=r.agent_name or r.agent_id,
-                model=r.model,
-                kind=r.kind,
-                unit_price=Decimal(r.unit_price).quantize(NANO),
-                events=int(r.events),
-                quantity=int(r.quantity),
-                amount=usage.money(r.amount),
+                agent_id=agent_id,
+                agent=names.get(agent_id, agent_id),
+                model=model,
+                kind=kind,
+                unit_price=unit_price,
+                events=events,
+                quantity=quantity,
+                amount=amount,
             )
-            for r in rows
+            for (agent_id, model, kind, unit_price), (events, quantity, amount) in folded.items()
         ),
         key=lambda x: (x.agent, x.agent_id, x.model, x.kind, x.unit_price),
     )
-    by_day = {str(r.day): usage.money(r.amount) for r in await usage.daily(month.start, month.end)}
+    zero = Decimal(0).quantize(NANO)
     daily = [
-        DailySpend(day=d, amount=by_day.get(str(d), Decimal(0).quantize(NANO)))
-        for d in month.days()
+        DailySpend(day=d, amount=by_day.get(str(d), zero).quantize(NANO)) for d in month.days()
     ]
     adjustments = [
         adjustment_out(a)
