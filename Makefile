@@ -9,7 +9,7 @@ AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
-.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async clean \
+.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust
@@ -159,6 +159,9 @@ agent-logs: install ## Session logs: make agent-logs NAME=echo [SESSION=...]
 
 agent-invoke: install ## Invoke with the developer key: make agent-invoke NAME=echo INPUT='{"prompt":"hi"}'
 	$(AGENTRY) agent invoke $(NAME) '$(INPUT)'
+
+bench-billing: install ## A month of 1,000,000 usage rows: every statement vs. a sum over the table (SQLite, PostgreSQL)
+	$(VENV)/bin/python bench/billing_month.py $(if $(ROWS),--rows $(ROWS))
 
 bench-push: install ## Time agent pushes: warm, one new dependency, cold (docs/benchmarks.md)
 	$(VENV)/bin/python bench/agent_push.py

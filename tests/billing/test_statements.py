@@ -112,6 +112,8 @@ async def test_statement_lines_totals_and_isolation(billing_api: InProcApp) -> N
 
     by_tenant = {x["tenant_slug"]: x for x in every["items"]}
     assert Decimal(by_tenant["globex"]["usage_total"]) == Decimal("0.011")
+    # The operators' one-pass run gives each tenant exactly its own statement.
+    assert by_tenant["acme"] == s
     async with api.platform.sessionmaker() as session:
         audited = (
             (

@@ -218,7 +218,9 @@ async def all_statements(
 ) -> StatementList:
     when = Month.parse(month).started()
     tenants = sorted(await TenantRepository(session).list(), key=lambda t: t.slug)
-    items = [await _statement(session, platform, t, str(when)) for t in tenants]
+    items = await service.build_statements(
+        session, tenants, when, platform.settings.billing_currency
+    )
     return StatementList(month=str(when), items=items)
 
 

@@ -76,12 +76,12 @@ class AdjustmentRepository(TenantScopedRepository[BillingAdjustment]):
 NANO = Decimal("1e-9")
 
 
-class StatementRepository(TenantScopedRepository[UsageEvent]):
+class _MonthSums:
     """Money sums are exact on both databases: PostgreSQL's numeric is exact; SQLite keeps
     NUMERIC as a double, so there each cost is summed as whole nano-units (costs carry 9
     decimals; a double holds them exactly up to about 9 million per event)."""
 
-    model = UsageEvent
+    session: AsyncSession
 
     @property
     def _sqlite(self) -> bool:
@@ -104,6 +104,60 @@ class StatementRepository(TenantScopedRepository[UsageEvent]):
             return func.date(UsageEvent.at)  # stored as UTC text
         return func.date(func.timezone("UTC", UsageEvent.at))
 
+    def _grouped(self, *extra: Any) -> tuple[Any, ...]:
+        model = func.coalesce(UsageEvent.model, literal_column("''"))
+        day = self._day()
+        keys = (*extra, UsageEvent.agent_id, model, UsageEvent.kind, UsageEvent.unit_price, day)
+        columns = (
+            *extra,
+            UsageEvent.agent_id,
+            model.label("model"),
+            UsageEvent.kind,
+            UsageEvent.unit_price,
+            day.label("day"),
+            func.count().label("events"),
+            func.sum(UsageEvent.quantity).label("quantity"),
+            self._sum(UsageEvent.cost).label("amount"),
+        )
+        return keys, columns
+
+    async def agent_names(self, agent_ids: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(agent_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(wanted)))
+        return {str(agent_id): str(name) for agent_id, name in rows.all()}
+
+
+class PlatformStatementRepository(_MonthSums):
+    """The monthly run: every tenant's month in one pass over the month's rows (on PostgreSQL
+    a BRIN index on `at` finds them), instead of one index range per tenant, whose rows are
+    spread over every page of the month."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def month(self, start: datetime, end: datetime) -> Sequence[Row[Any]]:
+        keys, columns = self._grouped(UsageEvent.tenant_id)
+        stmt = (
+            select(*columns)  # scoping: exempt (the operator's monthly run over every tenant)
+            .where(UsageEvent.at >= start, UsageEvent.at < end)
+            .group_by(*keys)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def adjustments(self, month: str) -> Sequence[BillingAdjustment]:
+        stmt = select(BillingAdjustment)  # scoping: exempt (the operator's monthly run)
+        stmt = stmt.where(BillingAdjustment.month == month)
+        stmt = stmt.order_by(BillingAdjustment.created_at, BillingAdjustment.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class StatementRepository(_MonthSums, TenantScopedRepository[UsageEvent]):
+    """One tenant's month: the (tenant_id, at) index range."""
+
+    model = UsageEvent
+
     def _month(self, start: datetime, end: datetime) -> Any:
         return UsageEvent.tenant_id == self.tenant_id, UsageEvent.at >= start, UsageEvent.at < end
 
@@ -113,30 +167,8 @@ class StatementRepository(TenantScopedRepository[UsageEvent]):
         return (await self.session.execute(self.month_query(start, end))).all()
 
     def month_query(self, start: datetime, end: datetime) -> Any:
-        model = func.coalesce(UsageEvent.model, literal_column("''"))
-        day = self._day()
-        keys = (UsageEvent.agent_id, model, UsageEvent.kind, UsageEvent.unit_price, day)
-        return (
-            select(
-                UsageEvent.agent_id,
-                model.label("model"),
-                UsageEvent.kind,
-                UsageEvent.unit_price,
-                day.label("day"),
-                func.count().label("events"),
-                func.sum(UsageEvent.quantity).label("quantity"),
-                self._sum(UsageEvent.cost).label("amount"),
-            )
-            .where(*self._month(start, end))
-            .group_by(*keys)
-        )
-
-    async def agent_names(self, agent_ids: Iterable[str]) -> dict[str, str]:
-        wanted = sorted(set(agent_ids))
-        if not wanted:
-            return {}
-        rows = await self.session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(wanted)))
-        return {str(agent_id): str(name) for agent_id, name in rows.all()}
+        keys, columns = self._grouped()
+        return select(*columns).where(*self._month(start, end)).group_by(*keys)
 
     async def spent(self, start: datetime, end: datetime) -> Decimal:
         stmt = select(self._sum(UsageEvent.cost)).where(*self._month(start, end))

@@ -8,7 +8,7 @@ rounded, to cents, half up. So the statements of a month sum exactly to its usag
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -22,6 +22,7 @@ from agentry.billing.repository import (
     NANO,
     AdjustmentRepository,
     BudgetRepository,
+    PlatformStatementRepository,
     PriceRepository,
     StatementRepository,
 )
@@ -290,10 +291,51 @@ async def build_statement(
     usage = StatementRepository(session, tenant.id)
     rows = await usage.month(month.start, month.end)
     names = await usage.agent_names(r.agent_id for r in rows)
+    adjustments = await AdjustmentRepository(session, tenant.id).for_month(str(month))
+    return _statement(tenant, month, currency, rows, names, adjustments, usage.money)
+
+
+async def build_statements(
+    session: AsyncSession, tenants: Sequence[Tenant], month: Month, currency: str
+) -> list[Statement]:
+    """Every tenant's statement from one pass over the month (the same as `build_statement`
+    for each, which tests/billing/test_statements.py checks)."""
+    usage = PlatformStatementRepository(session)
+    rows = await usage.month(month.start, month.end)
+    names = await usage.agent_names(r.agent_id for r in rows)
+    by_tenant: dict[str, list[Any]] = {}
+    for r in rows:
+        by_tenant.setdefault(r.tenant_id, []).append(r)
+    adjusted: dict[str, list[BillingAdjustment]] = {}
+    for a in await usage.adjustments(str(month)):
+        adjusted.setdefault(a.tenant_id, []).append(a)
+    return [
+        _statement(
+            t,
+            month,
+            currency,
+            by_tenant.get(t.id, []),
+            names,
+            adjusted.get(t.id, []),
+            usage.money,
+        )
+        for t in tenants
+    ]
+
+
+def _statement(
+    tenant: Tenant,
+    month: Month,
+    currency: str,
+    rows: Sequence[Any],
+    names: dict[str, str],
+    adjusted: Sequence[BillingAdjustment],
+    money: Callable[[Any], Decimal],
+) -> Statement:
     folded: dict[tuple[str, str, str, Decimal], list[Any]] = {}
     by_day: dict[str, Decimal] = {}
     for r in rows:
-        amount = usage.money(r.amount)
+        amount = money(r.amount)
         key = (r.agent_id, r.model, r.kind, Decimal(r.unit_price).quantize(NANO))
         line = folded.setdefault(key, [0, 0, Decimal(0)])
         line[0] += int(r.events)
@@ -320,10 +362,7 @@ async def build_statement(
     daily = [
         DailySpend(day=d, amount=by_day.get(str(d), zero).quantize(NANO)) for d in month.days()
     ]
-    adjustments = [
-        adjustment_out(a)
-        for a in await AdjustmentRepository(session, tenant.id).for_month(str(month))
-    ]
+    adjustments = [adjustment_out(a) for a in adjusted]
     usage_total = _sum(line.amount for line in lines)
     adjustments_total = _sum(a.amount for a in adjustments)
     total = usage_total + adjustments_total

@@ -66,9 +66,11 @@ def upgrade() -> None:
         "ix_billing_adjustments_tenant_month", "billing_adjustments", ["tenant_id", "month"]
     )
     op.add_column("usage_events", sa.Column("price_id", sa.String(40), nullable=True))
+    op.create_index("ix_usage_events_at", "usage_events", ["at"], postgresql_using="brin")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_events_at", table_name="usage_events")
     op.drop_column("usage_events", "price_id")
     op.drop_index("ix_billing_adjustments_tenant_month", table_name="billing_adjustments")
     op.drop_table("billing_adjustments")
