@@ -13,16 +13,19 @@ and a message (`validate`), so the caller never sees a Python exception.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bedrock_agentcore import BedrockAgentCoreApp
 from starlette.exceptions import HTTPException
 
 app = BedrockAgentCoreApp()
+log = logging.getLogger("echo")
 MAX_DEPTH = 32
 MAX_WAIT_S = 60.0
 
@@ -64,11 +67,18 @@ def validate(payload: Any) -> dict[str, Any]:
     return payload
 
 
-def _stream(prompt: str, session_id: str | None) -> Iterator[dict[str, Any]]:
+async def _stream(prompt: str, session_id: str | None) -> AsyncIterator[dict[str, Any]]:
     words = prompt.split()
-    for i, word in enumerate(words):
-        yield {"index": i, "word": word}
-        time.sleep(0.05)
+    sent = 0
+    try:
+        for i, word in enumerate(words):
+            yield {"index": i, "word": word}
+            sent = i + 1
+            await asyncio.sleep(0.05)
+    except (asyncio.CancelledError, GeneratorExit):
+        # The caller closed the connection (a cancelled stream): say so in the session's log.
+        log.warning("echo: stream closed by the caller after %d of %d words", sent, len(words))
+        raise
     yield {"done": True, "words": len(words), "session_id": session_id, "pid": os.getpid()}
 
 
@@ -93,7 +103,7 @@ def invoke(payload: Any, context: Any) -> Any:
         os._exit(1)
     if payload.get("busy"):
         _busy_for(_seconds(payload, "busy"))
-    # A sync handler returning a generator makes the SDK answer text/event-stream.
+    # A handler returning an async generator makes the SDK answer text/event-stream.
     if payload.get("stream"):
         return _stream(str(payload.get("prompt") or ""), context.session_id)
     return {

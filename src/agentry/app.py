@@ -34,6 +34,7 @@ from agentry.health.endpoints import router as health_router
 from agentry.identity.endpoints import router as identity_router
 from agentry.identity.throttle import AuthThrottle
 from agentry.identity.tokens import JwksCache, TokenSettings, TokenValidator, http_jwks_fetcher
+from agentry.invocations.channel import build_channel
 from agentry.invocations.context import AgentContext
 from agentry.invocations.endpoints import router as invocations_router
 from agentry.invocations.endpoints import streams_router
@@ -41,6 +42,7 @@ from agentry.invocations.housekeeping import Housekeeper
 from agentry.invocations.idempotency import IdempotencyStore
 from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.service import InvocationService
+from agentry.invocations.streams import StreamHub
 from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
@@ -134,7 +136,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             )
         recorder = InvocationRecorder(maker, url)
         recorder.start()
-        stream_events = InvocationRecorder(maker, url, table=StreamEvent)
+        streams = StreamHub(build_channel(url, settings.redis_url))
+        await streams.start()
+        app.state.streams = streams
+        stream_events = InvocationRecorder(
+            maker, url, table=StreamEvent, on_commit=streams.committed
+        )
         stream_events.start()
         quotas = QuotaService(settings)
         app.state.quotas = quotas
@@ -164,6 +171,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             stream_timeout_s=settings.stream_timeout_s,
             lease_margin_s=settings.quota_lease_margin_s,
             prices=prices,
+            streams=streams,
             agent_context=AgentContext(
                 app.state.token_signer, settings.effective_public_url, ended
             ),
@@ -205,6 +213,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await app.state.gateways.access.stop()
             if background is not None:
                 await background.stop()
+            await streams.stop()  # running streams store their terminal events first
             await recorder.stop()
             await stream_events.stop()
             await quotas.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 import uuid
 
@@ -81,20 +82,97 @@ def test_resume_of_another_tenants_stream_is_404(stack: Stack) -> None:
         assert bad.json()["code"] == "invalid_last_event_id"
 
 
-def test_client_disconnect_cancels_the_upstream_call(stack: Stack) -> None:
+def test_a_dropped_connection_does_not_stop_the_agent_and_a_resume_gets_the_rest(
+    stack: Stack,
+) -> None:
+    """The user's report: 40 words, drop after 2 events, resume with Last-Event-ID: 1."""
+    words = 40  # the agent takes ~2 s
+    with stack.client(stack.acme_key) as c:
+        partial = stream(c, {"input": {"prompt": _words(words), "stream": True}}, limit=2)
+        invocation_id = partial.headers["x-invocation-id"]
+        rest = resume(c, invocation_id, "1")
+    assert partial.kinds == ["start", "chunk"]
+    assert [e.id for e in rest.events] == [str(i) for i in range(2, words + 3)]  # exactly once
+    assert [e.json["word"] for e in rest.events[: words - 1]] == [f"w{i}" for i in range(1, words)]
+    assert rest.kinds[-2:] == ["chunk", "end"]
+    # Resumed while the agent was still producing: frames kept arriving after the reconnect.
+    assert rest.events[-1].at - rest.events[0].at > 0.5
+
+
+def test_cancel_stops_the_agent_and_every_reader_gets_the_terminal_event(stack: Stack) -> None:
     words = 200  # ~10 s of agent output
     with stack.client(stack.acme_key) as c:
         partial = stream(c, {"input": {"prompt": _words(words), "stream": True}}, limit=3)
         invocation_id = partial.headers["x-invocation-id"]
-        hung_up = time.monotonic()
-        stored = resume(c, invocation_id, None)
-    assert partial.kinds == ["start", "chunk", "chunk"]
-    # The stored stream ends with the disconnect, long before the agent would have finished.
-    assert time.monotonic() - hung_up < 5
-    assert stored.kinds[-1] == "error"
-    assert stored.events[-1].json["code"] == "client_disconnected"
-    chunks = stored.kinds.count("chunk")
-    assert 2 <= chunks < words // 2
+        readers: list[StreamResult] = []
+        threads = [
+            threading.Thread(target=lambda: readers.append(resume(c, invocation_id, "1")))
+            for _ in range(3)
+        ]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        asked = time.monotonic()
+        cancelled = c.post(f"/v1/streams/{invocation_id}/cancel")
+        for t in threads:
+            t.join(15)
+        again = c.post(f"/v1/streams/{invocation_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json() == {"invocation_id": invocation_id, "status": "cancelled"}
+    assert time.monotonic() - asked < 5
+    assert again.json()["status"] == "cancelled"  # idempotent
+    assert len(readers) == 3
+    for reader in readers:
+        assert reader.kinds[-1] == "error"
+        assert reader.events[-1].json["code"] == "stream_cancelled"
+        assert 2 <= reader.kinds.count("chunk") < words // 2
+    # The agent process saw its connection close.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        logs = "".join(p.read_text(errors="replace") for p in stack.home.rglob("*.log"))
+        if "stream closed by the caller after" in logs and f"of {words} words" in logs:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the agent never saw the connection close")
+
+
+def test_cancel_of_a_finished_unknown_or_other_tenants_stream(stack: Stack) -> None:
+    with stack.client(stack.acme_key) as c:
+        done = stream(c, {"input": {"prompt": "short", "stream": True}})
+        invocation_id = done.headers["x-invocation-id"]
+        ended = c.post(f"/v1/streams/{invocation_id}/cancel")
+        unknown = c.post(f"/v1/streams/inv_{'0' * 30}/cancel")
+        malformed = c.post("/v1/streams/nope/cancel")
+    with stack.client(stack.globex_key) as c:
+        other = c.post(f"/v1/streams/{invocation_id}/cancel")
+    assert (ended.status_code, ended.json()["code"]) == (409, "stream_ended")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "stream_not_found")
+    assert (other.status_code, other.json()) == (404, {**other.json(), "code": "stream_not_found"})
+    assert other.json()["detail"] == unknown.json()["detail"]  # identical: nothing leaks
+    assert malformed.status_code == 422
+
+
+def test_an_idempotent_retry_of_a_running_stream_attaches_to_it(stack: Stack) -> None:
+    key = f"attach-{uuid.uuid4().hex}"
+    body = {"input": {"prompt": _words(30), "stream": True}}
+    with stack.client(stack.acme_key) as c:
+        first = stream(c, body, headers={"Idempotency-Key": key}, limit=2)
+        retry = stream(c, body, headers={"Idempotency-Key": key})
+        stored = resume(c, first.headers["x-invocation-id"], None)
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.headers["x-invocation-id"] == first.headers["x-invocation-id"]
+    _check_well_formed(retry, 30)  # the whole stream, once: the agent was not started again
+    assert [(e.id, e.data) for e in retry.events] == [(e.id, e.data) for e in stored.events]
+    assert retry.events[-1].json["chunks"] == 31
+
+
+def test_last_event_id_beyond_the_end_of_a_finished_stream(stack: Stack) -> None:
+    with stack.client(stack.acme_key) as c:
+        done = stream(c, {"input": {"prompt": "a b", "stream": True}})
+        beyond = resume(c, done.headers["x-invocation-id"], "999")
+    assert beyond.status == 200
+    assert [(e.id, e.event) for e in beyond.events] == [(done.events[-1].id, "end")]
 
 
 def test_agent_failure_is_an_error_event_shaped_as_a_problem(stack: Stack) -> None:

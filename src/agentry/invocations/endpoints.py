@@ -3,19 +3,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 from starlette.background import BackgroundTask
 
 from agentry.identity.auth import Invoker
 from agentry.invocations.idempotency import check_key
-from agentry.invocations.schemas import InvokeRequest, InvokeResponse
+from agentry.invocations.schemas import InvokeRequest, InvokeResponse, StreamCancel
 from agentry.invocations.service import InvocationService, StreamReply
 from agentry.kit.body import json_body, json_body_openapi
 from agentry.kit.context import request_id_var
 from agentry.kit.headers import IdempotencyKey
 from agentry.kit.openapi import problem_responses
-from agentry.platform import get_platform
+from agentry.platform import DbSession, get_platform
 
 router = APIRouter(prefix="/v1/agents", tags=["invocations"])
 streams_router = APIRouter(prefix="/v1/streams", tags=["invocations"])
@@ -121,3 +121,28 @@ async def resume_stream(
 ) -> EventSourceResponse:
     reply = await _service(request).resume(principal, invocation_id, last_event_id)
     return _sse(request, reply)
+
+
+@streams_router.post(
+    "/{invocation_id}/cancel",
+    response_model=StreamCancel,
+    responses=problem_responses(401, 403, 404, 409),
+    summary="Stop a running stream's agent call",
+)
+async def cancel_stream(
+    invocation_id: InvocationId, request: Request, principal: Invoker, session: DbSession
+) -> JSONResponse:
+    """The agent's connection is closed and every reader gets an `error` event with code
+    `stream_cancelled`. Idempotent; 409 `stream_ended` when it had ended otherwise. The
+    runtime used until then is metered."""
+    status = await _service(request).cancel_stream(principal, invocation_id)
+    await get_platform(request).audit.append(
+        session,
+        actor=principal.actor,
+        action="stream.cancel",
+        actor_tenant_id=principal.tenant_id,
+        target_tenant_id=principal.tenant_id,
+        details={"invocation_id": invocation_id, "status": status},
+    )
+    body = StreamCancel(invocation_id=invocation_id, status=status)
+    return JSONResponse(body.model_dump(), status_code=202 if status == "cancelling" else 200)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, event, insert
@@ -43,9 +43,11 @@ class InvocationRecorder:
         database_url: str,
         *,
         table: type[Base] = Invocation,
+        on_commit: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self._maker = maker
         self._table = table
+        self._on_commit = on_commit  # rows of `table`, after their transaction committed
         self._sync: Engine | None = None
         if is_sqlite(database_url):
             self._sync = create_sync_engine(database_url.replace("+aiosqlite", "", 1))
@@ -113,6 +115,8 @@ class InvocationRecorder:
         for _, _, done in batch:
             if not done.done():
                 done.set_result(None)
+        if self._on_commit is not None:
+            self._on_commit(tables[self._table])
 
     def _write_sync(self, tables: dict[type[Base], list[dict[str, Any]]]) -> None:
         assert self._sync is not None

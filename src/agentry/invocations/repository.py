@@ -61,6 +61,15 @@ class StreamEventRepository(TenantScopedRepository[StreamEvent]):
         )
         return result.scalars().all()
 
+    async def last(self, invocation_id: str) -> StreamEvent | None:
+        result = await self.session.execute(
+            self.scoped()
+            .where(StreamEvent.invocation_id == invocation_id)
+            .order_by(StreamEvent.seq.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
 
 async def purge_expired(
     session: AsyncSession, *, idempotency_before: datetime, streams_before: datetime

@@ -31,3 +31,11 @@ class InvokeResponse(BaseModel):
     version: int
     output: Any
     usage: Usage
+
+
+class StreamCancel(BaseModel):
+    invocation_id: str
+    status: str = Field(
+        description="cancelled (its terminal event is stored), ended (it ended on its own "
+        "meanwhile) or cancelling (another replica runs it and has not confirmed yet; 202)."
+    )

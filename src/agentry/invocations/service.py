@@ -33,9 +33,10 @@ from agentry.invocations.recorder import InvocationRecorder
 from agentry.invocations.repository import StreamEventRepository
 from agentry.invocations.schemas import InvokeRequest
 from agentry.invocations.sessions import pooled_session_id, runtime_session_id
+from agentry.invocations.streams import TERMINAL_EVENTS, LiveStream, StreamHub
 from agentry.kit.clock import utcnow
 from agentry.kit.context import request_id_var
-from agentry.kit.errors import AgentryError, BadRequest, NotFound
+from agentry.kit.errors import AgentryError, BadRequest, Conflict, NotFound
 from agentry.kit.ids import new_id
 from agentry.metering.service import RUNTIME_MS, Pricing, runtime_key, usage_row
 from agentry.models import Base, UsageEvent
@@ -52,8 +53,8 @@ from agentry.runtime.base import (
 SESSION_POOL_SIZE = 2
 
 
-TERMINAL_EVENTS = frozenset({"end", "error"})
-RESUME_POLL_S = 0.2
+RESUME_FALLBACK_S = 1.0  # a reader on another replica re-reads at least this often
+CANCEL_WAIT_S = 5.0
 
 
 class ModeNotSupported(BadRequest):
@@ -71,20 +72,25 @@ class InvalidLastEventId(BadRequest):
     title = "Invalid Last-Event-ID"
 
 
-class ClientDisconnected(AgentryError):
+class StreamCancelled(AgentryError):
     status_code = 499
-    code = "client_disconnected"
-    title = "The client disconnected; the agent call was cancelled"
+    code = "stream_cancelled"
+    title = "The stream was cancelled on request"
 
 
-# Failures after which the agent had run (and used its runtime): the runtime is billed.
-AGENT_RAN = (AgentFailed, AgentTimeout, ClientDisconnected)
+class StreamEnded(Conflict):
+    code = "stream_ended"
+    title = "The stream has already ended"
 
 
 class StreamInterrupted(AgentryError):
     status_code = 503
     code = "stream_interrupted"
     title = "The stream stopped without an end event (its API process went away)"
+
+
+# Failures after which the agent had run (and used its runtime): the runtime is billed.
+AGENT_RAN = (AgentFailed, AgentTimeout, StreamCancelled, StreamInterrupted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +213,7 @@ class InvocationService:
         lease_margin_s: float = 30.0,
         agent_context: AgentContext | None = None,
         prices: Pricing | None = None,
+        streams: StreamHub | None = None,
     ) -> None:
         self._recorder = recorder
         self._runtime = runtime
@@ -221,6 +228,7 @@ class InvocationService:
         self._lease_margin_s = lease_margin_s
         self._agent_context = agent_context
         self._prices = prices  # runtime is billed per call when a price book is given
+        self._streams = streams
 
     def sync_timeout(self, route: Route) -> float:
         """The agent's own limit (manifest `limits.sync_timeout_s`), capped by the platform's."""
@@ -458,14 +466,18 @@ class InvocationService:
             if claim is not None and self._idempotency is not None:
                 await self._idempotency.abandon(principal, claim)
             raise
-        events = self._run_stream(
-            principal, route, placement, payload, invocation_id, request_id, slot, claim
+        assert self._streams is not None
+
+        async def produce(live: LiveStream) -> None:
+            await self._produce(
+                live, principal, route, placement, payload, invocation_id, request_id, slot, claim
+            )
+
+        # The call belongs to the platform: a client that goes away only stops reading.
+        self._streams.run(invocation_id, principal.tenant_id, produce)
+        return StreamReply(
+            self._follow(principal, invocation_id, -1), {"X-Invocation-Id": invocation_id}
         )
-
-        async def release() -> None:  # idempotent: the stream's own cleanup releases it first
-            await self._release(slot)
-
-        return StreamReply(events, {"X-Invocation-Id": invocation_id}, release)
 
     def _event(
         self, principal: Principal, invocation_id: str, seq: int, event: str, data: str
@@ -505,8 +517,9 @@ class InvocationService:
         """Who signs (and, when the call ends, revokes) a gateway agent's token; None otherwise."""
         return self._agent_context if route.uses_gateways else None
 
-    async def _run_stream(
+    async def _produce(
         self,
+        live: LiveStream,
         principal: Principal,
         route: Route,
         placement: tuple[int, RuntimeTarget, str, str],
@@ -515,7 +528,9 @@ class InvocationService:
         request_id: str,
         slot: Slot | None,
         claim: Claim | None,
-    ) -> AsyncIterator[dict[str, str]]:
+    ) -> None:
+        """The agent call of a stream, to its end, the stream limit or a cancel: each event is
+        stored and pushed to the stream's readers."""
         version, target, client_sid, runtime_sid = placement
         seq = 0
         started = time.perf_counter()
@@ -548,7 +563,7 @@ class InvocationService:
                     json.dumps(start, separators=(",", ":")),
                 )
                 await self._store(row, wait=False)
-                yield sse
+                live.push(seq, sse)
                 frame = await first
                 while frame is not None:
                     failed = _agent_error_frame(frame)
@@ -564,7 +579,7 @@ class InvocationService:
                         _strict_json(frame).decode("utf-8", "replace"),
                     )
                     await self._store(row, wait=False)
-                    yield sse
+                    live.push(seq, sse)
                     frame = await anext(upstream, None)
             except AgentryError as exc:
                 error = exc
@@ -598,15 +613,20 @@ class InvocationService:
             # The terminal event is committed before it is sent: a client that saw it can
             # replay the whole stream from any replica.
             await self._store(row, wait=True)
-            yield sse
-        except (asyncio.CancelledError, GeneratorExit):
+            live.push(seq, sse)
+        except asyncio.CancelledError:
+            # `POST /v1/streams/{id}/cancel`, or the API shutting down.
             status = "cancelled"
-            error = ClientDisconnected("The client disconnected before the stream ended.")
-            row, _ = self._event(
+            if live.cancel_requested:
+                error = StreamCancelled("The stream was cancelled on request.")
+            else:
+                error = StreamInterrupted("The API process stopped before the stream ended.")
+            row, sse = self._event(
                 principal, invocation_id, seq + 1, "error", problem_data(error, invocation_id)
             )
             with anyio.CancelScope(shield=True):
-                await self._store(row, wait=False)
+                await self._store(row, wait=True)
+            live.push(seq + 1, sse)
             raise
         finally:
             runtime_ms = round((time.perf_counter() - started) * 1000)
@@ -676,6 +696,34 @@ class InvocationService:
             self._follow(principal, invocation_id, after), {"X-Invocation-Id": invocation_id}
         )
 
+    async def cancel_stream(self, principal: Principal, invocation_id: str) -> str:
+        """Stop a running stream's agent call: "cancelled" once its terminal event is stored,
+        "cancelling" when another replica has not stored it within a few seconds."""
+        assert self._streams is not None
+        last = await self._last_event(principal, invocation_id)
+        if last is None:
+            raise StreamNotFound("No such stream (or it has expired).")
+        if last[1] in TERMINAL_EVENTS:
+            if _cancelled(last[2]):
+                return "cancelled"  # idempotent: it was cancelled already
+            raise StreamEnded(f"The stream has already ended ({last[1]}).")
+        await self._streams.cancel(invocation_id, principal.tenant_id)
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        while time.monotonic() < deadline:
+            last = await self._last_event(principal, invocation_id)
+            if last is not None and last[1] in TERMINAL_EVENTS:
+                return "cancelled" if _cancelled(last[2]) else "ended"
+            await asyncio.sleep(0.05)
+        return "cancelling"
+
+    async def _last_event(
+        self, principal: Principal, invocation_id: str
+    ) -> tuple[int, str, str] | None:
+        assert self._maker is not None
+        async with self._maker() as session:
+            row = await StreamEventRepository(session, principal.tenant_id).last(invocation_id)
+            return None if row is None else (row.seq, row.event, row.data)
+
     async def _events_after(
         self, principal: Principal, invocation_id: str, after: int, limit: int = 500
     ) -> list[tuple[int, str, str, float]]:
@@ -689,8 +737,24 @@ class InvocationService:
     async def _follow(
         self, principal: Principal, invocation_id: str, after: int
     ) -> AsyncIterator[dict[str, str]]:
+        """Every event after `after`, exactly once and in order: from this replica's buffer
+        while the call runs here, else from the stored events, waking on the stream channel."""
+        assert self._streams is not None
         give_up: float | None = None
         while True:
+            live = self._streams.local(invocation_id, principal.tenant_id)
+            if live is not None:
+                tick = live.tick
+                buffered = live.after(after)
+                if buffered is not None:
+                    for seq, sse in buffered:
+                        yield sse
+                        if sse["event"] in TERMINAL_EVENTS:
+                            return
+                        after = seq
+                    if not buffered and not live.done:
+                        await tick.wait()
+                    continue
             rows = await self._events_after(principal, invocation_id, after)
             for seq, event, data, created in rows:
                 if seq == 0:
@@ -701,6 +765,13 @@ class InvocationService:
                     return
             if rows:
                 continue
+            if self._streams.local(invocation_id, principal.tenant_id) is not None:
+                continue  # started here meanwhile (an idempotent retry): follow the buffer
+            last = await self._last_event(principal, invocation_id)
+            if last is not None and last[1] in TERMINAL_EVENTS:
+                # Last-Event-ID beyond the end of a finished stream: its terminal event again.
+                yield {"id": str(last[0]), "event": last[1], "data": last[2]}
+                return
             if give_up is None:
                 first = await self._events_after(principal, invocation_id, -1, limit=1)
                 give_up = (first[0][3] if first else time.time()) + (
@@ -710,7 +781,13 @@ class InvocationService:
                 error = StreamInterrupted("The stream stopped without an end event.")
                 yield {"event": "error", "data": problem_data(error, invocation_id)}
                 return
-            await asyncio.sleep(RESUME_POLL_S)
+            await self._streams.wait_remote(invocation_id, RESUME_FALLBACK_S)
+
+
+def _cancelled(data: str) -> bool:
+    with contextlib.suppress(ValueError, TypeError):
+        return bool(json.loads(data).get("code") == StreamCancelled.code)
+    return False
 
 
 async def _aclose(iterator: AsyncIterator[bytes]) -> None:
