@@ -102,6 +102,54 @@ def start_stack(home: Path, *, database_url: str = "", **settings: str) -> Stack
     return stack
 
 
+@dataclass
+class Replica:
+    """A second API process of a stack: same database, runtime and home, its own port."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def client(self, key: str, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60, **kwargs)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def start_replica(stack: Stack, timeout_s: float = 60.0) -> Replica:
+    port = free_port()
+    env = {**stack.env, "AGENTRY_API_PORT": str(port), "AGENTRY_WEBHOOK_ALLOW_PRIVATE": "1"}
+    log = (stack.home / "logs" / f"api-{port}.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentry.cli.main", "serve"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    log.close()
+    replica = Replica(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"replica exited with {process.returncode}")
+        try:
+            if httpx.get(f"{replica.url}/readyz", timeout=2).status_code == 200:
+                return replica
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    replica.stop()
+    raise RuntimeError("replica did not become ready")
+
+
 def stop_stack(stack: Stack) -> None:
     stack.cli("dev", "down", check=False)
 
