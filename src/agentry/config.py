@@ -396,6 +396,15 @@ class Settings(BaseSettings):
         description="Delay before each webhook attempt (jitter +-10% added); after the last "
         "the delivery is dead-lettered.",
     )
+    webhook_disable_after_s: float = Field(
+        5 * 86400.0,
+        gt=0,
+        description="An endpoint whose deliveries have failed this long (no success between) "
+        "is disabled, with a `webhook.endpoint_disabled` event and an audit row.",
+    )
+    webhook_endpoint_in_flight: int = Field(
+        4, ge=1, description="Deliveries in flight at once per endpoint (a slow one waits)."
+    )
     webhook_poll_interval_s: float = Field(
         0.5, gt=0, description="How often the webhook sender looks for due deliveries."
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.agent_auth.tokens import TokenSigner
+from agentry.audit.wiring import build_audit_log
 from agentry.config import Settings
 from agentry.jobs.worker import JobWorker, worker_id
 from agentry.metering.service import Pricing
@@ -31,7 +32,7 @@ class Background:
         prices: Pricing | None = None,
     ) -> Background:
         jobs = JobWorker(maker, runtime, signer, settings, owner=worker_id(kind), prices=prices)
-        webhooks = WebhookSender(maker, settings)
+        webhooks = WebhookSender(maker, settings, audit=build_audit_log(settings, maker))
         jobs.start()
         webhooks.start()
         return cls(jobs, webhooks)

@@ -28,6 +28,37 @@ class WebhookEndpointRepository(TenantScopedRepository[WebhookEndpoint]):
         await self.session.flush()
 
 
+class DeliveryRepository(TenantScopedRepository[WebhookDelivery]):
+    """A tenant's deliveries: the per-endpoint log and the tenant's own replays."""
+
+    model = WebhookDelivery
+
+    async def for_endpoint(
+        self, endpoint_id: str, status: str | None, limit: int
+    ) -> Sequence[WebhookDelivery]:
+        stmt = self.scoped().where(WebhookDelivery.endpoint_id == endpoint_id)
+        if status is not None:
+            stmt = stmt.where(WebhookDelivery.status == status)
+        stmt = stmt.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def requeue(
+        self, endpoint_id: str, statuses: Sequence[str], since: datetime, now: datetime
+    ) -> int:
+        """Send these deliveries of the endpoint again (same webhook-id, attempts from 0)."""
+        result = await self.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.tenant_id == self.tenant_id,
+                WebhookDelivery.endpoint_id == endpoint_id,
+                WebhookDelivery.status.in_(statuses),
+                WebhookDelivery.created_at >= since,
+            )
+            .values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
 class DeliveryQueueRepository(RepositoryBase[WebhookDelivery]):
     model = WebhookDelivery
 
@@ -57,9 +88,44 @@ class DeliveryQueueRepository(RepositoryBase[WebhookDelivery]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def disable_endpoint(self, endpoint_id: str, reason: str) -> None:
-        await self.session.execute(
+    async def disable_endpoint(self, endpoint_id: str, reason: str, now: datetime) -> bool:
+        result = await self.session.execute(
             update(WebhookEndpoint)  # scoping: exempt (sender: delivery queue across tenants)
-            .where(WebhookEndpoint.id == endpoint_id)
-            .values(status="disabled", disabled_reason=reason)
+            .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.status == "active")
+            .values(status="disabled", disabled_reason=reason, disabled_at=now)
         )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def endpoints(self, ids: set[str | None]) -> Sequence[WebhookEndpoint]:
+        wanted = sorted(i for i in ids if i)
+        if not wanted:
+            return []
+        stmt = select(WebhookEndpoint).where(  # scoping: exempt (sender: its batch's endpoints)
+            WebhookEndpoint.id.in_(wanted)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def postpone(self, ids: Sequence[str], until: datetime) -> None:
+        await self.session.execute(
+            update(WebhookDelivery)  # scoping: exempt (sender: rows it holds)
+            .where(WebhookDelivery.id.in_(ids))
+            .values(next_attempt_at=until)
+        )
+
+    async def endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
+        stmt = select(WebhookEndpoint).where(  # scoping: exempt (sender: the row's endpoint)
+            WebhookEndpoint.id == endpoint_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def requeue_failed(self, since: datetime, tenant_id: str | None, now: datetime) -> int:
+        """Operators: dead deliveries since `since` (of one tenant or all) go out again."""
+        stmt = update(WebhookDelivery).where(  # scoping: exempt (operator bulk replay)
+            WebhookDelivery.status == "dead", WebhookDelivery.created_at >= since
+        )
+        if tenant_id is not None:
+            stmt = stmt.where(WebhookDelivery.tenant_id == tenant_id)
+        result = await self.session.execute(
+            stmt.values(status="pending", attempts=0, next_attempt_at=now, last_error=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -16,20 +17,25 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
+from agentry.audit.service import AuditLog
 from agentry.config import Settings
 from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
 from agentry.kit.logging import get_logger
-from agentry.models import WebhookDelivery
+from agentry.models import WebhookDelivery, WebhookEndpoint
 from agentry.webhooks.repository import DeliveryQueueRepository
 from agentry.webhooks.secretbox import SecretBox
 from agentry.webhooks.ssrf import Resolver, WebhookUrlRefused, check_url, system_resolver
 
 log = get_logger("agentry.webhooks.sender")
 BATCH = 50
+MAX_IN_FLIGHT = 200  # deliveries at once per sender
 
 
 class WebhookSender:
+    """Deliveries run as tasks of their own: a slow or hanging receiver holds only its own
+    endpoint's slots (`webhook_endpoint_in_flight`) and its rate limit, never the others."""
+
     def __init__(
         self,
         maker: async_sessionmaker[AsyncSession],
@@ -38,6 +44,7 @@ class WebhookSender:
         clock: Callable[[], datetime] = utcnow,
         resolver: Resolver = system_resolver,
         jitter: Callable[[], float] = lambda: random.uniform(0.9, 1.1),
+        audit: AuditLog | None = None,
     ) -> None:
         self._maker = maker
         self._settings = settings
@@ -45,11 +52,15 @@ class WebhookSender:
         self._clock = clock
         self._resolver = resolver
         self._jitter = jitter
+        self._audit = audit
         self._schedule = list(settings.webhook_schedule_s)
         self._http = httpx.AsyncClient(
             follow_redirects=False, timeout=settings.webhook_timeout_s, trust_env=False
         )
         self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._per_endpoint: dict[str, int] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}  # endpoint -> (tokens, at)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="webhook-sender")
@@ -59,30 +70,107 @@ class WebhookSender:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for task in list(self._inflight):
+            task.cancel()
+        for task in list(self._inflight):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await self._http.aclose()
 
     async def _loop(self) -> None:
         while True:
             try:
-                sent = await self.run_once()
+                claimed = await self._dispatch(wait=False)
             except Exception:
                 log.exception("webhooks.sender_failed")
-                sent = 0
-            if sent < BATCH:
+                claimed = 0
+            if claimed < BATCH:
                 await asyncio.sleep(self._settings.webhook_poll_interval_s)
 
     async def run_once(self) -> int:
+        """Claim what is due and deliver it; returns when those deliveries are done."""
+        return await self._dispatch(wait=True)
+
+    async def _dispatch(self, *, wait: bool) -> int:
+        room = MAX_IN_FLIGHT - len(self._inflight)
+        if room <= 0:
+            await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+            return 0
         now = self._clock()
         hold = now + timedelta(seconds=self._settings.webhook_timeout_s + 30)
         async with session_scope(self._maker) as session:
-            due = list(await DeliveryQueueRepository(session).claim_due(now, BATCH, hold))
-        if due:
-            await asyncio.gather(*(self._deliver(d) for d in due))
+            queue = DeliveryQueueRepository(session)
+            due = list(await queue.claim_due(now, min(BATCH, room), hold))
+            endpoints = {
+                e.id: e for e in await queue.endpoints({d.endpoint_id for d in due} - {None})
+            }
+            later = [d for d in due if not self._admit(d, endpoints.get(d.endpoint_id or ""))]
+            if later:
+                # Over the endpoint's rate or slots: next second, no attempt counted.
+                await queue.postpone([d.id for d in later], now + timedelta(seconds=1))
+        started = []
+        for delivery in due:
+            if delivery in later:
+                continue
+            endpoint = endpoints.get(delivery.endpoint_id or "")
+            task = asyncio.create_task(self._run(delivery, endpoint))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            started.append(task)
+        if wait and started:
+            await asyncio.gather(*started)
         return len(due)
 
-    def signed_headers(self, delivery: WebhookDelivery, body: str) -> dict[str, str]:
+    def _admit(self, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None) -> bool:
+        if endpoint is None:
+            return True
+        if self._per_endpoint.get(endpoint.id, 0) >= self._settings.webhook_endpoint_in_flight:
+            return False
+        rate = endpoint.rate_limit_per_s
+        if rate:
+            # A token bucket per endpoint (burst = one second's worth), in this process.
+            tokens, at = self._buckets.get(endpoint.id, (float(rate), time.monotonic()))
+            now = time.monotonic()
+            tokens = min(float(rate), tokens + (now - at) * rate)
+            if tokens < 1:
+                self._buckets[endpoint.id] = (tokens, now)
+                return False
+            self._buckets[endpoint.id] = (tokens - 1, now)
+        self._per_endpoint[endpoint.id] = self._per_endpoint.get(endpoint.id, 0) + 1
+        return True
+
+    async def _run(self, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None) -> None:
+        try:
+            await self._deliver(delivery, endpoint)
+        except Exception:
+            log.exception("webhooks.delivery_failed", delivery=delivery.id)
+        finally:
+            if endpoint is not None:
+                left = self._per_endpoint.get(endpoint.id, 1) - 1
+                if left > 0:
+                    self._per_endpoint[endpoint.id] = left
+                else:
+                    self._per_endpoint.pop(endpoint.id, None)
+
+    def _secrets(self, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None) -> list[str]:
+        """The endpoint's current secret, plus the previous one during a rotation's overlap;
+        a job's own `webhook_url` keeps the secret it was created with."""
+        if endpoint is None:
+            return [delivery.secret_enc]
+        secrets = [endpoint.secret_enc]
+        expires = endpoint.previous_secret_expires_at
+        if endpoint.previous_secret_enc and expires is not None and expires > self._clock():
+            secrets.append(endpoint.previous_secret_enc)
+        return secrets
+
+    def signed_headers(
+        self, delivery: WebhookDelivery, body: str, secrets: list[str] | None = None
+    ) -> dict[str, str]:
         at = self._clock()
-        signature = Webhook(self._box.open(delivery.secret_enc)).sign(delivery.id, at, body)
+        signature = " ".join(
+            Webhook(self._box.open(sealed)).sign(delivery.id, at, body)
+            for sealed in (secrets or [delivery.secret_enc])
+        )
         return {
             "content-type": "application/json",
             "webhook-id": delivery.id,
@@ -91,7 +179,9 @@ class WebhookSender:
             "user-agent": "Agentry-Webhooks/1",
         }
 
-    async def _attempt(self, delivery: WebhookDelivery) -> tuple[int | None, str | None]:
+    async def _attempt(
+        self, delivery: WebhookDelivery, secrets: list[str]
+    ) -> tuple[int | None, str | None]:
         try:
             checked = await check_url(
                 delivery.url,
@@ -102,7 +192,7 @@ class WebhookSender:
         except WebhookUrlRefused as exc:
             return None, f"refused: {exc.detail}"
         body = json.dumps(delivery.payload, separators=(",", ":"))
-        headers = self.signed_headers(delivery, body)
+        headers = self.signed_headers(delivery, body, secrets)
         headers["host"] = checked.host_header
         try:
             # Connect to the address that was checked (no second DNS lookup), SNI = the name.
@@ -116,8 +206,12 @@ class WebhookSender:
             return None, f"{type(exc).__name__}: {exc}"[:500]
         return response.status_code, None
 
-    async def _deliver(self, delivery: WebhookDelivery) -> None:
-        status, error = await self._attempt(delivery)
+    async def _deliver(
+        self, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None = None
+    ) -> None:
+        started = time.perf_counter()
+        status, error = await self._attempt(delivery, self._secrets(delivery, endpoint))
+        latency_ms = round((time.perf_counter() - started) * 1000)
         now = self._clock()
         async with session_scope(self._maker) as session:
             row = await session.get(
@@ -128,20 +222,23 @@ class WebhookSender:
             row.attempts += 1
             row.last_status_code = status
             row.last_error = error
-            if status is not None and 200 <= status < 300:
+            row.last_latency_ms = latency_ms
+            ok = status is not None and 200 <= status < 300
+            queue = DeliveryQueueRepository(session)
+            if ok:
                 row.status = "delivered"
                 row.delivered_at = now
             elif status == 410:
                 row.status = "gone"
                 if row.endpoint_id is not None:
-                    await DeliveryQueueRepository(session).disable_endpoint(
-                        row.endpoint_id, "receiver answered 410 Gone"
-                    )
+                    await queue.disable_endpoint(row.endpoint_id, "receiver answered 410 Gone", now)
             elif row.attempts >= len(self._schedule):
                 row.status = "dead"
             else:
                 delay = self._schedule[row.attempts] * self._jitter()
                 row.next_attempt_at = now + timedelta(seconds=delay)
+            if row.endpoint_id is not None and status != 410:
+                await self._track(session, queue, row.endpoint_id, ok, now)
             outcome = row.status
         log.info(
             "webhooks.attempt",
@@ -149,4 +246,47 @@ class WebhookSender:
             status_code=status,
             error=error,
             outcome=outcome,
+            latency_ms=latency_ms,
         )
+
+    async def _track(
+        self,
+        session: AsyncSession,
+        queue: DeliveryQueueRepository,
+        endpoint_id: str,
+        ok: bool,
+        now: datetime,
+    ) -> None:
+        """Failing since when; past `webhook_disable_after_s`, disable the endpoint, tell the
+        tenant (`webhook.endpoint_disabled`) and audit it."""
+        endpoint = await queue.endpoint(endpoint_id)
+        if endpoint is None:
+            return
+        if ok:
+            endpoint.failing_since = None
+            return
+        if endpoint.failing_since is None:
+            endpoint.failing_since = now
+            return
+        failing_s = (now - endpoint.failing_since).total_seconds()
+        if failing_s < self._settings.webhook_disable_after_s or endpoint.status != "active":
+            return
+        reason = f"deliveries failing since {endpoint.failing_since.isoformat()}"
+        if not await queue.disable_endpoint(endpoint_id, reason, now):
+            return
+        endpoint.status, endpoint.disabled_reason, endpoint.disabled_at = "disabled", reason, now
+        data = {"endpoint_id": endpoint_id, "url": endpoint.url, "reason": reason}
+        from agentry.webhooks.service import ENDPOINT_DISABLED, enqueue_tenant_event
+
+        await session.flush()
+        await enqueue_tenant_event(session, endpoint.tenant_id, ENDPOINT_DISABLED, data)
+        if self._audit is not None:
+            await self._audit.append(
+                session,
+                actor="platform:webhooks",
+                action=ENDPOINT_DISABLED,
+                actor_tenant_id=endpoint.tenant_id,
+                target_tenant_id=endpoint.tenant_id,
+                details={"endpoint_id": endpoint_id, "reason": reason},
+            )
+        log.warning("webhooks.endpoint_disabled", endpoint=endpoint_id)

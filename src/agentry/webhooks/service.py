@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentry.config import Settings
 from agentry.identity.principal import Principal
 from agentry.kit.clock import utcnow
-from agentry.kit.errors import Conflict, NotFound
+from agentry.kit.errors import Conflict, NotFound, ValidationFailed
 from agentry.kit.ids import new_id
 from agentry.models import Job, WebhookDelivery, WebhookEndpoint
-from agentry.webhooks.repository import DeliveryQueueRepository, WebhookEndpointRepository
+from agentry.webhooks.repository import (
+    DeliveryQueueRepository,
+    DeliveryRepository,
+    WebhookEndpointRepository,
+)
 from agentry.webhooks.secretbox import SecretBox, new_secret
 from agentry.webhooks.ssrf import Resolver, check_url, system_resolver
 
@@ -23,6 +28,25 @@ JOB_EVENTS = {
     "cancelled": "job.cancelled",
     "timed_out": "job.timed_out",
 }
+ENDPOINT_DISABLED = "webhook.endpoint_disabled"
+TEST_EVENT = "webhook.test"
+EVENT_TYPES = (
+    *JOB_EVENTS.values(),
+    "budget.warning",
+    "budget.exhausted",
+    ENDPOINT_DISABLED,
+    TEST_EVENT,
+)
+
+
+class UnknownEventType(ValidationFailed):
+    code = "unknown_event_type"
+    title = "No such webhook event type"
+
+
+class EndpointNotDisabled(Conflict):
+    code = "webhook_endpoint_active"
+    title = "The endpoint is active already"
 
 
 class WebhookEndpointNotFound(NotFound):
@@ -58,6 +82,8 @@ async def create_endpoint(
     principal: Principal,
     url: str,
     description: str,
+    event_types: Sequence[str] = (),
+    rate_limit_per_s: int | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     await check_webhook_url(settings, url)
     secret = new_secret()
@@ -69,9 +95,125 @@ async def create_endpoint(
         secret_enc=box.seal(secret),
         status="active",
         created_at=utcnow(),
+        event_types=check_event_types(event_types),
+        rate_limit_per_s=rate_limit_per_s,
     )
     await WebhookEndpointRepository(session, principal.tenant_id).add(endpoint)
     return endpoint, secret
+
+
+def check_event_types(types: Sequence[str]) -> list[str]:
+    unknown = sorted(set(types) - set(EVENT_TYPES))
+    if unknown:
+        raise UnknownEventType(
+            f"Unknown event type {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}."
+        )
+    return sorted(set(types))
+
+
+async def get_endpoint(
+    session: AsyncSession, principal: Principal, endpoint_id: str
+) -> WebhookEndpoint:
+    endpoint = await WebhookEndpointRepository(session, principal.tenant_id).get(endpoint_id)
+    if endpoint is None:
+        raise WebhookEndpointNotFound("No such webhook endpoint.")
+    return endpoint
+
+
+async def update_endpoint(
+    session: AsyncSession, principal: Principal, endpoint_id: str, changes: dict[str, Any]
+) -> WebhookEndpoint:
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    if "event_types" in changes:
+        endpoint.event_types = check_event_types(changes["event_types"] or [])
+    if "rate_limit_per_s" in changes:
+        endpoint.rate_limit_per_s = changes["rate_limit_per_s"]
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    await session.flush()
+    return endpoint
+
+
+async def deliveries(
+    session: AsyncSession, principal: Principal, endpoint_id: str, status: str | None, limit: int
+) -> Sequence[WebhookDelivery]:
+    await get_endpoint(session, principal, endpoint_id)
+    return await DeliveryRepository(session, principal.tenant_id).for_endpoint(
+        endpoint_id, status, limit
+    )
+
+
+async def send_test(
+    session: AsyncSession, principal: Principal, endpoint_id: str
+) -> WebhookDelivery:
+    """A `webhook.test` event to this endpoint only, whatever its event-type filter."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    if endpoint.status != "active":
+        raise EndpointNotDisabled("The endpoint is disabled: enable it first.")
+    payload = {
+        "type": TEST_EVENT,
+        "timestamp": utcnow().isoformat(),
+        "data": {"endpoint_id": endpoint.id, "tenant_id": endpoint.tenant_id},
+    }
+    row = _row(
+        endpoint.tenant_id,
+        TEST_EVENT,
+        payload,
+        url=endpoint.url,
+        secret_enc=endpoint.secret_enc,
+        endpoint_id=endpoint.id,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def replay_endpoint(
+    session: AsyncSession, principal: Principal, endpoint_id: str, since: datetime
+) -> int:
+    """The endpoint's failed (dead) deliveries since `since` go out again, same ids."""
+    await get_endpoint(session, principal, endpoint_id)
+    return await DeliveryRepository(session, principal.tenant_id).requeue(
+        endpoint_id, ("dead",), since, utcnow()
+    )
+
+
+async def rotate_secret(
+    session: AsyncSession, box: SecretBox, principal: Principal, endpoint_id: str, overlap_s: int
+) -> tuple[WebhookEndpoint, str]:
+    """A new secret; the old one keeps signing beside it for `overlap_s` (both signatures are
+    sent, as Standard Webhooks allows), so receivers switch without losing a delivery."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    secret = new_secret()
+    endpoint.previous_secret_enc = endpoint.secret_enc if overlap_s > 0 else None
+    endpoint.previous_secret_expires_at = (
+        utcnow() + timedelta(seconds=overlap_s) if overlap_s > 0 else None
+    )
+    endpoint.secret_enc = box.seal(secret)
+    await session.flush()
+    return endpoint, secret
+
+
+async def enable_endpoint(
+    session: AsyncSession, principal: Principal, endpoint_id: str, replay_missed: bool
+) -> tuple[WebhookEndpoint, int]:
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    if endpoint.status == "active":
+        raise EndpointNotDisabled("The endpoint is active already.")
+    since = endpoint.failing_since or endpoint.disabled_at or endpoint.created_at
+    endpoint.status = "active"
+    endpoint.disabled_reason = None
+    endpoint.failing_since = None
+    endpoint.disabled_at = None
+    repo = DeliveryRepository(session, principal.tenant_id)
+    replayed = 0
+    if replay_missed:
+        # Everything held while it was disabled, and what failed on the way there.
+        now = utcnow()
+        replayed = await repo.requeue(endpoint.id, ("held",), endpoint.created_at, now)
+        replayed += await repo.requeue(endpoint.id, ("dead", "gone"), since, now)
+    await session.flush()
+    return endpoint, replayed
 
 
 async def list_endpoints(session: AsyncSession, principal: Principal) -> Sequence[WebhookEndpoint]:
@@ -100,33 +242,79 @@ def job_event_payload(job: Job, event_type: str) -> dict[str, Any]:
     }
 
 
+def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return not endpoint.event_types or event_type in endpoint.event_types
+
+
+def _row(
+    tenant_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    url: str,
+    secret_enc: str,
+    endpoint_id: str | None = None,
+    job_id: str | None = None,
+    status: str = "pending",
+) -> WebhookDelivery:
+    now = utcnow()
+    return WebhookDelivery(
+        id=new_id("msg"),
+        tenant_id=tenant_id,
+        endpoint_id=endpoint_id,
+        job_id=job_id,
+        url=url,
+        secret_enc=secret_enc,
+        event_type=event_type,
+        payload=payload,
+        status=status,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+async def _to_endpoints(
+    session: AsyncSession,
+    tenant_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    job_id: str | None = None,
+) -> list[WebhookDelivery]:
+    """One row per endpoint that wants the event type. A disabled endpoint's rows are held:
+    re-enabling it with `replay_missed` sends them."""
+    return [
+        _row(
+            tenant_id,
+            event_type,
+            payload,
+            url=e.url,
+            secret_enc=e.secret_enc,
+            endpoint_id=e.id,
+            job_id=job_id,
+            status="pending" if e.status == "active" else "held",
+        )
+        for e in await WebhookEndpointRepository(session, tenant_id).list()
+        if wants(e, event_type)
+    ]
+
+
 async def enqueue_job_event(session: AsyncSession, job: Job) -> list[WebhookDelivery]:
     """Outbox rows for a job's terminal event, in the caller's transaction."""
     event_type = JOB_EVENTS[job.status]
     payload = job_event_payload(job, event_type)
-    now = utcnow()
-    targets: list[tuple[str | None, str, str]] = []
+    rows = await _to_endpoints(session, job.tenant_id, event_type, payload, job.id)
     if job.webhook_url and job.webhook_secret:
-        targets.append((None, job.webhook_url, job.webhook_secret))
-    for endpoint in await WebhookEndpointRepository(session, job.tenant_id).active():
-        targets.append((endpoint.id, endpoint.url, endpoint.secret_enc))
-    rows = [
-        WebhookDelivery(
-            id=new_id("msg"),
-            tenant_id=job.tenant_id,
-            endpoint_id=endpoint_id,
-            job_id=job.id,
-            url=url,
-            secret_enc=secret_enc,
-            event_type=event_type,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+        rows.append(
+            _row(
+                job.tenant_id,
+                event_type,
+                payload,
+                url=job.webhook_url,
+                secret_enc=job.webhook_secret,
+                job_id=job.id,
+            )
         )
-        for endpoint_id, url, secret_enc in targets
-    ]
     session.add_all(rows)
     return rows
 
@@ -134,26 +322,9 @@ async def enqueue_job_event(session: AsyncSession, job: Job) -> list[WebhookDeli
 async def enqueue_tenant_event(
     session: AsyncSession, tenant_id: str, event_type: str, data: dict[str, Any]
 ) -> list[WebhookDelivery]:
-    """Outbox rows for a tenant-wide event (e.g. `budget.warning`) to every active endpoint."""
-    now = utcnow()
-    payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
-    rows = [
-        WebhookDelivery(
-            id=new_id("msg"),
-            tenant_id=tenant_id,
-            endpoint_id=endpoint.id,
-            job_id=None,
-            url=endpoint.url,
-            secret_enc=endpoint.secret_enc,
-            event_type=event_type,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for endpoint in await WebhookEndpointRepository(session, tenant_id).active()
-    ]
+    """Outbox rows for a tenant-wide event (e.g. `budget.warning`) to its endpoints."""
+    payload = {"type": event_type, "timestamp": utcnow().isoformat(), "data": data}
+    rows = await _to_endpoints(session, tenant_id, event_type, payload)
     session.add_all(rows)
     return rows
 
@@ -174,3 +345,7 @@ async def replay_dead_letter(session: AsyncSession, delivery_id: str) -> Webhook
     delivery.last_error = None
     await session.flush()
     return delivery
+
+
+async def replay_failed(session: AsyncSession, since: datetime, tenant_id: str | None) -> int:
+    return await DeliveryQueueRepository(session).requeue_failed(since, tenant_id, utcnow())
