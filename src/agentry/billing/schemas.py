@@ -7,13 +7,15 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from agentry.kit.text import IsoDateTime
+
 
 class PriceCreate(BaseModel):
     tier: str = Field(description="basic, standard or premium.")
     kind: str = Field(description="input_tokens, output_tokens, tool_call or runtime_ms.")
     model: str = Field("", max_length=200, description="Only for this model; empty: any model.")
     unit_price: str = Field(description='Decimal string, at most 9 decimals, e.g. "0.000002".')
-    effective_from: datetime = Field(description="When it takes effect (never in the past).")
+    effective_from: IsoDateTime = Field(description="When it takes effect (never in the past).")
 
 
 class PriceOut(BaseModel):

@@ -9,6 +9,10 @@ names; `TEXT_PATTERN` (descriptions) also allows tab and newlines.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 LABEL_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
 TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
@@ -18,3 +22,13 @@ _LABEL = re.compile(LABEL_PATTERN)
 def is_label(value: str) -> bool:
     """For names that do not come through a schema (the CLI's tenant onboarding)."""
     return bool(_LABEL.match(value))
+
+
+def _iso_text(value: object) -> object:
+    # pydantic's lax mode reads numbers as Unix times; the API documents ISO 8601 strings only.
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("an ISO 8601 date-time string, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]

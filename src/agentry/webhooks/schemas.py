@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentry.kit.text import LABEL_PATTERN
+from agentry.kit.text import LABEL_PATTERN, IsoDateTime
 
 RatePerS = Field(None, ge=1, le=1000, description="Most deliveries per second; null: no limit.")
 
@@ -58,7 +58,7 @@ class SecretRotated(EndpointOut):
 class Replay(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime | None = Field(None, description="Failed deliveries created since; 7 days.")
+    since: IsoDateTime | None = Field(None, description="Failed deliveries created since; 7 days.")
 
 
 class OperatorReplay(Replay):
