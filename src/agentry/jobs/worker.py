@@ -81,6 +81,7 @@ class JobWorker:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        self.on_finished: Callable[[], None] = lambda: None
 
     # lifecycle
 
@@ -332,6 +333,8 @@ class JobWorker:
     async def _finish(self, job: Job, status: JobStatus, **kwargs: Any) -> None:
         async with session_scope(self._maker) as session:
             done = await finish_job(session, job, status, prices=self._prices, **kwargs)
+        if done is not None:
+            self.on_finished()  # its webhook goes out now, not on the sender's next poll
         log.info("jobs.finished", job=job.id, status=status.value, applied=done is not None)
 
     async def _retry_or_fail(

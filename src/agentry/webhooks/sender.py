@@ -61,6 +61,11 @@ class WebhookSender:
         self._inflight: set[asyncio.Task[None]] = set()
         self._per_endpoint: dict[str, int] = {}
         self._buckets: dict[str, tuple[float, float]] = {}  # endpoint -> (tokens, at)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New deliveries were committed (a job finished here): look now, not at the next poll."""
+        self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="webhook-sender")
@@ -85,7 +90,11 @@ class WebhookSender:
                 log.exception("webhooks.sender_failed")
                 claimed = 0
             if claimed < BATCH:
-                await asyncio.sleep(self._settings.webhook_poll_interval_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wake.wait(), self._settings.webhook_poll_interval_s
+                    )
+                self._wake.clear()
 
     async def run_once(self) -> int:
         """Claim what is due and deliver it; returns when those deliveries are done."""
