@@ -85,6 +85,8 @@ def start_receiver(secrets: list[str] | None = None) -> Receiver:
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
         def log_message(self, *_args: Any) -> None:
             pass
 
@@ -103,7 +105,11 @@ def start_receiver(secrets: list[str] | None = None) -> Receiver:
 
         do_GET = do_POST
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 1024  # the default backlog of 5 resets bursts of deliveries
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     receiver = Receiver(server=server, secrets=list(secrets or []))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver

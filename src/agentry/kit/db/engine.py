@@ -26,6 +26,10 @@ def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         # The driver's own transaction handling is off; `_sqlite_begin` starts each one.
         kwargs["connect_args"] = {"timeout": 30, "isolation_level": None}
+        # One connection per process: every transaction takes the write lock (see
+        # `_sqlite_begin`), so waiting for the pool is waiting for the lock, in FIFO order and
+        # woken at once, instead of SQLite's busy handler polling with sleeps of up to 100 ms.
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
     else:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
