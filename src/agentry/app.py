@@ -46,6 +46,7 @@ from agentry.invocations.streams import StreamHub
 from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
+from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.logging import configure_logging, get_logger
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             routes=routes,
             audit=build_audit_log(settings, maker),
             prices=prices,
+            inserts=GroupCommit(maker),
             tokens=build_token_validator(settings, maker),
             throttle=AuthThrottle(settings.auth_failure_limit, settings.redis_url),
         )
@@ -215,6 +217,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await background.stop()
             await streams.stop()  # running streams store their terminal events first
             await recorder.stop()
+            await app.state.platform.inserts.close()
             await stream_events.stop()
             await quotas.aclose()
             await authenticator.stop()

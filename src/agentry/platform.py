@@ -16,6 +16,7 @@ from agentry.billing.prices import PriceBookCache
 from agentry.config import Settings
 from agentry.identity.throttle import AuthThrottle
 from agentry.identity.tokens import TokenValidator
+from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import session_scope
 from agentry.registry.routing import RouteCache
 from agentry.runtime.base import AgentRuntime
@@ -31,6 +32,7 @@ class Platform:
     routes: RouteCache
     audit: AuditLog
     prices: PriceBookCache
+    inserts: GroupCommit  # group commit for rows many requests insert at once (new jobs)
     tokens: TokenValidator | None = None
     throttle: AuthThrottle | None = None
 

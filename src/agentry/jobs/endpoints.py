@@ -59,10 +59,11 @@ async def create_job(
         body=body,
         idempotency_key=check_key(idempotency_key) if idempotency_key is not None else None,
     )
-    out = service.to_created(created)
-    # Commit before answering: DbSession's own commit runs after the response is sent, and a
-    # client polling `Location` at once must find the job.
+    # Release this request's connection (on SQLite, the write lock) before the group commit
+    # takes it; the job is committed before the answer, so `Location` finds it at once.
     await session.commit()
+    await service.commit_created(platform.inserts, created)
+    out = service.to_created(created)
     return JSONResponse(
         out.model_dump(mode="json"),
         status_code=202,

@@ -43,6 +43,11 @@ class JobRepository(TenantScopedRepository[Job]):
         stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
         return (await self.session.execute(stmt)).scalars().all()
 
+    @staticmethod
+    def event(job: Job, kind: str, data: dict[str, Any], at: datetime) -> JobEvent:
+        """A new event row for `job`, for the caller to insert."""
+        return JobEvent(job_id=job.id, tenant_id=job.tenant_id, kind=kind, data=data, at=at)
+
     async def add_event(self, job_id: str, kind: str, data: dict[str, Any], at: datetime) -> None:
         self.session.add(
             JobEvent(job_id=job_id, tenant_id=self.tenant_id, kind=kind, data=data, at=at)

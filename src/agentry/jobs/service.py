@@ -20,12 +20,13 @@ from agentry.invocations.sessions import pooled_session_id, runtime_session_id
 from agentry.jobs.repository import JobRepository
 from agentry.jobs.schemas import JobCreate, JobCreated, JobError, JobOut, JobPage
 from agentry.kit.clock import utcnow
+from agentry.kit.db.base import Base
+from agentry.kit.db.batch import GroupCommit
 from agentry.kit.errors import BadRequest, Conflict, NotFound
 from agentry.kit.ids import new_id
 from agentry.metering.service import RUNTIME_MS, Pricing, record_runtime
 from agentry.models import Job
 from agentry.models.job import TERMINAL, JobStatus
-from agentry.registry.repository import AgentVersionRepository
 from agentry.registry.routing import RouteCache
 from agentry.tenants.repository import TenantRepository
 from agentry.webhooks.secretbox import SecretBox, new_secret
@@ -65,6 +66,7 @@ class Created:
     job: Job
     webhook_secret: str | None
     replayed: bool
+    rows: tuple[Base, ...] = ()
 
 
 def request_hash(agent: str, body: JobCreate) -> str:
@@ -85,13 +87,15 @@ async def create_job(
     body: JobCreate,
     idempotency_key: str | None,
 ) -> Created:
+    """Check the request and build the job; `Created.rows` are what the caller commits."""
     # Resolve first: the route cache reads in a session of its own, and on SQLite that must not
     # wait behind this request's write transaction.
     route = await routes.resolve(agent_name, body.alias)
-    repo = JobRepository(session, principal.tenant_id)
     digest = request_hash(agent_name, body)
     if idempotency_key:
-        existing = await repo.by_idempotency_key(idempotency_key)
+        existing = await JobRepository(session, principal.tenant_id).by_idempotency_key(
+            idempotency_key
+        )
         if existing is not None:
             if existing.request_hash != digest:
                 raise IdempotencyKeyReused("This Idempotency-Key was used for another request.")
@@ -101,11 +105,7 @@ async def create_job(
         raise JobsNotSupported(f"Agent '{agent_name}' cannot run as a job.")
     if body.webhook_url is not None:
         await check_webhook_url(settings, body.webhook_url)
-    version = await AgentVersionRepository(session).get_by_number(
-        route.agent_id, route.version_number
-    )
-    limits = (version.manifest.get("limits") or {}) if version else {}
-    deadline_s = int(limits.get("job_deadline_s") or DEFAULT_DEADLINE_S)
+    deadline_s = route.job_deadline_s or DEFAULT_DEADLINE_S
     job_id = new_id("job")
     async_agent = "async" in route.modes
     # An async agent gets a session of its own (its background work occupies it, and a
@@ -142,13 +142,18 @@ async def create_job(
         api_key_id=principal.key_id,
         created_at=now,
     )
+    event = JobRepository.event(job, "status", {"status": job.status}, now)
+    return Created(job, secret, replayed=False, rows=(job, event))
+
+
+async def commit_created(inserts: GroupCommit, created: Created) -> None:
+    """Insert a new job and its first event (group-committed with other requests' jobs)."""
+    if created.replayed:
+        return
     try:
-        async with session.begin_nested():
-            await repo.add(job)
+        await inserts.insert(created.rows)
     except IntegrityError as exc:
         raise IdempotencyKeyReused("A request with this Idempotency-Key is in flight.") from exc
-    await repo.add_event(job.id, "status", {"status": job.status}, now)
-    return Created(job, secret, replayed=False)
 
 
 async def get_job(session: AsyncSession, tenant_id: str, job_id: str) -> Job:

@@ -46,6 +46,7 @@ class Route:
     allowed_tiers: frozenset[str]
     modes: frozenset[str]
     sync_timeout_s: float | None = None  # the version manifest's limits.sync_timeout_s
+    job_deadline_s: int | None = None  # ... and its limits.job_deadline_s
     allowed_tenants: frozenset[str] = frozenset()
     # While a canary runs: `canary_weight`% of new sessions go to `canary_target`.
     canary_version_number: int | None = None
@@ -121,6 +122,7 @@ class RouteCache:
         manifest = version.manifest if version is not None else {}
         limits = manifest.get("limits") or {}
         timeout = limits.get("sync_timeout_s")
+        deadline = limits.get("job_deadline_s")
         tools = gateway_tools(manifest)
         return Route(
             agent_id=agent.id,
@@ -131,6 +133,7 @@ class RouteCache:
             allowed_tiers=frozenset(agent.allowed_tiers),
             modes=frozenset(agent.modes),
             sync_timeout_s=float(timeout) if isinstance(timeout, int | float) else None,
+            job_deadline_s=int(deadline) if isinstance(deadline, int | float) else None,
             allowed_tenants=frozenset(agent.allowed_tenants),
             canary_version_number=alias.canary_version_number,
             canary_target=(

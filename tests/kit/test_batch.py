@@ -1,0 +1,73 @@
+"""Group commit: many callers' rows in one transaction; a conflict fails only its own caller."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentry.kit.db.batch import GroupCommit
+from agentry.models import Tenant
+
+
+def _tenant(slug: str) -> Tenant:
+    return Tenant(id=f"t_{slug}", slug=slug, display_name=slug)
+
+
+async def _slugs(maker: async_sessionmaker[AsyncSession]) -> set[str]:
+    async with maker() as s:
+        return set((await s.scalars(select(Tenant.slug).where(Tenant.slug.like("gc-%")))).all())
+
+
+async def test_concurrent_inserts_share_transactions_and_all_land(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = GroupCommit(sessionmaker)
+    await asyncio.gather(*(group.insert([_tenant(f"gc-{i}")]) for i in range(50)))
+    await group.close()
+    assert await _slugs(sessionmaker) == {f"gc-{i}" for i in range(50)}
+    assert group.transactions < 50  # batched: fewer transactions than callers
+
+
+async def test_a_conflicting_caller_fails_alone_and_the_others_commit(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = GroupCommit(sessionmaker)
+    await group.insert([_tenant("gc-taken")])
+    duplicate = Tenant(id="t_other", slug="gc-taken", display_name="dup")
+    results = await asyncio.gather(
+        group.insert([_tenant("gc-a")]),
+        group.insert([duplicate, _tenant("gc-with-dup")]),  # all or none for this caller
+        group.insert([_tenant("gc-b")]),
+        return_exceptions=True,
+    )
+    await group.close()
+    assert results[0] is None
+    assert results[2] is None
+    assert isinstance(results[1], IntegrityError)
+    assert await _slugs(sessionmaker) == {"gc-taken", "gc-a", "gc-b"}
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).where(Tenant.id == "t_other")) == 0
+
+
+async def test_a_closed_group_restarts_on_the_next_insert(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = GroupCommit(sessionmaker)
+    await group.insert([_tenant("gc-1")])
+    await group.close()
+    await group.insert([_tenant("gc-2")])
+    await group.close()
+    assert await _slugs(sessionmaker) == {"gc-1", "gc-2"}
+
+
+async def test_a_bad_row_fails_its_caller(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    group = GroupCommit(sessionmaker)
+    bad = Tenant(id="t_bad", slug=None, display_name="no slug")  # NOT NULL
+    with pytest.raises(IntegrityError):
+        await group.insert([bad])
+    await group.close()
+    assert await _slugs(sessionmaker) == set()
