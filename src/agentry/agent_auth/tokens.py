@@ -140,12 +140,12 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                leeway=LEEWAY_S,
-                options={"require": _REQUIRED},
+                # exp/iat are checked below against the platform clock (kit.clock), which
+                # tests move; PyJWT reads the real one.
+                options={"require": _REQUIRED, "verify_exp": False, "verify_iat": False},
             )
+            _check_times(payload)
             claims = InvocationClaims.from_payload(payload)
-        except jwt.ExpiredSignatureError as exc:
-            raise InvalidInvocationToken("token expired") from exc
         except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
             raise InvalidInvocationToken(f"invalid token: {exc}") from exc
         self.check_live(claims)
@@ -155,6 +155,17 @@ class TokenVerifier:
         """Raise InvocationEnded when the token's invocation has finished."""
         if self._ended is not None and self._ended(claims.invocation_id):
             raise InvocationEnded(f"invocation {claims.invocation_id} has ended")
+
+
+def _check_times(payload: Mapping[str, Any]) -> None:
+    now = utcnow().timestamp()
+    exp, iat = payload["exp"], payload["iat"]
+    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+        raise InvalidInvocationToken("invalid token: exp and iat must be numbers")
+    if exp <= now - LEEWAY_S:
+        raise InvalidInvocationToken("token expired")
+    if iat > now + LEEWAY_S:
+        raise InvalidInvocationToken("invalid token: issued in the future")
 
 
 class TokenSigner:

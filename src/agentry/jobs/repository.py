@@ -146,6 +146,7 @@ class JobQueueRepository(RepositoryBase[Job]):
             job.attempts += 1
             job.started_at = job.started_at or now
             job.deadline_at = job.deadline_at or _plus(now, job.deadline_s)
+            job.session_started_at = job.session_started_at or now
             job.agent_seen_at = None
             claimed.append(job)
         await self.session.flush()

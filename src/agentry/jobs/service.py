@@ -33,6 +33,7 @@ from agentry.webhooks.secretbox import SecretBox, new_secret
 from agentry.webhooks.service import check_webhook_url, enqueue_job_event
 
 DEFAULT_DEADLINE_S = 3600
+MAX_DEADLINE_S = 86400  # longer than a session's 8 h: sessions hand over (see worker)
 PAGE_MAX = 100
 
 
@@ -132,9 +133,10 @@ async def create_job(
         status=JobStatus.queued.value,
         input=body.input,
         attempts=0,
+        sessions=1,
         max_attempts=settings.job_max_attempts,
         available_at=now,
-        deadline_s=min(deadline_s, 28800),
+        deadline_s=min(deadline_s, MAX_DEADLINE_S),
         webhook_url=body.webhook_url,
         webhook_secret=box.seal(secret) if secret else None,
         idempotency_key=idempotency_key,
@@ -210,6 +212,7 @@ def to_out(job: Job) -> JobOut:
         result=job.result,
         error=error,
         attempts=job.attempts,
+        sessions=job.sessions or 1,
         webhook_url=job.webhook_url,
         created_at=job.created_at,
         started_at=job.started_at,

@@ -100,6 +100,7 @@ async def publish_version(
             **({LAYER_ENV: str(layer)} if layer is not None else {}),
         },
         idle_timeout_s=manifest.limits.idle_timeout_s,
+        max_lifetime_s=manifest.limits.max_lifetime_s,
     )
     if agent.runtime_id is None:
         rv = await control.create_runtime(spec)
