@@ -9,7 +9,7 @@ AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
-.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak clean \
+.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust
@@ -167,6 +167,8 @@ bench-push: install ## Time agent pushes: warm, one new dependency, cold (docs/b
 	$(VENV)/bin/python bench/agent_push.py
 bench-async: install ## Async echo jobs end to end, with signed webhooks to a local receiver
 	$(VENV)/bin/python bench/async_jobs.py
+bench-drain: install ## A backlog of JOBS (default 10000) queued at once drains: 0 lost, memory and queue metrics
+	$(VENV)/bin/python bench/drain.py --jobs $(or $(JOBS),10000) $(if $(REPORT),--report $(REPORT))
 bench-soak: install ## Jobs for HOURS (default 1) with API, worker and agent kills; 0 lost, 0 duplicates
 	$(VENV)/bin/python bench/soak.py --hours $(or $(HOURS),1) $(if $(REPORT),--report $(REPORT))
 

@@ -30,6 +30,7 @@ from agentry.config import Settings
 from agentry.invocations.context import CONTEXT_KEY, AgentContext, Invocation
 from agentry.invocations.service import _output_json
 from agentry.invocations.sessions import runtime_session_id
+from agentry.jobs import metrics
 from agentry.jobs.repository import JobQueueRepository, JobRepository
 from agentry.jobs.service import finish_job
 from agentry.kit.clock import utcnow
@@ -141,6 +142,7 @@ class JobWorker:
             try:
                 await self.heartbeat_once()
                 await self.reap_once()
+                await self.measure_once()
             except Exception:
                 log.exception("jobs.heartbeat_failed")
 
@@ -219,6 +221,12 @@ class JobWorker:
             if job_id not in held and job_id in self._running:
                 # Cancelled, timed out or reaped elsewhere: stop working on it.
                 self._running[job_id].cancel()
+
+    async def measure_once(self) -> None:
+        now = self._clock()
+        async with self._maker() as session:
+            counts, oldest = await JobQueueRepository(session).backlog(now)
+        metrics.record(counts, oldest, now)
 
     async def reap_once(self) -> None:
         now = self._clock()
