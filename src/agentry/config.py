@@ -365,6 +365,13 @@ class Settings(BaseSettings):
         description="An async agent that has not called back for this long is considered dead "
         "and the attempt is retried (agents report progress or heartbeat more often).",
     )
+    job_max_result_bytes: int = Field(
+        262_144,
+        ge=1,
+        le=1_048_576,
+        description="Largest job result (serialised JSON). A larger one fails the job with "
+        "`result_too_large`; put big outputs in your own storage and return a reference.",
+    )
     job_concurrency_basic: int = Field(2, ge=1, description="Running jobs per basic tenant.")
     job_concurrency_standard: int = Field(5, ge=1, description="Running jobs per standard tenant.")
     job_concurrency_premium: int = Field(20, ge=1, description="Running jobs per premium tenant.")

@@ -11,16 +11,31 @@ agent SDK's contract asks, calling back over the API with the token each answer 
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook
 
+from agentry.audit.wiring import build_audit_log
+from agentry.jobs.background import signer_for
+from agentry.jobs.worker import JobWorker
+from agentry.kit.clock import use_clock
+from agentry.kit.db.engine import create_engine, create_sessionmaker, session_scope
+from agentry.kit.ids import new_id
+from agentry.models import Agent, AgentAlias, AgentVersion, UsageEvent
 from agentry.runtime.base import InvokeResult, RuntimeTarget
 from agentry.runtime.emulator.sessions import lifecycle_verdict
+from agentry.testing.inproc import InProcApp, running_app
+from agentry.testing.receiver import Receiver, start_receiver
+from agentry.webhooks.sender import WebhookSender
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 
@@ -204,3 +219,208 @@ class ScriptedAgent:
                 work.last_progress = now
                 percent = round(100 * work.done_s / self.work_s, 2)
                 await self._call(work, "progress", {"percent": percent})
+
+
+STEP_S = 300.0  # under the lease, the token TTL and the heartbeat period
+HOUR = 3600.0
+SETTINGS: dict[str, Any] = {
+    "jobs_embedded_workers": False,  # the test runs the worker, as `agentry worker` would
+    "webhook_allow_private": True,
+    "job_lease_s": 600,
+    "job_heartbeat_s": 60,
+    "job_poll_interval_s": 0.001,  # real seconds: the attempt loop looks at every step
+    "job_agent_silence_s": 1200,
+    "job_retry_backoff_s": 60,
+    "job_max_attempts": 10,
+    "invocation_token_ttl_s": 900,
+    "auth_failure_limit": "10000/minute",
+}
+
+
+@dataclass
+class World:
+    app: InProcApp
+    clock: FakeClock
+    runtime: SimulatedAgentCore
+    agent: ScriptedAgent
+    worker: JobWorker
+    sender: WebhookSender
+    receiver: Receiver
+    tenant_key: str
+    restart_api: Any
+    kill_worker: Any
+
+    async def step(self, seconds: float = STEP_S) -> None:
+        self.clock.advance(seconds)
+        self.runtime.reap()
+        await self.worker.heartbeat_once()
+        await self.worker.reap_once()
+        await self.worker.claim_once()
+        await asyncio.sleep(0.002)  # real time for the attempt loops to look at the clock
+        await self.agent.tick(seconds)
+        await asyncio.sleep(0.002)
+        await self.sender.run_once()
+
+    async def run_until(self, elapsed_s: float, step_s: float = STEP_S) -> None:
+        while self.clock.elapsed.total_seconds() < elapsed_s:
+            await self.step(step_s)
+
+    async def job(self, job_id: str) -> dict[str, Any]:
+        async with self.app.client(self.tenant_key) as c:
+            resp = await c.get(f"/v1/jobs/{job_id}")
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
+    async def rows(self, model: Any, job_id: str) -> list[Any]:
+        async with self.app.platform.sessionmaker() as s:
+            column = model.invocation_id if model is UsageEvent else model.job_id
+            return list((await s.execute(select(model).where(column == job_id))).scalars())
+
+
+async def _register(app: InProcApp, *, deadline_s: int, max_lifetime_s: int) -> None:
+    manifest = {
+        "name": "marathon",
+        "modes": ["async"],
+        "limits": {
+            "job_deadline_s": deadline_s,
+            "max_lifetime_s": max_lifetime_s,
+            "idle_timeout_s": 900,
+        },
+    }
+    async with session_scope(app.platform.sessionmaker) as s:
+        agent = Agent(
+            id=new_id("agt"),
+            name="marathon",
+            runtime_id="marathon-0000000000",
+            runtime_arn="arn:aws:bedrock-agentcore:eu-west-1:000000000000:runtime/marathon",
+            modes=["async"],
+        )
+        s.add(agent)
+        await s.flush()
+        s.add(
+            AgentVersion(
+                id=new_id("agv"),
+                agent_id=agent.id,
+                number=1,
+                digest="sha256:" + "0" * 64,
+                runtime_version="1",
+                artifact_uri="s3://agentry-artifacts/marathon/1.zip",
+                manifest=manifest,
+            )
+        )
+        s.add(AgentAlias(id=new_id("als"), agent_id=agent.id, name="live", version_number=1))
+
+
+@asynccontextmanager
+async def world(
+    database_url: str,
+    home: Path,
+    *,
+    work_s: float,
+    deadline_s: int,
+    max_lifetime_s: int = 28800,
+    **overrides: Any,
+) -> AsyncIterator[World]:
+    settings_in = {**SETTINGS, **overrides}
+    clock = FakeClock()
+    runtime = SimulatedAgentCore(clock, idle_timeout_s=900, max_lifetime_s=max_lifetime_s)
+    receiver = start_receiver()
+    # The worker and sender have their own engine, as an `agentry worker` process does.
+    engine = create_engine(database_url)
+    maker = create_sessionmaker(engine)
+    async with AsyncExitStack() as stack:
+        stack.callback(receiver.close)
+        stack.push_async_callback(engine.dispose)
+        stack.enter_context(use_clock(clock))
+        apps: list[InProcApp] = []
+        api_exit = AsyncExitStack()
+        apps.append(
+            await api_exit.enter_async_context(running_app(database_url, home, **settings_in))
+        )
+        app = apps[0]
+        settings = app.settings
+        tenant = await app.tenant("acme")
+        key = (await app.key(tenant)).secret
+        await _register(app, deadline_s=deadline_s, max_lifetime_s=max_lifetime_s)
+        api_client = app.client()
+        agent = ScriptedAgent(runtime, api_client, work_s)
+        workers = [
+            JobWorker(maker, runtime, signer_for(settings), settings, owner="w1", clock=clock)
+        ]
+        sender = WebhookSender(maker, settings, audit=build_audit_log(settings, maker))
+
+        async def restart_api() -> None:
+            """The API process dies and comes back: in-flight requests and memory are lost."""
+            nonlocal api_exit
+            await agent.api.aclose()
+            await api_exit.aclose()
+            api_exit = AsyncExitStack()
+            fresh = await api_exit.enter_async_context(
+                running_app(database_url, home, **settings_in)
+            )
+            w.app = fresh
+            agent.api = fresh.client()
+
+        async def kill_worker() -> None:
+            """The worker dies without a word: its leases run out and another reaper acts."""
+            await w.worker.stop()
+            w.worker = JobWorker(
+                maker,
+                runtime,
+                signer_for(settings),
+                settings,
+                owner=f"w{len(workers) + 1}",
+                clock=clock,
+            )
+            workers.append(w.worker)
+
+        w = World(
+            app, clock, runtime, agent, workers[0], sender, receiver, key, restart_api, kill_worker
+        )
+        try:
+            yield w
+        finally:
+            for worker in workers:
+                await worker.stop()
+            await agent.api.aclose()
+            await api_exit.aclose()
+
+
+async def start_job(w: World) -> tuple[str, str]:
+    async with w.app.client(w.tenant_key) as c:
+        resp = await c.post(
+            "/v1/agents/marathon/jobs",
+            json={"input": {"task": "long"}, "webhook_url": f"{w.receiver.url}/hook"},
+        )
+    assert resp.status_code == 202, resp.text
+    body = resp.json()
+    return body["id"], body["webhook_secret"]
+
+
+def terminal_webhooks(w: World, job_id: str, secret: str) -> list[dict[str, Any]]:
+    """Terminal webhooks for the job, each signature checked with `standardwebhooks`.
+
+    `Webhook.verify` compares the timestamp with the real clock, which this test has moved
+    8 h ahead, so the signature is recomputed by the library and compared instead.
+    """
+    hooks = []
+    for hit in w.receiver.on("/hook"):
+        body = hit.json
+        if body.get("data", {}).get("job_id") != job_id:
+            continue
+        at = datetime.fromtimestamp(int(hit.headers["webhook-timestamp"]), tz=w.clock.now.tzinfo)
+        expected = Webhook(secret).sign(hit.webhook_id, at, hit.body.decode())
+        assert expected in hit.headers["webhook-signature"].split(" "), "bad signature"
+        hooks.append(body)
+    return hooks
+
+
+async def wait_webhook(w: World, job_id: str, secret: str) -> list[dict[str, Any]]:
+    for _ in range(200):
+        hooks = terminal_webhooks(w, job_id, secret)
+        if hooks:
+            return hooks
+        await w.sender.run_once()
+        await asyncio.sleep(0.02)
+    raise AssertionError("no terminal webhook")

@@ -39,7 +39,7 @@ MAX_TTL_S = 3600  # the longest lifetime a token may be given (settings cap it h
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks.json"
 CLAIMS = (
-    "iss", "aud", "sub", "exp", "iat", "jti", "scope", "tenant", "tier",
+    "iss", "aud", "sub", "exp", "iat", "jti", "scope", "tenant", "tier", "attempt",
     "agent", "version", "invocation_id", "session_id", "tools",
 )  # fmt: skip
 _REQUIRED = ["exp", "iat", "iss", "aud", "jti", "tenant", "tier", "agent", "invocation_id"]
@@ -202,6 +202,7 @@ class TokenSigner:
         session_id: str,
         scopes: tuple[str, ...] = ("jobs",),
         tools: list[str] | None = None,
+        attempt: int | None = None,
     ) -> str:
         unknown = set(scopes) - set(SCOPES)
         if unknown:
@@ -222,6 +223,8 @@ class TokenSigner:
             "iat": now,
             "exp": now + timedelta(seconds=self.ttl_s),
         }
+        if attempt is not None:
+            claims["attempt"] = attempt  # job callbacks from an older attempt are refused
         if tools is not None:
             claims["tools"] = sorted(tools)  # the agent's declared tools; the gateway enforces them
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})

@@ -22,7 +22,7 @@ from agentry.jobs.schemas import JobCreate, JobCreated, JobError, JobOut, JobPag
 from agentry.kit.clock import utcnow
 from agentry.kit.db.base import Base
 from agentry.kit.db.batch import GroupCommit
-from agentry.kit.errors import BadRequest, Conflict, NotFound
+from agentry.kit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from agentry.kit.ids import new_id
 from agentry.metering.service import RUNTIME_MS, Pricing, record_runtime
 from agentry.models import Job
@@ -55,6 +55,27 @@ class IdempotencyKeyReused(Conflict):
 class JobsNotSupported(BadRequest):
     code = "mode_not_supported"
     title = "The agent does not support async jobs"
+
+
+class StaleAttempt(Conflict):
+    code = "stale_attempt"
+    title = "This callback comes from an attempt that is no longer current"
+
+
+class ResultTooLarge(PayloadTooLarge):
+    code = "result_too_large"
+    title = "The job result is larger than allowed"
+
+
+def result_size(result: Any) -> int:
+    return len(json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def too_large_message(size: int, limit: int) -> str:
+    return (
+        f"The result is {size} bytes; the limit is {limit}. Store large outputs elsewhere and "
+        "return a reference."
+    )
 
 
 class BadCursor(BadRequest):

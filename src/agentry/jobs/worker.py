@@ -32,7 +32,7 @@ from agentry.invocations.service import _output_json
 from agentry.invocations.sessions import runtime_session_id
 from agentry.jobs import metrics
 from agentry.jobs.repository import JobQueueRepository, JobRepository
-from agentry.jobs.service import finish_job
+from agentry.jobs.service import ResultTooLarge, finish_job, result_size, too_large_message
 from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError
@@ -319,6 +319,15 @@ class JobWorker:
         except AgentryError as exc:
             raise AttemptLost(f"{exc.code}: {exc.detail}") from exc
         result = json.loads(_output_json(answer.content_type, answer.body))
+        size, limit = result_size(result), self._settings.job_max_result_bytes
+        if size > limit:
+            await self._finish(
+                job,
+                JobStatus.failed,
+                error_code=ResultTooLarge.code,
+                error_message=too_large_message(size, limit),
+            )
+            return
         await self._finish(job, JobStatus.succeeded, result=result)
 
     async def _run_async(self, job: Job, invocation: Invocation) -> None:
@@ -329,7 +338,7 @@ class JobWorker:
             "job_id": job.id,
             "attempt": job.attempts,
             # One token for the callbacks and, when the manifest asks, the gateways.
-            "token": self._context.token(invocation, jobs=True),
+            "token": self._context.token(invocation, jobs=True, attempt=job.attempts),
             "callback_url": f"{self._settings.effective_public_url}/agent/v1/jobs/{job.id}",
             "checkpoint": job.checkpoint,
         }
