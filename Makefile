@@ -195,3 +195,9 @@ ops-failover-verify: install ## Wait until the active region serves (exit 1 if n
 
 ops-failover-release: install ## Release the failover lock: make ops-failover-release [FORCE=1]
 	$(AGENTRY) ops runtime release $(if $(FORCE),--force) $(if $(JSON),--json)
+
+dev-regions: install ## make dev with two local emulators as two runtime regions (eu-west-1 on 8100, eu-central-1 on 8101)
+	AGENTRY_RUNTIME_REGIONS='{"eu-west-1":{"runtime_url":"http://127.0.0.1:$(or $(AGENTRY_RUNTIME_PORT),8100)"},"eu-central-1":{"runtime_url":"http://127.0.0.1:$(or $(SECOND_RUNTIME_PORT),8101)"}}' $(AGENTRY) dev up
+
+bench-failover: install ## RUNBOOK-001: outage → errors under 1% again, median of ROUNDS (default 3)
+	$(VENV)/bin/python bench/failover.py --rounds $(or $(ROUNDS),3)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -125,3 +126,39 @@ def run_runbook(stack: Stack, region: str) -> dict[str, float]:
             raise RuntimeError(f"make {target} failed:\n{done.stdout}\n{done.stderr}")
         marks[name] = time.monotonic()
     return marks
+
+
+def restart_region(stack: Stack, region: str) -> None:
+    """Bring a killed region's emulator back (same port and state directory as `dev up`)."""
+    regions = list(stack.region_urls)
+    url = stack.region_urls[region]
+    name = "runtime" if region == regions[0] else f"runtime-{region}"
+    env = {
+        **stack.env,
+        "AGENTRY_AWS_REGION": region,
+        "AGENTRY_RUNTIME_URL": url,
+        "AGENTRY_RUNTIME_PORT": url.rsplit(":", 1)[1],
+    }
+    if name != "runtime":
+        env["AGENTRY_RUNTIME_STATE_DIR"] = str((stack.home / name).resolve())
+    log = (stack.home / "logs" / f"{name}.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentry.cli.main", "runtime", "serve"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log.close()
+    (stack.home / "pids" / f"{name}.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ping", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the {region} emulator did not come back")
