@@ -180,3 +180,26 @@ clean: dev-down ## Remove local state (.agentry) and the venv
 .PHONY: fuzz
 fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/developer; fails on 5xx or off-schema answers
 	AGENTRY_FUZZ=1 AGENTRY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),12) $(PYTEST) tests/fuzz -q -s -p no:cacheprovider
+
+# RUNBOOK-001: runtime-region failover (docs/runbooks/RUNBOOK-001-runtime-failover.md). JSON=1 for --json.
+.PHONY: ops-runtime-status ops-failover-lock ops-runtime-region ops-failover-verify ops-failover-release dev-regions bench-failover
+ops-runtime-status: install ## Active runtime region, regions, failover lock: make ops-runtime-status
+	$(AGENTRY) ops runtime status $(if $(JSON),--json)
+
+ops-failover-lock: install ## Take the failover lock: make ops-failover-lock REASON='INC-123 eu-west-1 outage'
+	$(AGENTRY) ops runtime lock --reason '$(or $(REASON),runtime region failover)' $(if $(JSON),--json)
+
+ops-runtime-region: install ## Switch the runtime region (lock needed): make ops-runtime-region REGION=eu-central-1 [FORCE=1]
+	$(AGENTRY) ops runtime region $(REGION) $(if $(FORCE),--force) $(if $(JSON),--json)
+
+ops-failover-verify: install ## Wait until the active region serves (exit 1 if not): make ops-failover-verify [REGION=..] [WAIT=90]
+	$(AGENTRY) ops runtime verify $(if $(REGION),--region $(REGION)) --wait $(or $(WAIT),90) $(if $(JSON),--json)
+
+ops-failover-release: install ## Release the failover lock: make ops-failover-release [FORCE=1]
+	$(AGENTRY) ops runtime release $(if $(FORCE),--force) $(if $(JSON),--json)
+
+dev-regions: install ## make dev with two local emulators as two runtime regions (eu-west-1 on 8100, eu-central-1 on 8101)
+	AGENTRY_RUNTIME_REGIONS='{"eu-west-1":{"runtime_url":"http://127.0.0.1:$(or $(AGENTRY_RUNTIME_PORT),8100)"},"eu-central-1":{"runtime_url":"http://127.0.0.1:$(or $(SECOND_RUNTIME_PORT),8101)"}}' $(AGENTRY) dev up
+
+bench-failover: install ## RUNBOOK-001: outage → errors under 1% again, median of ROUNDS (default 3)
+	$(VENV)/bin/python bench/failover.py --rounds $(or $(ROUNDS),3)

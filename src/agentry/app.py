@@ -55,6 +55,8 @@ from agentry.kit.openapi import install_document
 from agentry.kit.periodic import Periodic
 from agentry.kit.problems import install_problem_handlers
 from agentry.models import StreamEvent
+from agentry.placement.endpoints import router as placement_router
+from agentry.placement.wiring import build_regional_runtime, start_placement
 from agentry.platform import Platform
 from agentry.quotas import QuotaService
 from agentry.registry.canary import CanaryMonitor
@@ -62,7 +64,6 @@ from agentry.registry.developer_endpoints import router as registry_developer_ro
 from agentry.registry.endpoints import router as registry_router
 from agentry.registry.packaging import MAX_ARTIFACT_BYTES
 from agentry.registry.routing import RouteCache
-from agentry.runtime.factory import build_runtime
 from agentry.tenants.endpoints import router as admin_tenants_router
 from agentry.usage.endpoints import admin_router as admin_usage_router
 from agentry.usage.endpoints import router as usage_router
@@ -107,8 +108,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await upgrade_async(url)
         engine = create_engine(url)
         maker = create_sessionmaker(engine)
-        runtime = build_runtime(settings)
+        runtime = build_regional_runtime(settings)
         await runtime.start()
+        placement = await start_placement(maker, runtime, settings)
         pepper = api_key_pepper(settings)
         authenticator = ApiKeyAuthenticator(maker, pepper)
         authenticator.start()
@@ -201,11 +203,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             if settings.jobs_embedded_workers
             else None
         )
+        if background is not None:
+            runtime.state.listeners.append(background.jobs.region_switched)
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
             async with app.state.gateways.mcp.running():
                 yield
         finally:
+            await placement.stop()
             await housekeeper.stop()
             await budget_sweep.stop()
             await price_refresher.stop()
@@ -250,6 +255,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(api_keys_router)
     app.include_router(audit_router)
     app.include_router(admin_tenants_router)
+    app.include_router(placement_router)
     if local:  # the dev identity provider exists only here; 404 in any other profile
         from agentry.devidp.endpoints import router as dev_idp_router
 

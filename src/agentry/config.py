@@ -27,6 +27,16 @@ class TierQuota(BaseModel):
     max_payload_bytes: int = Field(ge=1, description="Largest invoke/stream body (413 above).")
 
 
+class RegionEndpoints(BaseModel):
+    """Where one runtime region's AgentCore endpoints are. Empty: AWS's public endpoints of
+    the region (the local emulator when the region is the only one and none is given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runtime_url: str = Field("", description="Data-plane base URL of the region.")
+    control_url: str = Field("", description="Control-plane URL (empty: same as runtime_url).")
+
+
 def default_quotas() -> dict[str, TierQuota]:
     return {
         "basic": TierQuota(requests_per_minute=600, concurrent_calls=8, max_payload_bytes=262_144),
@@ -83,6 +93,26 @@ class Settings(BaseSettings):
         "",
         description="AgentCore control-plane endpoint. Empty means the same as runtime_url "
         "(the emulator serves both); in AWS, the bedrock-agentcore-control endpoint.",
+    )
+    runtime_regions: dict[str, RegionEndpoints] = Field(
+        default_factory=dict,
+        description="Runtime regions agents are deployed to, in failover order, JSON in the "
+        'environment, e.g. AGENTRY_RUNTIME_REGIONS={"eu-west-1": {}, "eu-central-1": {}} '
+        "(AWS endpoints) or with `runtime_url` per region (two local emulators). Every push "
+        "goes to each; the active one is data (RUNBOOK-001). Empty: `aws_region` alone, at "
+        "runtime_url.",
+    )
+    runtime_region_poll_s: float = Field(
+        5.0,
+        gt=0,
+        le=30,
+        description="How often every API replica and worker re-reads the active runtime region "
+        "(a switch is applied everywhere within this, well inside RUNBOOK-001's 60 s).",
+    )
+    runtime_state_dir: Path | None = Field(
+        None,
+        description="Local emulator: its state directory. Empty: <home>/runtime; the emulator "
+        "of a second local region uses <home>/runtime-<region>.",
     )
     runtime_host: str = Field("127.0.0.1", description="Interface the runtime emulator binds to.")
     runtime_port: int = Field(8100, description="Port the runtime emulator binds to.")
@@ -448,6 +478,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_profile(self) -> Settings:
+        if self.profile == "local" and len(self.runtime_regions) > 1:
+            missing = [r for r, e in self.runtime_regions.items() if not e.runtime_url]
+            if missing:
+                raise ValueError(
+                    f"AGENTRY_RUNTIME_REGIONS: give runtime_url for {', '.join(missing)} "
+                    "(each local region is an emulator on its own port)"
+                )
         if self.profile == "aws" and not self.api_key_pepper.get_secret_value():
             raise ValueError("AGENTRY_API_KEY_PEPPER is required in the aws profile")
         if not self.effective_token_issuer.startswith(("https://", "http://")):
@@ -502,7 +539,27 @@ class Settings(BaseSettings):
 
     @property
     def runtime_dir(self) -> Path:
-        return self.home / "runtime"
+        return self.runtime_state_dir or self.home / "runtime"
+
+    @property
+    def effective_runtime_regions(self) -> dict[str, RegionEndpoints]:
+        """Every runtime region with its endpoints filled in, in failover order."""
+        given = self.runtime_regions or {self.aws_region: RegionEndpoints()}
+        regions = {}
+        for region, ends in given.items():
+            if len(given) == 1:
+                url = ends.runtime_url or self.runtime_url
+                control = ends.control_url or ends.runtime_url or self.effective_control_url
+            else:
+                url = ends.runtime_url or f"https://bedrock-agentcore.{region}.amazonaws.com"
+                control = ends.control_url or ends.runtime_url  # "": boto3's regional endpoint
+            regions[region] = RegionEndpoints(runtime_url=url.rstrip("/"), control_url=control)
+        return regions
+
+    @property
+    def home_region(self) -> str:
+        """The first runtime region: active until an operator switches (RUNBOOK-001)."""
+        return next(iter(self.runtime_regions), self.aws_region)
 
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0", "::"})

@@ -124,6 +124,34 @@ class JobWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    async def region_switched(self, previous: str, active: str) -> None:
+        """The runtime region moved (RUNBOOK-001): the jobs running here were placed in the
+        old one. Start each again at once in the new region, from its last checkpoint, without
+        counting the lost attempt against it."""
+        tasks = dict(self._running)
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        if not tasks:
+            return
+        async with session_scope(self._maker) as session:
+            queue = JobQueueRepository(session)
+            for job_id in tasks:
+                await queue.requeue(
+                    job_id,
+                    self.owner,
+                    {
+                        "status": JobStatus.queued.value,
+                        "lease_owner": None,
+                        "lease_expires_at": None,
+                        "available_at": self._clock(),
+                        "attempts": Job.attempts - 1,
+                        "error_message": f"runtime region moved from {previous} to {active}",
+                    },
+                )
+        log.warning("jobs.moved_region", jobs=len(tasks), previous=previous, active=active)
+        self.wake()
+
     # loops
 
     async def _dispatch_loop(self) -> None:

@@ -14,6 +14,7 @@ from agentry.models.invocation import Invocation
 from agentry.models.job import Job
 from agentry.models.job_event import JobEvent
 from agentry.models.price import Price
+from agentry.models.runtime_placement import RuntimePlacement
 from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
 from agentry.models.tenant_budget import TenantBudget
@@ -55,6 +56,7 @@ __all__ = [
     "Job",
     "JobEvent",
     "Price",
+    "RuntimePlacement",
     "StreamEvent",
     "Tenant",
     "TenantBudget",
