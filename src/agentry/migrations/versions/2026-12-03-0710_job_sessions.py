@@ -1,8 +1,8 @@
 """jobs: the current runtime session's start and the number of sessions (hand-over)
 
-Revision ID: 0016_job_sessions
-Revises: 0015_webhook_features
-Create Date: 2026-12-03 07:00:00
+Revision ID: 0017_job_sessions
+Revises: 0016_runtime_placement
+Create Date: 2026-12-03 07:10:00
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_job_sessions"
-down_revision: str | None = "0015_webhook_features"
+revision: str = "0017_job_sessions"
+down_revision: str | None = "0016_runtime_placement"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
