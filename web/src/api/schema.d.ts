@@ -63,6 +63,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/runtime/failover-lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take Lock
+         * @description Take the failover lock (one operator at a time switches regions). Idempotent for the
+         *     holder.
+         */
+        post: operations["take_lock_v1_admin_runtime_failover_lock_post"];
+        /** Release Lock */
+        delete: operations["release_lock_v1_admin_runtime_failover_lock_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/runtime/placement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Placement
+         * @description The active runtime region, the regions configured, and who holds the failover lock.
+         */
+        get: operations["placement_v1_admin_runtime_placement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/runtime/region": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Switch Region
+         * @description Make `region` the active runtime region; every replica follows within `poll_s`.
+         */
+        put: operations["switch_region_v1_admin_runtime_region_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/runtime/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify
+         * @description Is the active (or given) region serving: versions deployed, endpoints right, reachable;
+         *     and has every process picked the placement up.
+         */
+        get: operations["verify_v1_admin_runtime_verify_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/tenants": {
         parameters: {
             query?: never;
@@ -1459,6 +1542,18 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** FailoverLock */
+        FailoverLock: {
+            /** Holder */
+            holder: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Taken At
+             * Format: date-time
+             */
+            taken_at: string;
+        };
         /** GateReport */
         GateReport: {
             /**
@@ -1519,6 +1614,12 @@ export interface components {
             result?: unknown | null;
             /** Session Id */
             session_id: string;
+            /**
+             * Sessions
+             * @description Runtime sessions the job has run in. A session lives 8 h at most; a job still running then continues in a new one from its last checkpoint.
+             * @default 1
+             */
+            sessions: number;
             /** Started At */
             started_at?: string | null;
             /**
@@ -1569,6 +1670,12 @@ export interface components {
             result?: unknown | null;
             /** Session Id */
             session_id: string;
+            /**
+             * Sessions
+             * @description Runtime sessions the job has run in. A session lives 8 h at most; a job still running then continues in a new one from its last checkpoint.
+             * @default 1
+             */
+            sessions: number;
             /** Started At */
             started_at?: string | null;
             /**
@@ -1587,6 +1694,14 @@ export interface components {
             items: components["schemas"]["JobOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /** LockTake */
+        LockTake: {
+            /**
+             * Reason
+             * @description Why (incident id, ...).
+             */
+            reason: string;
         };
         /** Me */
         Me: {
@@ -1628,6 +1743,33 @@ export interface components {
              * @description Only this tenant's; default every tenant.
              */
             tenant_id?: string | null;
+        };
+        /** PlacementRead */
+        PlacementRead: {
+            /** Active Region */
+            active_region: string;
+            /**
+             * Changed
+             * @description This call switched the region.
+             * @default false
+             */
+            changed: boolean;
+            /** Changed At */
+            changed_at: string | null;
+            /** Changed By */
+            changed_by: string | null;
+            /** Generation */
+            generation: number;
+            lock: components["schemas"]["FailoverLock"] | null;
+            /**
+             * Poll S
+             * @description Every replica applies a switch within this.
+             */
+            poll_s: number;
+            /** Previous Region */
+            previous_region: string | null;
+            /** Regions */
+            regions: string[];
         };
         /** PriceCreate */
         PriceCreate: {
@@ -1725,6 +1867,42 @@ export interface components {
             step?: number | null;
             /** Total */
             total?: number | null;
+        };
+        /** RegionCheck */
+        RegionCheck: {
+            /**
+             * Data Plane
+             * @description ok, unreachable, or not_checked (AWS has no ping).
+             */
+            data_plane: string;
+            /**
+             * Endpoints
+             * @description Endpoints that do not point where they should.
+             */
+            endpoints: string[];
+            /**
+             * Missing
+             * @description Live versions not deployed in the region.
+             */
+            missing: string[];
+            /** Ok */
+            ok: boolean;
+            /** Region */
+            region: string;
+        };
+        /** RegionSwitch */
+        RegionSwitch: {
+            /**
+             * Force
+             * @description Switch even if some live versions are missing in the region.
+             * @default false
+             */
+            force: boolean;
+            /**
+             * Region
+             * @description A configured runtime region.
+             */
+            region: string;
         };
         /** RegistryAgent */
         RegistryAgent: {
@@ -2145,6 +2323,23 @@ export interface components {
             /** Total Cost */
             total_cost: string;
         };
+        /** Verification */
+        Verification: {
+            /**
+             * Applied Everywhere By
+             * @description Every replica and worker routes to the region from this time on.
+             */
+            applied_everywhere_by: string | null;
+            /**
+             * Applied Here
+             * @description This API process already routes to the region.
+             */
+            applied_here: boolean;
+            check: components["schemas"]["RegionCheck"];
+            /** Ok */
+            ok: boolean;
+            placement: components["schemas"]["PlacementRead"];
+        };
         /** VersionList */
         VersionList: {
             /** Agent */
@@ -2435,6 +2630,345 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    take_lock_v1_admin_runtime_failover_lock_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LockTake"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    release_lock_v1_admin_runtime_failover_lock_delete: {
+        parameters: {
+            query?: {
+                /** @description Release another operator's lock. */
+                force?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    placement_v1_admin_runtime_placement_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    switch_region_v1_admin_runtime_region_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegionSwitch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_v1_admin_runtime_verify_get: {
+        parameters: {
+            query?: {
+                /** @description Default: the active region. */
+                region?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verification"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
