@@ -244,7 +244,9 @@ def test_narrow_screen(browser: Browser, app: Forwarder) -> None:
         context.close()
 
 
-def test_a_suspended_tenant_sees_the_suspended_page(page: Page, app: Forwarder) -> None:
+def test_a_suspended_tenant_sees_the_suspended_page(
+    page: Page, app: Forwarder, web_stack: Stack
+) -> None:
     sign_in(page, app, "Gil (globex admin)")
     expect(page.get_by_role("heading", name="concierge")).to_be_visible()
     with web_stack.client(web_stack.operator_key) as ops:
