@@ -18,6 +18,7 @@ from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
 from agentry.models.tenant_budget import TenantBudget
 from agentry.models.tenant_entra_id import TenantEntraId
+from agentry.models.tenant_member import TenantMember
 from agentry.models.tool_grant import ToolGrant
 from agentry.models.tool_target import ToolTarget
 from agentry.models.usage_event import UsageEvent
@@ -34,6 +35,7 @@ TENANT_OWNED: tuple[type[Base], ...] = (
     StreamEvent,
     TenantBudget,
     TenantEntraId,
+    TenantMember,
     UsageEvent,
     WebhookDelivery,
     WebhookEndpoint,
@@ -59,6 +61,7 @@ __all__ = [
     "Tenant",
     "TenantBudget",
     "TenantEntraId",
+    "TenantMember",
     "ToolGrant",
     "ToolTarget",
     "UsageEvent",
