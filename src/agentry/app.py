@@ -55,6 +55,7 @@ from agentry.kit.middleware import RequestContextMiddleware
 from agentry.kit.openapi import install_document
 from agentry.kit.periodic import Periodic
 from agentry.kit.problems import install_problem_handlers
+from agentry.members.endpoints import router as members_router
 from agentry.models import StreamEvent
 from agentry.placement.endpoints import router as placement_router
 from agentry.placement.wiring import build_regional_runtime, start_placement
@@ -256,6 +257,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(streams_router)
     app.include_router(identity_router)
     app.include_router(api_keys_router)
+    app.include_router(members_router)
     app.include_router(audit_router)
     app.include_router(admin_tenants_router)
     app.include_router(placement_router)

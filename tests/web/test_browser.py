@@ -244,7 +244,9 @@ def test_narrow_screen(browser: Browser, app: Forwarder) -> None:
         context.close()
 
 
-def test_a_suspended_tenant_sees_the_suspended_page(page: Page, app: Forwarder) -> None:
+def test_a_suspended_tenant_sees_the_suspended_page(
+    page: Page, app: Forwarder, web_stack: Stack
+) -> None:
     sign_in(page, app, "Gil (globex admin)")
     expect(page.get_by_role("heading", name="concierge")).to_be_visible()
     with web_stack.client(web_stack.operator_key) as ops:
@@ -265,3 +267,26 @@ def test_a_suspended_tenant_sees_the_suspended_page(page: Page, app: Forwarder) 
             no_serious_a11y_violations(page, "suspended")
         finally:
             ops.post(f"/v1/admin/tenants/{globex['id']}/reactivate")
+
+
+def test_invite_change_role_and_remove_a_member(page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Ada (acme admin)")
+    page.get_by_role("link", name="Members", exact=True).click()
+    expect(page.get_by_text("No members or invitations yet.")).to_be_visible()
+    page.get_by_label("Email").fill("Dana@Acme.example")
+    page.get_by_label("Role", exact=True).select_option("developer")
+    page.get_by_role("button", name="Invite").click()
+    role = page.get_by_label("Role of dana@acme.example")
+    expect(role).to_have_value("developer")
+    expect(page.locator("tr", has_text="dana@acme.example")).to_contain_text("invited")
+    no_serious_a11y_violations(page, "members")
+    role.select_option("admin")
+    page.reload()  # what the API stored, not what the page remembers
+    expect(page.get_by_label("Role of dana@acme.example")).to_have_value("admin")
+    shot(page, "12-members")
+    page.get_by_label("Email").fill("dana@acme.example")
+    page.get_by_role("button", name="Invite").click()
+    expect(page.get_by_test_id("problem-code")).to_have_text("member_exists")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Remove dana@acme.example").click()
+    expect(page.get_by_text("No members or invitations yet.")).to_be_visible()

@@ -19,6 +19,7 @@ from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
 from agentry.models.tenant_budget import TenantBudget
 from agentry.models.tenant_entra_id import TenantEntraId
+from agentry.models.tenant_member import TenantMember
 from agentry.models.tool_grant import ToolGrant
 from agentry.models.tool_target import ToolTarget
 from agentry.models.usage_event import UsageEvent
@@ -35,6 +36,7 @@ TENANT_OWNED: tuple[type[Base], ...] = (
     StreamEvent,
     TenantBudget,
     TenantEntraId,
+    TenantMember,
     UsageEvent,
     WebhookDelivery,
     WebhookEndpoint,
@@ -61,6 +63,7 @@ __all__ = [
     "Tenant",
     "TenantBudget",
     "TenantEntraId",
+    "TenantMember",
     "ToolGrant",
     "ToolTarget",
     "UsageEvent",

@@ -3,6 +3,7 @@ import { AgentsPage } from "../agents/AgentsPage";
 import { useAuth } from "../auth/AuthProvider";
 import { InvokePage } from "../invoke/InvokePage";
 import { KeysPage } from "../keys/KeysPage";
+import { MembersPage } from "../members/MembersPage";
 import { ErrorView, Loading } from "../ui/ErrorView";
 
 export function App() {
@@ -22,6 +23,7 @@ export function App() {
           <NavLink to="/">Agents</NavLink>
           <NavLink to="/invoke">Invoke</NavLink>
           {admin && <NavLink to="/keys">API keys</NavLink>}
+          {admin && <NavLink to="/members">Members</NavLink>}
         </nav>
         <UserMenu />
       </header>
@@ -32,6 +34,7 @@ export function App() {
           <Route path="/invoke" element={<InvokePage />} />
           <Route path="/invoke/:agent" element={<InvokePage />} />
           <Route path="/keys" element={<KeysPage />} />
+          <Route path="/members" element={<MembersPage />} />
           <Route path="*" element={<p>Nothing here.</p>} />
         </Routes>
       </main>
