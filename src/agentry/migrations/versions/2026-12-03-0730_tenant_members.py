@@ -1,7 +1,7 @@
 """tenant members and invitations (the web app's members page)
 
 Revision ID: 0016_tenant_members
-Revises: 0015_webhook_features
+Revises: 0017_job_sessions
 Create Date: 2026-12-03 07:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_tenant_members"
-down_revision: str | None = "0015_webhook_features"
+down_revision: str | None = "0017_job_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
