@@ -46,6 +46,7 @@ from agentry.invocations.streams import StreamHub
 from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
+from agentry.kit.cors import install_cors
 from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
@@ -67,6 +68,7 @@ from agentry.registry.routing import RouteCache
 from agentry.tenants.endpoints import router as admin_tenants_router
 from agentry.usage.endpoints import admin_router as admin_usage_router
 from agentry.usage.endpoints import router as usage_router
+from agentry.web.endpoints import router as web_router
 from agentry.webhooks.endpoints import router as webhooks_router
 from agentry.webhooks.secretbox import SecretBox
 
@@ -246,6 +248,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         max_body_bytes=settings.max_payload_bytes,
         max_upload_bytes=MAX_ARTIFACT_BYTES + 64 * 1024,
     )
+    install_cors(app, settings.cors_origins)
     app.include_router(health_router)
     app.include_router(registry_router)
     app.include_router(registry_developer_router)
@@ -276,4 +279,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         Route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)
     )
     app.mount("/agent/mcp", McpMount())
+    app.include_router(web_router)
     return app

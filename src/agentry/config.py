@@ -15,6 +15,8 @@ Profile = Literal["local", "aws"]
 RuntimeMode = Literal["local", "agentcore"]
 # The dev identity provider's API client id (local profile only).
 DEV_CLIENT_ID = "00000000-0000-4000-8000-00000000a9e1"
+# The dev identity provider's public SPA client (auth code + PKCE); devidp.users re-exports it.
+DEV_SPA_CLIENT_ID = "00000000-0000-4000-8000-0000000005fa"
 
 
 class TierQuota(BaseModel):
@@ -345,6 +347,35 @@ class Settings(BaseSettings):
         'environment, e.g. AGENTRY_TRUSTED_PROXIES=["10.0.0.0/16"]. X-Forwarded-For is '
         "believed only for hops added by these; empty: the TCP peer is the client.",
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API cross-origin (a SPA served from "
+        "elsewhere), JSON in the environment, e.g. "
+        'AGENTRY_CORS_ORIGINS=["https://app.example.com"]. Exact origins only: no `*`, '
+        "no paths. Empty: no CORS headers (same-origin SPA only).",
+    )
+    web_dir: Path | None = Field(
+        None,
+        description="The built SPA (`make web-build` output) served at `/app`. Empty means the "
+        "repository's `web/dist` when it exists; nothing is served when there is none.",
+    )
+    web_authority: str = Field(
+        "",
+        description="OIDC authority the SPA signs in with, e.g. "
+        "https://login.microsoftonline.com/organizations/v2.0. Empty in the local profile means "
+        "the dev identity provider.",
+    )
+    web_client_id: str = Field(
+        "",
+        description="The SPA's own (public) Entra app registration client id. Empty in the local "
+        "profile means the dev provider's SPA client.",
+    )
+    web_scopes: str = Field(
+        "",
+        description="Scopes the SPA asks for, space-separated, e.g. "
+        "`openid profile api://<api client id>/Agentry.Access`. Empty locally means "
+        "`Agentry.Access`.",
+    )
     audit_key: SecretStr = Field(
         SecretStr(""),
         description="Secret that keys audit row hashes (HMAC-SHA256) and signs audit "
@@ -394,6 +425,13 @@ class Settings(BaseSettings):
         gt=0,
         description="An async agent that has not called back for this long is considered dead "
         "and the attempt is retried (agents report progress or heartbeat more often).",
+    )
+    job_max_result_bytes: int = Field(
+        262_144,
+        ge=1,
+        le=1_048_576,
+        description="Largest job result (serialised JSON). A larger one fails the job with "
+        "`result_too_large`; put big outputs in your own storage and return a reference.",
     )
     job_concurrency_basic: int = Field(2, ge=1, description="Running jobs per basic tenant.")
     job_concurrency_standard: int = Field(5, ge=1, description="Running jobs per standard tenant.")
@@ -457,6 +495,23 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or "*" in origin
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(
+                    f"AGENTRY_CORS_ORIGINS entry {origin!r} is not an exact origin "
+                    "(scheme://host[:port], no path, no wildcard)"
+                )
+        return value
+
     @model_validator(mode="after")
     def _derive_urls(self) -> Settings:
         # URLs follow the ports unless set; a set URL that names this machine must agree with them.
@@ -517,6 +572,26 @@ class Settings(BaseSettings):
         if self.profile == "local":
             return f"{self.effective_public_url}/dev-idp/discovery/v2.0/keys"
         return "https://login.microsoftonline.com/common/discovery/v2.0/keys"
+
+    @property
+    def effective_web_dir(self) -> Path:
+        return self.web_dir or Path(__file__).resolve().parents[2] / "web" / "dist"
+
+    @property
+    def effective_web_authority(self) -> str:
+        if self.web_authority or self.profile != "local":
+            return self.web_authority
+        return f"{self.effective_public_url}/dev-idp/organizations/v2.0"
+
+    @property
+    def effective_web_client_id(self) -> str:
+        if self.web_client_id or self.profile != "local":
+            return self.web_client_id
+        return DEV_SPA_CLIENT_ID
+
+    @property
+    def effective_web_scopes(self) -> str:
+        return self.web_scopes or ("Agentry.Access" if self.profile == "local" else "")
 
     @property
     def effective_control_url(self) -> str:

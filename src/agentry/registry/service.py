@@ -110,6 +110,7 @@ async def publish_version(
             **({LAYER_ENV: str(layer)} if layer is not None else {}),
         },
         idle_timeout_s=manifest.limits.idle_timeout_s,
+        max_lifetime_s=manifest.limits.max_lifetime_s,
     )
     # Every runtime region gets the code; the active one must, the others may lag (verify).
     active = await active_region(session, settings)
