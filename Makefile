@@ -182,7 +182,7 @@ fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/devel
 	AGENTRY_FUZZ=1 AGENTRY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),12) $(PYTEST) tests/fuzz -q -s -p no:cacheprovider
 
 # RUNBOOK-001: runtime-region failover (docs/runbooks/RUNBOOK-001-runtime-failover.md). JSON=1 for --json.
-.PHONY: ops-runtime-status ops-failover-lock ops-runtime-region ops-failover-verify ops-failover-release dev-regions bench-failover
+.PHONY: ops-gateway-apply ops-runtime-status ops-failover-lock ops-runtime-region ops-failover-verify ops-failover-release dev-regions bench-failover
 ops-runtime-status: install ## Active runtime region, regions, failover lock: make ops-runtime-status
 	$(AGENTRY) ops runtime status $(if $(JSON),--json)
 
@@ -203,6 +203,9 @@ dev-regions: install ## make dev with two local emulators as two runtime regions
 
 bench-failover: install ## RUNBOOK-001: outage → errors under 1% again, median of ROUNDS (default 3)
 	$(VENV)/bin/python bench/failover.py --rounds $(or $(ROUNDS),3)
+
+ops-gateway-apply: install ## aws: create/update the AgentCore Gateway + its platform target: make ops-gateway-apply ROLE_ARN=.. INTERCEPTOR_ARN=.. PUBLIC_URL=https://..
+	$(AGENTRY) ops gateway apply $(if $(ROLE_ARN),--role-arn $(ROLE_ARN)) $(if $(INTERCEPTOR_ARN),--interceptor-arn $(INTERCEPTOR_ARN)) $(if $(PUBLIC_URL),--public-url $(PUBLIC_URL)) $(if $(REGION),--region $(REGION)) $(if $(JSON),--json)
 
 # The tenant web app (web/, docs/web.md). Node modules come from the lock file; the browser
 # tests drive Debian's chromium (installed here with apt when missing), never a downloaded one.
