@@ -316,3 +316,16 @@ def test_option_b_and_home_region_runtime_are_configuration(synth: Any) -> None:
         for e in t["ContainerDefinitions"][0]["Environment"]
     }
     assert env_vars["AGENTRY_AWS_REGION"] == "eu-west-2"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_runtime_regions_alarm_on_gateway_interceptor_and_runtimes(synth: Any, env: str) -> None:
+    s = synth(env)
+    for stack in ("agentcore-euw1", "agentcore-euc1"):
+        alarms = s.resources("AWS::CloudWatch::Alarm", stack)
+        names = {logical for _, logical, _ in alarms}
+        for name in ("GatewaySystemErrors", "InterceptorErrors", "RuntimeSystemErrors"):
+            assert any(n.startswith(name) for n in names), (stack, names)
+        assert all(p["AlarmActions"] for _, _, p in alarms)
+        [(_, _, topic)] = s.resources("AWS::SNS::Topic", stack)
+        assert "KmsMasterKeyId" in topic

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -134,10 +136,51 @@ class AgentCoreStack(cdk.Stack):
         # Option B: the home account's tasks reach a second account through this role.
         if self.account != home_account:
             self.platform_role = self._platform_access_role(config, home_account)
+        self._alarms(config)
         cdk.CfnOutput(self, "GatewayId", value=self.gateway.gateway_id)
         cdk.CfnOutput(self, "GatewayUrl", value=self.gateway.gateway_url or "")
         cdk.CfnOutput(self, "RuntimeRoleArn", value=self.runtime_role.role_arn)
         del region, account
+
+    def _alarms(self, config: EnvConfig) -> None:
+        """This region's alarms (CloudWatch alarms see their own region's metrics only)."""
+        from agentry_infra.stacks.observability import alarm_topic
+
+        action = actions.SnsAction(alarm_topic(self, config))
+        five = cdk.Duration.minutes(5)
+        greater_or_equal = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        alarms = [
+            self.gateway.metric_system_errors(period=five, statistic="Sum").create_alarm(
+                self, "GatewaySystemErrors", alarm_description="Gateway 5xx (system errors)",
+                threshold=5, evaluation_periods=1, comparison_operator=greater_or_equal,
+                treat_missing_data=not_breaching,
+            ),
+            self.interceptor.metric_errors(period=five, statistic="Sum").create_alarm(
+                self, "InterceptorErrors", alarm_description="Interceptor Lambda errors",
+                threshold=1, evaluation_periods=1, comparison_operator=greater_or_equal,
+                treat_missing_data=not_breaching,
+            ),
+            self.interceptor.metric_throttles(period=five, statistic="Sum").create_alarm(
+                self, "InterceptorThrottles", alarm_description="Interceptor Lambda throttled",
+                threshold=1, evaluation_periods=1, comparison_operator=greater_or_equal,
+                treat_missing_data=not_breaching,
+            ),
+            # Runtimes are platform-owned (ids unknown here): one Metrics Insights query over
+            # every runtime of the account in this region.
+            cloudwatch.MathExpression(
+                expression='SELECT SUM(SystemErrors) FROM "AWS/Bedrock-AgentCore"',
+                using_metrics={},
+                label="Runtime system errors",
+                period=five,
+            ).create_alarm(
+                self, "RuntimeSystemErrors", alarm_description="AgentCore runtime system errors",
+                threshold=5, evaluation_periods=1, comparison_operator=greater_or_equal,
+                treat_missing_data=not_breaching,
+            ),
+        ]  # fmt: skip
+        for alarm in alarms:
+            alarm.add_alarm_action(action)
 
     def _runtime_role(self, config: EnvConfig, artifacts_bucket_arn: str) -> iam.Role:
         """What an agent's microVM may do: write its logs, traces and metrics, call the
