@@ -58,7 +58,7 @@ def seed(env: str, client: Any) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     env = argv[0] if argv else ""
     client = boto3.client("secretsmanager", region_name=HOME_REGION)

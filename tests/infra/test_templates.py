@@ -256,6 +256,9 @@ def test_gateway_uses_the_platform_jwks_and_the_interceptor(synth: Any, env: str
             p for i in gateway["InterceptorConfigurations"] for p in i["InterceptionPoints"]
         )
         assert points == ["REQUEST", "RESPONSE"]
+        # Same as gateway/aws.py: the interceptor sees the request headers (the bearer token).
+        for interceptor in gateway["InterceptorConfigurations"]:
+            assert interceptor["InputConfiguration"] == {"PassRequestHeaders": True}
         assert "PolicyEngineConfiguration" in gateway
         assert s.resources("AWS::BedrockAgentCore::PolicyEngine", stack)
         [(_, _, policy)] = s.resources("AWS::BedrockAgentCore::Policy", stack)
@@ -329,3 +332,23 @@ def test_runtime_regions_alarm_on_gateway_interceptor_and_runtimes(synth: Any, e
         assert all(p["AlarmActions"] for _, _, p in alarms)
         [(_, _, topic)] = s.resources("AWS::SNS::Topic", stack)
         assert "KmsMasterKeyId" in topic
+
+
+def test_gateway_matches_the_platforms_own_definition(synth: Any) -> None:
+    """The CDK Gateway and gateway/aws.py's CreateGateway request describe the same gateway."""
+    from agentry.gateway.aws import create_gateway_request
+
+    [(_, _, gateway)] = synth("dev").resources("AWS::BedrockAgentCore::Gateway", "agentcore-euw1")
+    request = create_gateway_request(
+        name="x", role_arn="r", issuer="https://api.dev.agentry.example.com",
+        interceptor_lambda_arn="l",
+    )  # fmt: skip
+    expected = request["authorizerConfiguration"]["customJWTAuthorizer"]
+    actual = gateway["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
+    assert actual["DiscoveryUrl"] == expected["discoveryUrl"]
+    assert actual["AllowedAudience"] == expected["allowedAudience"]
+    assert actual["AllowedScopes"] == expected["allowedScopes"]
+    assert gateway["ProtocolType"] == request["protocolType"]
+    assert gateway["AuthorizerType"] == request["authorizerType"]
+    [wanted] = request["interceptorConfigurations"]
+    assert wanted["inputConfiguration"] == {"passRequestHeaders": True}

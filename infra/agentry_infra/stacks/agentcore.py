@@ -86,7 +86,10 @@ class AgentCoreStack(cdk.Stack):
                 agentcore.LambdaInterceptor.for_request(
                     self.interceptor, pass_request_headers=True
                 ),
-                agentcore.LambdaInterceptor.for_response(self.interceptor),
+                # The response event carries the request too (its token decides PII redaction).
+                agentcore.LambdaInterceptor.for_response(
+                    self.interceptor, pass_request_headers=True
+                ),
             ],
             kms_key=self.key,
             policy_engine_configuration=agentcore.GatewayPolicyEngineConfig(
