@@ -62,13 +62,21 @@ def add_stacks(platform: Platform) -> None:
     runtime_stacks: list[AgentCoreStack] = []
     for account in config.runtime_accounts:
         suffix = "" if account == config.account else "-b"
-        for region in config.runtime_regions:
+        primary, *others = config.runtime_regions
+        # The failover region's bucket first: the primary's replicates into it.
+        for region in (*others, primary):
             where = cdk.Environment(account=account, region=region)
             key = f"{short_region(region)}{suffix}"
+            replicate_to = others[0] if region == primary and others else None
             artifacts = ArtifactsStack(
                 app, stack_id(f"artifacts-{key}"), env=where, config=config,
+                replicate_to=replicate_to,
                 description=f"Agentry {config.name}: agent code zips ({region})",
             )  # fmt: skip
+            if replicate_to:
+                artifacts.add_stack_dependency(
+                    stacks[f"artifacts-{short_region(replicate_to)}{suffix}"]
+                )
             add(f"artifacts-{key}", artifacts)
             agentcore = AgentCoreStack(
                 app, stack_id(f"agentcore-{key}"), env=where, config=config,

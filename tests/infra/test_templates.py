@@ -352,3 +352,22 @@ def test_gateway_matches_the_platforms_own_definition(synth: Any) -> None:
     assert gateway["AuthorizerType"] == request["authorizerType"]
     [wanted] = request["interceptorConfigurations"]
     assert wanted["inputConfiguration"] == {"passRequestHeaders": True}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_agent_zips_replicate_to_the_failover_region(synth: Any, env: str) -> None:
+    s = synth(env)
+
+    def artifacts(stack: str) -> dict[str, Any]:
+        return next(
+            p for _, _, p in s.resources("AWS::S3::Bucket", stack)
+            if "artifacts" in json.dumps(p.get("BucketName", ""))
+        )  # fmt: skip
+
+    [rule] = artifacts("artifacts-euw1")["ReplicationConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["Filter"] == {"Prefix": "agents/"}
+    assert f"agentry-{env}-artifacts-111111111111-eu-central-1" in json.dumps(rule["Destination"])
+    assert "ReplicationConfiguration" not in artifacts("artifacts-euc1")
+    primary = s.platform.stacks["artifacts-euw1"]
+    assert s.platform.stacks["artifacts-euc1"] in primary.dependencies

@@ -17,7 +17,17 @@ def bucket_name(config: EnvConfig, account: str, region: str) -> str:
 
 
 class ArtifactsStack(cdk.Stack):
-    def __init__(self, scope: Construct, id: str, *, config: EnvConfig, **kw: object) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: EnvConfig,
+        replicate_to: str | None = None,
+        **kw: object,
+    ) -> None:
+        """`replicate_to`: a region whose artifacts bucket gets every zip (the failover's), so
+        the platform can create runtimes there from the same code after a region switch."""
         super().__init__(scope, id, **kw)  # type: ignore[arg-type]
         destroy = not config.deletion_protection
         removal = cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN
@@ -53,4 +63,34 @@ class ArtifactsStack(cdk.Stack):
                 s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(2)),
             ],
             removal_policy=removal,
+            replication_rules=[
+                s3.ReplicationRule(
+                    destination=s3.Bucket.from_bucket_attributes(
+                        self,
+                        "FailoverBucket",
+                        bucket_name=bucket_name(config, self.account, replicate_to),
+                        region=replicate_to,
+                    ),
+                    filter=s3.Filter(prefix="agents/"),
+                    delete_marker_replication=False,
+                    priority=1,
+                )
+            ]
+            if replicate_to
+            else None,
         )
+        if replicate_to:
+            # The replication role CDK makes reads object versions here and writes replicas
+            # there: object ARNs under one bucket each.
+            logical = self.get_logical_id(self.bucket.node.default_child)  # type: ignore[arg-type]
+            nag.acknowledge(
+                self.bucket,
+                f"IAM5[Resource::<{logical}.Arn>/*]",
+                "S3 replication reads every object version of this bucket (its own role).",
+            )
+            nag.acknowledge(
+                self.bucket,
+                "IAM5[Resource::arn:<AWS::Partition>:s3:::"
+                f"{bucket_name(config, self.account, replicate_to)}/*]",
+                "S3 replication writes replicas into the failover region's artifacts bucket only.",
+            )
