@@ -26,10 +26,6 @@ def problem(action: str, env: str) -> str | None:
         return f"{target}: ENV must be one of {', '.join(ENVIRONMENTS)} (got {env or 'nothing'})"
     if action == "destroy" and env != "dev":
         return f"{target}: refused for ENV={env}; only dev can be destroyed from make"
-    if action in {"diff", "bootstrap", "deploy", "destroy"} and not shutil.which("npm"):
-        return f"{target}: npm is missing (it installs the pinned CDK CLI into infra/node_modules)"
-    if action == "deploy" and not shutil.which("docker"):
-        return f"{target}: docker is missing (cdk deploy builds the API and interceptor images)"
     if os.environ.get("AGENTRY_INFRA_USE_IMDS") != "1":
         os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     import botocore.session
@@ -44,6 +40,10 @@ def problem(action: str, env: str) -> str | None:
             f"{target}: no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
             "AWS_SECRET_ACCESS_KEY, or run `aws sso login`)"
         )
+    if action in {"diff", "bootstrap", "deploy", "destroy"} and not shutil.which("npm"):
+        return f"{target}: npm is missing (it installs the pinned CDK CLI into infra/node_modules)"
+    if action == "deploy" and not shutil.which("docker"):
+        return f"{target}: docker is missing (cdk deploy builds the API and interceptor images)"
     return None
 
 
