@@ -55,7 +55,6 @@ class AgentCoreStack(cdk.Stack):
         **kw: object,
     ) -> None:
         super().__init__(scope, id, **kw)  # type: ignore[arg-type]
-        region, account = self.region, self.account
         self.runtime_role = self._runtime_role(config, artifacts_bucket_arn)
         self.key = kms.Key(
             self,
@@ -134,7 +133,7 @@ class AgentCoreStack(cdk.Stack):
             "GatewayIdParameter",
             parameter_name=gateway_id_parameter(config),
             string_value=self.gateway.gateway_id,
-            description="AGENTRY_GATEWAY_ID of this region (read by the API tasks)",
+            description="This region's Gateway id (AGENTRY_GATEWAY_ID; see docs/deployment.md)",
         )
         # Option B: the home account's tasks reach a second account through this role.
         if self.account != home_account:
@@ -143,7 +142,6 @@ class AgentCoreStack(cdk.Stack):
         cdk.CfnOutput(self, "GatewayId", value=self.gateway.gateway_id)
         cdk.CfnOutput(self, "GatewayUrl", value=self.gateway.gateway_url or "")
         cdk.CfnOutput(self, "RuntimeRoleArn", value=self.runtime_role.role_arn)
-        del region, account
 
     def _alarms(self, config: EnvConfig) -> None:
         """This region's alarms (CloudWatch alarms see their own region's metrics only)."""

@@ -49,7 +49,6 @@ class ApiStack(cdk.Stack):
         **kw: object,
     ) -> None:
         super().__init__(scope, id, **kw)  # type: ignore[arg-type]
-        self.config = config
         cluster = ecs.Cluster(
             self,
             "Cluster",
