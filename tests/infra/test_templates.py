@@ -319,6 +319,7 @@ def test_option_b_and_home_region_runtime_are_configuration(synth: Any) -> None:
         for e in t["ContainerDefinitions"][0]["Environment"]
     }
     assert env_vars["AGENTRY_AWS_REGION"] == "eu-west-2"
+    assert list(json.loads(env_vars["AGENTRY_RUNTIME_REGIONS"])) == ["eu-west-2", "eu-central-1"]
 
 
 @pytest.mark.parametrize("env", ENVS)

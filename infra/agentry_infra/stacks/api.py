@@ -3,6 +3,8 @@ the job/webhook workers as a separate service. Health checks on /readyz; both au
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
@@ -221,6 +223,8 @@ class ApiStack(cdk.Stack):
             "AGENTRY_RUNTIME_CONTROL_URL": f"https://bedrock-agentcore-control.{region}.amazonaws.com",
             "AGENTRY_RUNTIME_SIGN_REQUESTS": "true",
             "AGENTRY_AWS_REGION": region,
+            # RUNBOOK-001: every runtime region in failover order (AWS's public endpoints).
+            "AGENTRY_RUNTIME_REGIONS": json.dumps({r: {} for r in config.runtime_regions}),
             "AGENTRY_AWS_ACCOUNT_ID": config.account,
             "AGENTRY_RUNTIME_ROLE_ARN": (
                 f"arn:aws:iam::{config.account}:role/{runtime_role_name(config, region)}"
