@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV := $(CURDIR)/.venv
 AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
-CODE := src tests bench agents
+CODE := src tests bench agents infra
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
@@ -180,6 +180,46 @@ clean: dev-down ## Remove local state (.agentry) and the venv
 .PHONY: fuzz
 fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/developer; fails on 5xx or off-schema answers
 	AGENTRY_FUZZ=1 AGENTRY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),12) $(PYTEST) tests/fuzz -q -s -p no:cacheprovider
+
+# Infrastructure (docs/deployment.md). ENV=dev|staging|prod. infra-synth needs no AWS account and
+# no CDK CLI (in-process synth with cdk-nag); the others check credentials first, in one line,
+# then install the pinned CDK CLI (major 2) into infra/node_modules and run it.
+.PHONY: infra-synth infra-cli infra-diff infra-bootstrap infra-deploy infra-destroy infra-seed-secrets
+CDK := $(CURDIR)/infra/node_modules/.bin/cdk
+CDK_RUN = cd infra && $(CDK) --app "$(VENV)/bin/python app.py" -c env=$(ENV)
+PREFLIGHT = $(VENV)/bin/python infra/preflight.py
+
+$(CDK): infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --silent
+
+infra-cli: $(CDK) ## Install the pinned CDK CLI into infra/node_modules
+
+infra-synth: install ## Synthesize ENV (default dev) with cdk-nag AwsSolutions; no credentials needed
+	$(VENV)/bin/python infra/synth.py $(or $(ENV),dev)
+
+infra-diff: install ## cdk diff of every stack of ENV against the account: make infra-diff ENV=dev
+	@$(PREFLIGHT) diff $(ENV)
+	@$(MAKE) --no-print-directory infra-cli
+	$(CDK_RUN) diff --all
+
+infra-bootstrap: install ## cdk bootstrap the account in every region ENV uses: make infra-bootstrap ENV=dev
+	@$(PREFLIGHT) bootstrap $(ENV)
+	@$(MAKE) --no-print-directory infra-cli
+	$(CDK_RUN) bootstrap
+
+infra-deploy: install ## Deploy every stack of ENV: make infra-deploy ENV=dev
+	@$(PREFLIGHT) deploy $(ENV)
+	@$(MAKE) --no-print-directory infra-cli
+	$(CDK_RUN) deploy --all --require-approval $(if $(filter prod,$(ENV)),broadening,never)
+
+infra-seed-secrets: install ## Write the signing key and webhook box key once: make infra-seed-secrets ENV=dev
+	@$(PREFLIGHT) seed-secrets $(ENV)
+	$(VENV)/bin/python infra/seed_secrets.py $(ENV)
+
+infra-destroy: install ## Destroy the dev environment (refused for staging and prod)
+	@$(PREFLIGHT) destroy $(ENV)
+	@$(MAKE) --no-print-directory infra-cli
+	$(CDK_RUN) destroy --all --force
 
 # RUNBOOK-001: runtime-region failover (docs/runbooks/RUNBOOK-001-runtime-failover.md). JSON=1 for --json.
 .PHONY: ops-gateway-apply ops-runtime-status ops-failover-lock ops-runtime-region ops-failover-verify ops-failover-release dev-regions bench-failover
