@@ -116,7 +116,9 @@ def sign_in(page: Page, net: Forwarder, user: str, path: str = "/app/") -> None:
 
 def test_sign_in_invoke_and_watch_frames_arrive_one_by_one(page: Page, app: Forwarder) -> None:
     sign_in(page, app, "Ada (acme admin)")
-    expect(page.get_by_test_id("whoami")).to_contain_text("acme (premium) · admin")
+    expect(page.get_by_test_id("whoami")).to_contain_text(
+        "Ada (acme admin) · acme (premium) · admin"
+    )
     expect(page.get_by_role("heading", name="echo")).to_be_visible()
     shot(page, "01-agents")
     no_serious_a11y_violations(page, "agents")
