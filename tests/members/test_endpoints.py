@@ -66,6 +66,9 @@ async def test_bad_input_and_duplicates(api: InProcApp) -> None:
     async with api.client(acme) as c:
         for body in (
             {"email": "not-an-address"},
+            {"email": "nul\u0000@acme.example"},
+            {"email": "cr\r\n@acme.example"},
+            {"email": "a@b\u0085.example"},
             {"email": "a@b.example", "role": "operator"},  # not grantable by a tenant
             {"email": "a@b.example", "extra": 1},
         ):

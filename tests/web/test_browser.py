@@ -116,7 +116,9 @@ def sign_in(page: Page, net: Forwarder, user: str, path: str = "/app/") -> None:
 
 def test_sign_in_invoke_and_watch_frames_arrive_one_by_one(page: Page, app: Forwarder) -> None:
     sign_in(page, app, "Ada (acme admin)")
-    expect(page.get_by_test_id("whoami")).to_contain_text("acme (premium) · admin")
+    expect(page.get_by_test_id("whoami")).to_contain_text(
+        "Ada (acme admin) · acme (premium) · admin"
+    )
     expect(page.get_by_role("heading", name="echo")).to_be_visible()
     shot(page, "01-agents")
     no_serious_a11y_violations(page, "agents")
@@ -290,3 +292,19 @@ def test_invite_change_role_and_remove_a_member(page: Page, app: Forwarder) -> N
     page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Remove dana@acme.example").click()
     expect(page.get_by_text("No members or invitations yet.")).to_be_visible()
+
+
+def test_an_async_job_runs_to_completion_with_progress(page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Max (acme member)", "/app/invoke/longrun")
+    page.get_by_label("Async job").check()
+    page.get_by_label("Input (JSON)").fill(json.dumps({"steps": 4, "step_s": 0.6}))
+    page.get_by_role("button", name="Run").click()
+    status = page.get_by_test_id("invoke-status")
+    expect(status).to_contain_text("step", timeout=30_000)  # progress shown while it runs
+    shot(page, "13-job-running")
+    expect(status).to_have_text("Job succeeded.", timeout=60_000)
+    shot(page, "14-job-done")
+    assert page.get_by_test_id("job-id").inner_text().startswith("job_")
+    result = json.loads(page.get_by_test_id("result").inner_text())
+    assert result["steps"] == 4
+    assert result["trail"] == [1, 2, 3, 4]

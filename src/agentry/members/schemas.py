@@ -5,8 +5,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# A pragmatic address check (one @, a dot in the domain, no spaces); delivery proves the rest.
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+# A pragmatic address check (one @, a dot in the domain, no spaces or control characters,
+# which break PostgreSQL text and log lines: kit/text.py); delivery proves the rest.
+_C = r"@\s\u0000-\u001f\u007f-\u009f"
+EMAIL_PATTERN = rf"^[^{_C}]{{1,64}}@[^{_C}]+\.[^{_C}]+$"
 MemberRole = Literal["member", "developer", "admin"]
 
 

@@ -1,5 +1,6 @@
 import { BrowserRouter, NavLink, Route, Routes } from "react-router";
 import { AgentsPage } from "../agents/AgentsPage";
+import { displayName } from "../auth/auth";
 import { useAuth } from "../auth/AuthProvider";
 import { InvokePage } from "../invoke/InvokePage";
 import { KeysPage } from "../keys/KeysPage";
@@ -48,7 +49,7 @@ function UserMenu() {
   return (
     <div className="user">
       <span data-testid="whoami">
-        {state.user.profile.name ?? state.me.subject} · {state.me.tenant_slug} ({state.me.tier}) · {state.me.role}
+        {state.user.profile.name ?? displayName(state.user.access_token) ?? state.me.subject} · {state.me.tenant_slug} ({state.me.tier}) · {state.me.role}
       </span>
       <button type="button" onClick={() => void signOut()}>
         Sign out

@@ -25,3 +25,20 @@ export function accessToken(user: User | null): string | null {
   if (!user || user.expired) return null;
   return user.access_token;
 }
+
+/** The signed-in person's display name from the access token (for display only: the API
+ * validates the token; the app never trusts its claims for anything else). */
+export function displayName(token: string): string | null {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0)))) as {
+      name?: unknown;
+      preferred_username?: unknown;
+    };
+    const name = claims.name ?? claims.preferred_username;
+    return typeof name === "string" ? name : null;
+  } catch {
+    return null;
+  }
+}

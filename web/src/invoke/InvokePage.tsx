@@ -13,7 +13,9 @@ interface Frame {
   text: string;
 }
 
-type Mode = "stream" | "sync";
+type Mode = "stream" | "sync" | "job";
+const MODE_LABELS: Record<Mode, string> = { stream: "Stream", sync: "Wait for the answer", job: "Async job" };
+const JOB_DONE = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
 
 // The invoke workspace: JSON input, then the answer, streamed frame by frame as it arrives.
 export function InvokePage() {
@@ -30,6 +32,7 @@ export function InvokePage() {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [inputError, setInputError] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
+  const [jobId, setJobId] = useState<string | null>(null);
   const abort = useRef<AbortController | null>(null);
   const ids = { agent: useId(), input: useId(), inputError: useId() };
 
@@ -46,11 +49,41 @@ export function InvokePage() {
     setProblem(null);
     setFrames([]);
     setResult(null);
+    setJobId(null);
     setRunning(true);
     const controller = new AbortController();
     abort.current = controller;
     const started = performance.now();
     try {
+      if (mode === "job") {
+        const value = parsed.value;
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+          setInputError("An async job's input must be a JSON object.");
+          return;
+        }
+        const { data, error, response } = await api.POST("/v1/agents/{agent}/jobs", {
+          params: { path: { agent } },
+          body: { input: value as Record<string, unknown> },
+          signal: controller.signal,
+        });
+        if (error !== undefined || !data) throw new StreamProblem(toProblem(error, response.status));
+        setJobId(data.id);
+        let job = data;
+        while (!JOB_DONE.has(job.status)) {
+          setStatus(`Job ${job.status}${progressText(job.progress)}`);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const next = await api.GET("/v1/jobs/{job_id}", {
+            params: { path: { job_id: job.id } },
+            signal: controller.signal,
+          });
+          if (next.error !== undefined || !next.data) throw new StreamProblem(toProblem(next.error, next.response.status));
+          job = next.data;
+        }
+        setStatus(`Job ${job.status}.`);
+        if (job.error) setProblem(toProblem(job.error));
+        setResult(JSON.stringify(job.result ?? null, null, 2));
+        return;
+      }
       if (mode === "sync") {
         setStatus("Waiting for the answer…");
         const { data, error, response } = await api.POST("/v1/agents/{agent}/invoke", {
@@ -112,10 +145,10 @@ export function InvokePage() {
         </select>
         <fieldset>
           <legend>Mode</legend>
-          {(["stream", "sync"] as const).map((m) => (
+          {(["stream", "sync", "job"] as const).map((m) => (
             <label key={m} className="inline">
               <input type="radio" name="mode" value={m} checked={mode === m} onChange={() => setMode(m)} />
-              {m === "stream" ? "Stream" : "Wait for the answer"}
+              {MODE_LABELS[m]}
             </label>
           ))}
         </fieldset>
@@ -146,6 +179,11 @@ export function InvokePage() {
       <p role="status" aria-live="polite" data-testid="invoke-status">
         {status}
       </p>
+      {jobId && (
+        <p className="muted">
+          job <code data-testid="job-id">{jobId}</code>
+        </p>
+      )}
       {problem && <ErrorView problem={problem} />}
       {frames.length > 0 && (
         <ol className="frames" aria-label="Streamed frames" data-testid="frames">
@@ -163,4 +201,10 @@ export function InvokePage() {
       )}
     </section>
   );
+}
+
+function progressText(progress: Record<string, unknown> | null | undefined): string {
+  if (!progress) return "…";
+  const { step, total } = progress as { step?: unknown; total?: unknown };
+  return typeof step === "number" && typeof total === "number" ? ` (step ${step} of ${total})…` : "…";
 }
