@@ -56,6 +56,10 @@ from agentry.kit.periodic import Periodic
 from agentry.kit.problems import install_problem_handlers
 from agentry.models import StreamEvent
 from agentry.platform import Platform
+from agentry.policy.endpoints import admin_router as admin_policies_router
+from agentry.policy.endpoints import router as policies_router
+from agentry.policy.gate import InvocationGate
+from agentry.policy.service import PolicyService
 from agentry.quotas import QuotaService
 from agentry.registry.canary import CanaryMonitor
 from agentry.registry.developer_endpoints import router as registry_developer_router
@@ -156,6 +160,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         quotas.budgets = app.state.budgets = budgets
         budget_sweep = Periodic("budgets", settings.budget_check_interval_s, budgets.sweep)
         budget_sweep.start()
+        policies = PolicyService(maker, app.state.platform.audit)
+        await policies.refresh()
+        policies.start()
+        app.state.policies = policies
+        app.state.gate = gate = InvocationGate(policies)
         app.state.token_signer = signer_for(settings)
         ended = EndedInvocations(maker)
         await ended.refresh()
@@ -174,6 +183,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             lease_margin_s=settings.quota_lease_margin_s,
             prices=prices,
             streams=streams,
+            gate=gate,
             agent_context=AgentContext(
                 app.state.token_signer, settings.effective_public_url, ended
             ),
@@ -191,6 +201,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             app.state.token_signer.verifier(ended),
             app.state.platform.audit,
             prices,
+            policies,
         )
         await app.state.gateways.access.refresh()
         app.state.gateways.access.start()
@@ -207,6 +218,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 yield
         finally:
             await housekeeper.stop()
+            await policies.stop()
             await budget_sweep.stop()
             await price_refresher.stop()
             await ended.stop()
@@ -265,6 +277,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(admin_usage_router)
     app.include_router(billing_router)
     app.include_router(admin_billing_router)
+    app.include_router(policies_router)
+    app.include_router(admin_policies_router)
     # Both spellings: MCP clients are configured with and without the trailing slash.
     app.router.routes.append(
         Route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)

@@ -53,6 +53,11 @@ CREATORS: dict[str, Callable[[httpx.Client], str]] = {
         "id"
     ],
     "invocation_id": _stream_invocation,
+    "policy_version": lambda c: str(
+        c.post(
+            "/v1/policies/versions", json={"text": "permit(principal, action, resource);"}
+        ).json()["number"]
+    ),
 }
 # Bodies that pass validation, so the answer is about the object and not the body.
 BODIES: dict[str, Any] = {

@@ -38,6 +38,14 @@ class InvocationClaims:
     jti: str
     tools: frozenset[str] | None = None  # the agent's declared tools, when it declares any
     expires_at: float = float("inf")  # unix seconds (the token's `exp`)
+    # Agents that called their way here, root first, this agent last (A2A delegation).
+    chain: tuple[str, ...] = ()
+    trace_id: str = ""  # the root invocation's request id, shared by every hop
+
+    @property
+    def depth(self) -> int:
+        """0 for an agent a tenant called itself, 1 for the agent it delegated to, ..."""
+        return max(0, len(self.chain) - 1)
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> InvocationClaims:
@@ -54,4 +62,6 @@ class InvocationClaims:
             jti=str(payload["jti"]),
             tools=frozenset(str(t) for t in tools) if isinstance(tools, list) else None,
             expires_at=float(payload.get("exp", float("inf"))),
+            chain=tuple(str(a) for a in payload.get("chain") or ()),
+            trace_id=str(payload.get("trace_id") or ""),
         )

@@ -40,6 +40,7 @@ from agentry.kit.errors import AgentryError, BadRequest, Conflict, NotFound
 from agentry.kit.ids import new_id
 from agentry.metering.service import RUNTIME_MS, Pricing, runtime_key, usage_row
 from agentry.models import Base, UsageEvent
+from agentry.policy.gate import InvocationGate
 from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
 from agentry.runtime.base import (
@@ -214,6 +215,7 @@ class InvocationService:
         agent_context: AgentContext | None = None,
         prices: Pricing | None = None,
         streams: StreamHub | None = None,
+        gate: InvocationGate | None = None,
     ) -> None:
         self._recorder = recorder
         self._runtime = runtime
@@ -229,6 +231,7 @@ class InvocationService:
         self._agent_context = agent_context
         self._prices = prices  # runtime is billed per call when a price book is given
         self._streams = streams
+        self._gate = gate
 
     def sync_timeout(self, route: Route) -> float:
         """The agent's own limit (manifest `limits.sync_timeout_s`), capped by the platform's."""
@@ -245,6 +248,8 @@ class InvocationService:
         route.check_tier(principal.tier, principal.tenant_slug)
         if route.modes and mode not in route.modes:
             raise ModeNotSupported(f"Agent '{agent_name}' does not support {mode} invocation.")
+        if self._gate is not None:
+            await self._gate.admit(principal, route, mode)
         return route
 
     async def _slot(self, principal: Principal, ttl_s: float) -> Slot | None:

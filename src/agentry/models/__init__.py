@@ -13,6 +13,7 @@ from agentry.models.idempotency_record import IdempotencyRecord
 from agentry.models.invocation import Invocation
 from agentry.models.job import Job
 from agentry.models.job_event import JobEvent
+from agentry.models.policy import PolicySet, PolicyVersion
 from agentry.models.price import Price
 from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
@@ -31,6 +32,8 @@ TENANT_OWNED: tuple[type[Base], ...] = (
     Invocation,
     Job,
     JobEvent,
+    PolicySet,
+    PolicyVersion,
     StreamEvent,
     TenantBudget,
     TenantEntraId,
@@ -54,6 +57,8 @@ __all__ = [
     "Invocation",
     "Job",
     "JobEvent",
+    "PolicySet",
+    "PolicyVersion",
     "Price",
     "StreamEvent",
     "Tenant",
