@@ -13,6 +13,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import Route
 
+from agentry.a2a.delegation import Delegator
+from agentry.a2a.endpoints import protocol_router as a2a_protocol_router
+from agentry.a2a.endpoints import router as a2a_agent_router
+from agentry.a2a.protocol import A2AServer
 from agentry.agent_auth.ended import EndedInvocations
 from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.endpoints import router as api_keys_router
@@ -54,6 +58,9 @@ from agentry.kit.middleware import RequestContextMiddleware
 from agentry.kit.openapi import install_document
 from agentry.kit.periodic import Periodic
 from agentry.kit.problems import install_problem_handlers
+from agentry.marketplace.endpoints import admin_router as admin_marketplace_router
+from agentry.marketplace.endpoints import router as marketplace_router
+from agentry.marketplace.service import Entitlements, Marketplace
 from agentry.models import StreamEvent
 from agentry.platform import Platform
 from agentry.policy.endpoints import admin_router as admin_policies_router
@@ -164,7 +171,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         await policies.refresh()
         policies.start()
         app.state.policies = policies
-        app.state.gate = gate = InvocationGate(policies)
+        entitlements = Entitlements(maker)
+        app.state.marketplace = Marketplace(entitlements, app.state.platform.audit)
+        app.state.gate = gate = InvocationGate(policies, entitlements)
         app.state.token_signer = signer_for(settings)
         ended = EndedInvocations(maker)
         await ended.refresh()
@@ -188,6 +197,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 app.state.token_signer, settings.effective_public_url, ended
             ),
         )
+        app.state.delegator = Delegator(
+            maker, app.state.platform.audit, max_depth=settings.a2a_max_depth
+        )
+        app.state.a2a = A2AServer(app.state.invocations, settings.effective_public_url)
         housekeeper = Housekeeper(maker, settings)
         housekeeper.start()
         canary = CanaryMonitor(app.state.platform)
@@ -271,6 +284,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(webhooks_router)
     app.include_router(agent_auth_router)
     app.include_router(agent_gateway_router)
+    app.include_router(a2a_agent_router)
+    app.include_router(a2a_protocol_router)
     app.include_router(tools_admin_router)
     app.include_router(tool_targets_router)
     app.include_router(usage_router)
@@ -279,6 +294,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(admin_billing_router)
     app.include_router(policies_router)
     app.include_router(admin_policies_router)
+    app.include_router(marketplace_router)
+    app.include_router(admin_marketplace_router)
     # Both spellings: MCP clients are configured with and without the trailing slash.
     app.router.routes.append(
         Route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)

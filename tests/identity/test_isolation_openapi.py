@@ -28,6 +28,8 @@ EXCLUDED_PARAMS: dict[str, str] = {
     "alias": "an alias belongs to a platform-owned agent",
     "tool": "tools are platform-owned (operator route)",
     "target": "tool targets are platform-owned (operator route)",
+    "listing_id": "marketplace listings are a platform-wide catalogue; withdrawing another "
+    "tenant's listing answers 404 (tests/marketplace/test_marketplace_e2e.py)",
     "month": "a month names no object: a statement is always the caller's own "
     "(tests/billing/test_endpoints.py checks two tenants' statements)",
 }

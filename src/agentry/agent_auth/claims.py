@@ -40,6 +40,7 @@ class InvocationClaims:
     expires_at: float = float("inf")  # unix seconds (the token's `exp`)
     # Agents that called their way here, root first, this agent last (A2A delegation).
     chain: tuple[str, ...] = ()
+    agents: frozenset[str] = frozenset()  # the agents it may delegate to
     trace_id: str = ""  # the root invocation's request id, shared by every hop
 
     @property
@@ -63,5 +64,6 @@ class InvocationClaims:
             tools=frozenset(str(t) for t in tools) if isinstance(tools, list) else None,
             expires_at=float(payload.get("exp", float("inf"))),
             chain=tuple(str(a) for a in payload.get("chain") or ()),
+            agents=frozenset(str(a) for a in payload.get("agents") or ()),
             trace_id=str(payload.get("trace_id") or ""),
         )

@@ -36,7 +36,7 @@ from agentry.metering.service import Pricing
 from agentry.models import Job, Tenant
 from agentry.models.job import TERMINAL, JobStatus
 from agentry.registry.repository import AgentVersionRepository
-from agentry.registry.routing import gateway_tools
+from agentry.registry.routing import delegates, gateway_tools
 from agentry.runtime.base import (
     AgentFailed,
     AgentRuntime,
@@ -75,6 +75,7 @@ class JobWorker:
         self._context = AgentContext(signer, settings.effective_public_url)
         # (agent id, version) -> its manifest's gateway tools; a version never changes.
         self._tools: dict[tuple[str, int], frozenset[str] | None] = {}
+        self._agents: dict[tuple[str, int], frozenset[str]] = {}
         self._settings = settings
         self.owner = owner
         self._clock = clock
@@ -161,6 +162,7 @@ class JobWorker:
         if key not in self._tools:
             version = await AgentVersionRepository(session).get_by_number(*key)
             self._tools[key] = gateway_tools(version.manifest if version else {})
+            self._agents[key] = delegates(version.manifest if version else {})
         return Invocation(
             tenant_id=job.tenant_id,
             tier=tenant.tier if tenant else "basic",
@@ -169,6 +171,9 @@ class JobWorker:
             invocation_id=job.id,
             session_id=job.runtime_session_id,
             tools=self._tools[key],
+            agents=self._agents[key],
+            chain=(job.agent_name,),
+            trace_id=job.id,
         )
 
     def _forget(self, job_id: str) -> Callable[[asyncio.Task[None]], None]:

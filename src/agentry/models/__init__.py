@@ -13,6 +13,7 @@ from agentry.models.idempotency_record import IdempotencyRecord
 from agentry.models.invocation import Invocation
 from agentry.models.job import Job
 from agentry.models.job_event import JobEvent
+from agentry.models.marketplace import AgentSubscription, MarketplaceListing
 from agentry.models.policy import PolicySet, PolicyVersion
 from agentry.models.price import Price
 from agentry.models.stream_event import StreamEvent
@@ -26,6 +27,7 @@ from agentry.models.webhook_delivery import WebhookDelivery
 from agentry.models.webhook_endpoint import WebhookEndpoint
 
 TENANT_OWNED: tuple[type[Base], ...] = (
+    AgentSubscription,
     ApiKey,
     BillingAdjustment,
     IdempotencyRecord,
@@ -46,6 +48,7 @@ __all__ = [
     "TENANT_OWNED",
     "Agent",
     "AgentAlias",
+    "AgentSubscription",
     "AgentVersion",
     "ApiKey",
     "AuditCheckpoint",
@@ -57,6 +60,7 @@ __all__ = [
     "Invocation",
     "Job",
     "JobEvent",
+    "MarketplaceListing",
     "PolicySet",
     "PolicyVersion",
     "Price",
