@@ -28,7 +28,7 @@ ACTIONS = {
     "CallTool": "Tool",
     "UseModel": "Model",
 }
-MAX_POLICY_CHARS = 100_000
+MAX_POLICY_CHARS = 10_000  # 6 bytes a character escaped: within a 64 KiB body limit
 MEMO_LIMIT = 20_000
 
 DECISIONS = Counter(
