@@ -12,7 +12,8 @@ CODE := src tests bench agents infra
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
-	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust
+	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust \
+	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -106,6 +107,26 @@ ops-billing-adjust: install ## Credit (negative) or charge a month: make ops-bil
 	$(AGENTRY) ops billing adjust $(TENANT) --month $(MONTH) --amount='$(AMOUNT)' --reason '$(REASON)' $(if $(JSON),--json)
 
 # Operators: the tool gateway (see docs/runbooks/tool-targets.md). Add JSON=1 for --json.
+# Operators: Cedar policy sets as data (platform set; TENANT=1 for the tenant of AGENTRY_API_KEY).
+POLICY_SCOPE = $(if $(TENANT),--tenant) $(if $(JSON),--json)
+ops-policy: install ## Policy set status and shadow report: make ops-policy [TENANT=1]
+	$(AGENTRY) ops policies status $(POLICY_SCOPE)
+
+ops-policy-publish: install ## Validate and store a version: make ops-policy-publish FILE=p.cedar [NOTE=..] [FORCE=1]
+	$(AGENTRY) ops policies publish $(FILE) --note '$(NOTE)' $(if $(FORCE),--force) $(POLICY_SCOPE)
+
+ops-policy-shadow: install ## Run a version in LOG_ONLY mode: make ops-policy-shadow VERSION=2
+	$(AGENTRY) ops policies shadow $(VERSION) $(POLICY_SCOPE)
+
+ops-policy-enforce: install ## Enforce a version: make ops-policy-enforce VERSION=2
+	$(AGENTRY) ops policies enforce $(VERSION) $(POLICY_SCOPE)
+
+ops-policy-rollback: install ## Enforce the previous version again: make ops-policy-rollback [VERSION=1]
+	$(AGENTRY) ops policies rollback $(if $(VERSION),--to $(VERSION)) $(POLICY_SCOPE)
+
+ops-policy-disable: install ## Stop enforcing and shadowing: make ops-policy-disable
+	$(AGENTRY) ops policies disable $(POLICY_SCOPE)
+
 ops-tools: install ## Tools and their tiers: make ops-tools
 	$(AGENTRY) ops tools list $(if $(JSON),--json)
 

@@ -13,6 +13,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import Route
 
+from agentry.a2a.delegation import Delegator
+from agentry.a2a.endpoints import protocol_router as a2a_protocol_router
+from agentry.a2a.endpoints import router as a2a_agent_router
+from agentry.a2a.protocol import A2AServer
 from agentry.agent_auth.ended import EndedInvocations
 from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.endpoints import router as api_keys_router
@@ -55,11 +59,18 @@ from agentry.kit.middleware import RequestContextMiddleware
 from agentry.kit.openapi import install_document
 from agentry.kit.periodic import Periodic
 from agentry.kit.problems import install_problem_handlers
+from agentry.marketplace.endpoints import admin_router as admin_marketplace_router
+from agentry.marketplace.endpoints import router as marketplace_router
+from agentry.marketplace.service import Entitlements, Marketplace
 from agentry.members.endpoints import router as members_router
 from agentry.models import StreamEvent
 from agentry.placement.endpoints import router as placement_router
 from agentry.placement.wiring import build_regional_runtime, start_placement
 from agentry.platform import Platform
+from agentry.policy.endpoints import admin_router as admin_policies_router
+from agentry.policy.endpoints import router as policies_router
+from agentry.policy.gate import InvocationGate
+from agentry.policy.service import PolicyService
 from agentry.quotas import QuotaService
 from agentry.registry.canary import CanaryMonitor
 from agentry.registry.developer_endpoints import router as registry_developer_router
@@ -161,6 +172,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         quotas.budgets = app.state.budgets = budgets
         budget_sweep = Periodic("budgets", settings.budget_check_interval_s, budgets.sweep)
         budget_sweep.start()
+        policies = PolicyService(maker, app.state.platform.audit)
+        await policies.refresh()
+        policies.start()
+        app.state.policies = policies
+        entitlements = Entitlements(maker)
+        app.state.marketplace = Marketplace(entitlements, app.state.platform.audit)
+        app.state.gate = gate = InvocationGate(policies, entitlements)
         app.state.token_signer = signer_for(settings)
         ended = EndedInvocations(maker)
         await ended.refresh()
@@ -179,10 +197,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             lease_margin_s=settings.quota_lease_margin_s,
             prices=prices,
             streams=streams,
+            gate=gate,
             agent_context=AgentContext(
                 app.state.token_signer, settings.effective_public_url, ended
             ),
         )
+        app.state.delegator = Delegator(
+            maker, app.state.platform.audit, max_depth=settings.a2a_max_depth
+        )
+        app.state.a2a = A2AServer(app.state.invocations, settings.effective_public_url)
         housekeeper = Housekeeper(maker, settings)
         housekeeper.start()
         canary = CanaryMonitor(app.state.platform)
@@ -196,6 +219,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             app.state.token_signer.verifier(ended),
             app.state.platform.audit,
             prices,
+            policies,
         )
         await app.state.gateways.access.refresh()
         app.state.gateways.access.start()
@@ -215,6 +239,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         finally:
             await placement.stop()
             await housekeeper.stop()
+            await policies.stop()
             await budget_sweep.stop()
             await price_refresher.stop()
             await ended.stop()
@@ -270,12 +295,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(webhooks_router)
     app.include_router(agent_auth_router)
     app.include_router(agent_gateway_router)
+    app.include_router(a2a_agent_router)
+    app.include_router(a2a_protocol_router)
     app.include_router(tools_admin_router)
     app.include_router(tool_targets_router)
     app.include_router(usage_router)
     app.include_router(admin_usage_router)
     app.include_router(billing_router)
     app.include_router(admin_billing_router)
+    app.include_router(policies_router)
+    app.include_router(admin_policies_router)
+    app.include_router(marketplace_router)
+    app.include_router(admin_marketplace_router)
     # Both spellings: MCP clients are configured with and without the trailing slash.
     app.router.routes.append(
         Route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)

@@ -235,6 +235,14 @@ class Settings(BaseSettings):
         description="AWS profile: the AgentCore Gateway id that external MCP tool targets are "
         "also registered on (CreateGatewayTarget). Empty: targets are served by this API only.",
     )
+    a2a_max_depth: int = Field(
+        3,
+        ge=1,
+        le=16,
+        description="How many agents deep an agent-to-agent call chain may go (a tenant's call "
+        "is depth 0). Deeper: 409 `delegation_too_deep`; a loop (A → B → A): 409 "
+        "`delegation_loop`.",
+    )
     tool_calls_per_invocation: dict[str, int] = Field(
         default_factory=lambda: {"basic": 20, "standard": 50, "premium": 200},
         description="Most tool calls one invocation (or job, over all its attempts) may make, "

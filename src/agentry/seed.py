@@ -35,7 +35,7 @@ DEV_TENANTS = (
 KEY_ROLES = {"AGENTRY_OPERATOR_KEY": Role.operator}
 # The platform's own tenant (slug `platform`) also holds the agent developer key.
 DEVELOPER_KEY_ENV = "AGENTRY_DEVELOPER_KEY"
-SAMPLE_AGENTS = ("echo", "longrun", "concierge")
+SAMPLE_AGENTS = ("echo", "longrun", "concierge", "researcher", "summariser")
 
 
 @dataclass

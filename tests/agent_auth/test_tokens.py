@@ -55,7 +55,7 @@ def test_discovery_document_names_issuer_and_keys(tmp_path: Path) -> None:
     assert doc["issuer"] == ISSUER  # no trailing slash: it must equal the tokens' `iss`
     assert doc["jwks_uri"] == ISSUER + JWKS_PATH
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert set(doc["scopes_supported"]) == {"model", "tools", "jobs"}
+    assert set(doc["scopes_supported"]) == {"model", "tools", "jobs", "agents"}
     assert jwt.decode(_sign(signer), options={"verify_signature": False})["iss"] == doc["issuer"]
 
 

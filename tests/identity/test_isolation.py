@@ -32,6 +32,8 @@ SHARED_PARAMS = {
     "tool": "utility___now",
     "target": "ext",
     "month": str(Month.current()),  # a statement is always the caller's own
+    "policy_version": "1",  # looked up in the caller's own set (tests/policy checks two tenants)
+    "listing_id": "lst_" + "0" * 30,  # the catalogue is platform-wide (tests/marketplace)
 }
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/api-keys"): {"name": "isolation probe"},

@@ -29,6 +29,10 @@ EXCLUDED_PARAMS: dict[str, str] = {
     "alias": "an alias belongs to a platform-owned agent",
     "tool": "tools are platform-owned (operator route)",
     "target": "tool targets are platform-owned (operator route)",
+    "policy_version": "a version number is looked up in the caller's own policy set only "
+    "(tests/policy/test_endpoints.py checks two tenants); numbers are not secret ids",
+    "listing_id": "marketplace listings are a platform-wide catalogue; withdrawing another "
+    "tenant's listing answers 404 (tests/marketplace/test_marketplace_e2e.py)",
     "month": "a month names no object: a statement is always the caller's own "
     "(tests/billing/test_endpoints.py checks two tenants' statements)",
 }

@@ -39,6 +39,15 @@ class InvocationClaims:
     tools: frozenset[str] | None = None  # the agent's declared tools, when it declares any
     expires_at: float = float("inf")  # unix seconds (the token's `exp`)
     attempt: int | None = None  # a job's attempt the token was issued for (job callbacks)
+    # Agents that called their way here, root first, this agent last (A2A delegation).
+    chain: tuple[str, ...] = ()
+    agents: frozenset[str] = frozenset()  # the agents it may delegate to
+    trace_id: str = ""  # the root invocation's request id, shared by every hop
+
+    @property
+    def depth(self) -> int:
+        """0 for an agent a tenant called itself, 1 for the agent it delegated to, ..."""
+        return max(0, len(self.chain) - 1)
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> InvocationClaims:
@@ -56,4 +65,7 @@ class InvocationClaims:
             tools=frozenset(str(t) for t in tools) if isinstance(tools, list) else None,
             expires_at=float(payload.get("exp", float("inf"))),
             attempt=int(payload["attempt"]) if isinstance(payload.get("attempt"), int) else None,
+            chain=tuple(str(a) for a in payload.get("chain") or ()),
+            agents=frozenset(str(a) for a in payload.get("agents") or ()),
+            trace_id=str(payload.get("trace_id") or ""),
         )

@@ -33,14 +33,14 @@ DEFAULT_ISSUER = "http://127.0.0.1:8000"
 AUDIENCE = "agentry-agent"
 MAX_TOKEN_CHARS = 16_384  # platform tokens are ~1-4 KB (a long tool list included)
 ALGORITHM = "RS256"
-SCOPES = ("model", "tools", "jobs")
+SCOPES = ("model", "tools", "jobs", "agents")
 LEEWAY_S = 30  # clock skew between the signer and a verifier on another host (Lambda)
 MAX_TTL_S = 3600  # the longest lifetime a token may be given (settings cap it here)
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks.json"
 CLAIMS = (
     "iss", "aud", "sub", "exp", "iat", "jti", "scope", "tenant", "tier", "attempt",
-    "agent", "version", "invocation_id", "session_id", "tools",
+    "agent", "version", "invocation_id", "session_id", "tools", "agents", "chain", "trace_id",
 )  # fmt: skip
 _REQUIRED = ["exp", "iat", "iss", "aud", "jti", "tenant", "tier", "agent", "invocation_id"]
 
@@ -203,6 +203,9 @@ class TokenSigner:
         scopes: tuple[str, ...] = ("jobs",),
         tools: list[str] | None = None,
         attempt: int | None = None,
+        agents: list[str] | None = None,
+        chain: list[str] | None = None,
+        trace_id: str | None = None,
     ) -> str:
         unknown = set(scopes) - set(SCOPES)
         if unknown:
@@ -227,6 +230,12 @@ class TokenSigner:
             claims["attempt"] = attempt  # job callbacks from an older attempt are refused
         if tools is not None:
             claims["tools"] = sorted(tools)  # the agent's declared tools; the gateway enforces them
+        if agents is not None:
+            claims["agents"] = sorted(agents)  # the agents it may delegate to
+        if chain is not None:
+            claims["chain"] = list(chain)  # root first, this agent last (A2A depth and loops)
+        if trace_id:
+            claims["trace_id"] = trace_id
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def verify(self, token: str) -> InvocationClaims:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.cli import billing, failover, gateway, tenants, tools, usage
+from agentry.cli import billing, failover, gateway, policies, tenants, tools, usage
 from agentry.cli.output import group
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(tools.app, name="tools")
 app.add_typer(failover.app, name="runtime")
 app.add_typer(gateway.app, name="gateway")
+app.add_typer(policies.app, name="policies")
 app.command("usage")(usage.usage)
 
 

@@ -26,6 +26,7 @@ from agentry.gateway.interceptors import (
 from agentry.gateway.policy import TierPolicy
 from agentry.gateway.tools import ToolCatalog
 from agentry.metering.budgets import InvocationBudgets
+from agentry.policy.engine import PolicyEngine
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def build_chain(
     *,
     meter: ToolCallSink | None = None,
     budgets: InvocationBudgets | None = None,
+    cedar: PolicyEngine | None = None,
 ) -> InterceptorChain:
     claims = Claims(verifier)
     metering = [ToolCallMetering(claims, meter, budgets)] if meter is not None else []
@@ -60,14 +62,14 @@ def build_chain(
     return InterceptorChain(
         request=[
             TokenCheck(claims),
-            TierPolicyCheck(claims, policy),
+            TierPolicyCheck(claims, policy, cedar),
             ArgumentValidation(catalog),
             *budget,
             ToolRateLimit(claims, config.tool_calls_per_minute, rate_storage),
         ],
         response=[
             PiiRedaction(claims, config.pii_tiers),
-            ToolsListFilter(claims, policy),
+            ToolsListFilter(claims, policy, cedar),
             *metering,
             AuditDecision(claims, audit),
         ],

@@ -28,6 +28,8 @@ from agentry.gateway.events import Event, JsonRpc
 from agentry.gateway.policy import Subject, TierPolicy
 from agentry.gateway.tools import ToolCatalog, ToolSpec
 from agentry.metering.budgets import InvocationBudgets
+from agentry.policy.engine import PolicyEngine
+from agentry.policy.engine import Request as CedarRequest
 
 TOOLS_SCOPE = "tools"
 # JSON-RPC error codes (-32000..-32099 are for the implementation).
@@ -106,16 +108,42 @@ class TokenCheck:
         return events.passthrough()
 
 
+def cedar_tool_request(claims: InvocationClaims, tool: str) -> CedarRequest:
+    return CedarRequest(
+        claims.tenant_id,
+        claims.tier,
+        "CallTool",
+        tool,
+        role="agent",
+        agent=claims.agent,
+        depth=claims.depth,
+        mode="",
+    )
+
+
 @dataclass
 class TierPolicyCheck:
     claims: Claims
     policy: TierPolicy
+    cedar: PolicyEngine | None = None  # the policy sets managed as data
 
     async def __call__(self, event: Event) -> Event:
         if _method(event) != "tools/call":
             return events.passthrough()
         name = str(_params(event).get("name", ""))
-        decision = self.policy.decide(Subject.of(self.claims.of(event)), name)
+        claims = self.claims.of(event)
+        decision = self.policy.decide(Subject.of(claims), name)
+        if decision.allowed and self.cedar is not None:
+            verdict = self.cedar.decide(cedar_tool_request(claims, name))
+            if not verdict.allowed:
+                return _deny(
+                    event,
+                    200,
+                    DENIED,
+                    f"Tool denied: {name}: {verdict.reason}",
+                    data_code="policy_denied",
+                    reason=verdict.reason,
+                )
         if decision.allowed:
             return events.passthrough()
         if name not in self.policy.grants:
@@ -321,6 +349,7 @@ class PiiRedaction:
 class ToolsListFilter:
     claims: Claims
     policy: TierPolicy
+    cedar: PolicyEngine | None = None
 
     async def __call__(self, event: Event) -> Event:
         response = event["mcp"]["gatewayResponse"]
@@ -328,11 +357,15 @@ class ToolsListFilter:
         if _method(event) != "tools/list" or not isinstance(result, dict):
             return events.passthrough()
         try:
-            subject = Subject.of(self.claims.of(event))
+            claims = self.claims.of(event)
         except InvalidInvocationToken:
             return events.passthrough()
+        subject = Subject.of(claims)
         tools = result.get("tools") or []
         allowed = self.policy.allowed_tools(subject, [t.get("name", "") for t in tools])
+        if self.cedar is not None:
+            cedar = self.cedar
+            allowed = {t for t in allowed if cedar.decide(cedar_tool_request(claims, t)).allowed}
         kept = [t for t in tools if t.get("name") in allowed]
         return events.respond(
             response["statusCode"], {**response["body"], "result": {**result, "tools": kept}}

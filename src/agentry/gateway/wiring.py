@@ -32,6 +32,8 @@ from agentry.llm.service import ModelGateway, TierModel, UsageRecord
 from agentry.metering.budgets import InvocationBudgets, Spent
 from agentry.metering.repository import UsageRepository
 from agentry.metering.service import Pricing, record_usage, usage_row
+from agentry.policy.engine import Request as CedarRequest
+from agentry.policy.service import PolicyService
 from agentry.registry.repository import AgentRepository
 from agentry.webhooks.secretbox import SecretBox
 
@@ -132,6 +134,7 @@ def build_gateways(
     verifier: TokenVerifier,
     audit: AuditLog,
     prices: Pricing,
+    policies: PolicyService | None = None,
 ) -> Gateways:
     catalog = builtin_catalog()
     policy = TierPolicy.load(catalog.default_grants())
@@ -160,8 +163,31 @@ def build_gateways(
         tool_calls_per_invocation=settings.tool_calls_per_invocation,
     )
     chain = build_chain(
-        config, verifier, policy, catalog, tool_decision, meter=meter.tool_call, budgets=budgets
+        config,
+        verifier,
+        policy,
+        catalog,
+        tool_decision,
+        meter=meter.tool_call,
+        budgets=budgets,
+        cedar=policies.engine if policies is not None else None,
     )
+
+    async def model_policy(claims: InvocationClaims, model: str) -> None:
+        if policies is not None:
+            await policies.check(
+                CedarRequest(
+                    claims.tenant_id,
+                    claims.tier,
+                    "UseModel",
+                    model,
+                    role="agent",
+                    agent=claims.agent,
+                    depth=claims.depth,
+                    mode="",
+                ),
+                invocation_id=claims.invocation_id,
+            )
 
     async def denied(claims: InvocationClaims, reason: str) -> None:
         await audit.append_now(
@@ -180,7 +206,14 @@ def build_gateways(
     providers: dict[str, Provider] = {"local": LocalProvider()}
     if any(r.provider == "bedrock" for r in routes.values()):
         providers["bedrock"] = BedrockProvider(region=settings.aws_region)
-    models = ModelGateway(routes, providers, usage=meter.tokens, denied=denied, budgets=budgets)
+    models = ModelGateway(
+        routes,
+        providers,
+        usage=meter.tokens,
+        denied=denied,
+        budgets=budgets,
+        policy=model_policy if policies is not None else None,
+    )
     return Gateways(
         verifier=verifier,
         access=ToolAccess(maker, catalog, policy, build_targets(settings, catalog)),

@@ -7,6 +7,7 @@ the same way; every attempt of a job is one invocation (`invocation_id` is the j
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,26 @@ from agentry.kit.errors import ValidationFailed
 from agentry.registry.routing import Route
 
 CONTEXT_KEY = "_agentry"
+
+
+@dataclass(frozen=True, slots=True)
+class Delegation:
+    """An agent's call of another agent (A2A), as its invocation token says."""
+
+    parent_invocation_id: str
+    caller: str  # the calling agent
+    chain: tuple[str, ...]  # root first, the caller last
+    trace_id: str
+
+    @property
+    def depth(self) -> int:
+        """The callee's depth: 1 for an agent a tenant's own call delegated to."""
+        return len(self.chain)
+
+
+# Set by the delegation endpoint around its call into InvocationService (and inherited by
+# the stream task it starts): the callee's payload, token and invocation row carry it.
+delegation_var: ContextVar[Delegation | None] = ContextVar("delegation", default=None)
 
 
 class InputMustBeObject(ValidationFailed):
@@ -36,10 +57,21 @@ class Invocation:
     invocation_id: str
     session_id: str
     tools: frozenset[str] | None
+    agents: frozenset[str] = frozenset()  # the agents it may delegate to
+    chain: tuple[str, ...] = ()  # agents that called their way here (A2A), this one last
+    trace_id: str = ""  # the root call's request id, shared by every hop
 
     @classmethod
     def of_call(
-        cls, principal: Principal, route: Route, version: int, invocation_id: str, session_id: str
+        cls,
+        principal: Principal,
+        route: Route,
+        version: int,
+        invocation_id: str,
+        session_id: str,
+        *,
+        chain: tuple[str, ...] = (),
+        trace_id: str = "",
     ) -> Invocation:
         return cls(
             tenant_id=principal.tenant_id,
@@ -49,6 +81,9 @@ class Invocation:
             invocation_id=invocation_id,
             session_id=session_id,
             tools=route.tools if route.uses_gateways else None,
+            agents=route.agents,
+            chain=(*chain, route.agent_name),
+            trace_id=trace_id,
         )
 
     @property
@@ -59,7 +94,8 @@ class Invocation:
     def gateway_scopes(self) -> tuple[str, ...]:
         if self.tools is None:
             return ()
-        return ("model", "tools") if self.tools else ("model",)
+        scopes = ("model", "tools") if self.tools else ("model",)
+        return (*scopes, "agents") if self.agents else scopes
 
 
 class AgentContext:
@@ -90,6 +126,9 @@ class AgentContext:
             scopes=(("jobs",) if jobs else ()) + invocation.gateway_scopes,
             tools=sorted(invocation.tools) if invocation.tools is not None else None,
             attempt=attempt,
+            agents=sorted(invocation.agents) if invocation.agents else None,
+            chain=list(invocation.chain or (invocation.agent,)),
+            trace_id=invocation.trace_id or invocation.invocation_id,
         )
 
     def gateway_urls(self, invocation: Invocation) -> dict[str, str]:
@@ -97,6 +136,7 @@ class AgentContext:
             "invocation_id": invocation.invocation_id,
             "model_url": f"{self._base}/agent/v1/chat/completions",
             "tools_url": f"{self._base}/agent/mcp/",
+            "agents_url": f"{self._base}/agent/v1/agents",
         }
 
     def inject(self, payload: Any, invocation: Invocation) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.identity.principal import Principal
-from agentry.invocations.context import AgentContext, Invocation
+from agentry.invocations.context import AgentContext, Invocation, delegation_var
 from agentry.invocations.idempotency import (
     Claim,
     Existing,
@@ -40,6 +40,7 @@ from agentry.kit.errors import AgentryError, BadRequest, Conflict, NotFound
 from agentry.kit.ids import new_id
 from agentry.metering.service import RUNTIME_MS, Pricing, runtime_key, usage_row
 from agentry.models import Base, UsageEvent
+from agentry.policy.gate import InvocationGate
 from agentry.quotas import QuotaService, Slot
 from agentry.registry.routing import Route, RouteCache
 from agentry.runtime.base import (
@@ -214,6 +215,7 @@ class InvocationService:
         agent_context: AgentContext | None = None,
         prices: Pricing | None = None,
         streams: StreamHub | None = None,
+        gate: InvocationGate | None = None,
     ) -> None:
         self._recorder = recorder
         self._runtime = runtime
@@ -229,6 +231,7 @@ class InvocationService:
         self._agent_context = agent_context
         self._prices = prices  # runtime is billed per call when a price book is given
         self._streams = streams
+        self._gate = gate
 
     def sync_timeout(self, route: Route) -> float:
         """The agent's own limit (manifest `limits.sync_timeout_s`), capped by the platform's."""
@@ -245,6 +248,8 @@ class InvocationService:
         route.check_tier(principal.tier, principal.tenant_slug)
         if route.modes and mode not in route.modes:
             raise ModeNotSupported(f"Agent '{agent_name}' does not support {mode} invocation.")
+        if self._gate is not None:
+            await self._gate.admit(principal, route, mode, delegation_var.get())
         return route
 
     async def _slot(self, principal: Principal, ttl_s: float) -> Slot | None:
@@ -385,6 +390,7 @@ class InvocationService:
         wait: bool | None = None,
     ) -> None:
         now = utcnow()
+        parent = delegation_var.get()
         companions: list[tuple[type[Base], dict[str, Any]]] = []
         if self._prices is not None and (error is None or isinstance(error, AGENT_RAN)):
             price = self._prices.price(principal.tier, RUNTIME_MS, at=now)
@@ -416,6 +422,7 @@ class InvocationService:
                 "error_code": error.code if error else None,
                 "api_key_id": principal.key_id,
                 "request_id": request_id,
+                "parent_invocation_id": parent.parent_invocation_id if parent else None,
                 "runtime_ms": runtime_ms,
                 "created_at": now,
                 "finished_at": now,
@@ -508,8 +515,18 @@ class InvocationService:
         context = self._gateway_context(route)
         if context is not None:
             version, _, _, runtime_sid = placement
+            parent = delegation_var.get()
             data = context.inject(
-                data, Invocation.of_call(principal, route, version, invocation_id, runtime_sid)
+                data,
+                Invocation.of_call(
+                    principal,
+                    route,
+                    version,
+                    invocation_id,
+                    runtime_sid,
+                    chain=parent.chain if parent else (),
+                    trace_id=parent.trace_id if parent else request_id_var.get(),
+                ),
             )
         return json.dumps(data, separators=(",", ":")).encode()
 

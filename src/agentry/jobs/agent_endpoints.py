@@ -98,6 +98,10 @@ async def _ack(request: Request, claims: InvocationClaims, session: DbSession) -
         # A gateway-using agent's fresh token keeps its manifest's tool restriction.
         tools=sorted(claims.tools) if claims.tools is not None else None,
         attempt=claims.attempt,
+        # ... and its delegation rights and place in the chain (A2A).
+        agents=sorted(claims.agents) if claims.agents else None,
+        chain=list(claims.chain) if claims.chain else None,
+        trace_id=claims.trace_id or None,
     )
     return CallbackAck(token=token)
 

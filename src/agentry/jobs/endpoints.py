@@ -58,6 +58,7 @@ async def create_job(
         agent_name=agent,
         body=body,
         idempotency_key=check_key(idempotency_key) if idempotency_key is not None else None,
+        gate=getattr(request.app.state, "gate", None),
     )
     # Release this request's connection (on SQLite, the write lock) before the group commit
     # takes it; the job is committed before the answer, so `Location` finds it at once.

@@ -27,6 +27,7 @@ from agentry.kit.ids import new_id
 from agentry.metering.service import RUNTIME_MS, Pricing, record_runtime
 from agentry.models import Job
 from agentry.models.job import TERMINAL, JobStatus
+from agentry.policy.gate import InvocationGate
 from agentry.registry.routing import RouteCache
 from agentry.tenants.repository import TenantRepository
 from agentry.webhooks.secretbox import SecretBox, new_secret
@@ -108,11 +109,14 @@ async def create_job(
     agent_name: str,
     body: JobCreate,
     idempotency_key: str | None,
+    gate: InvocationGate | None = None,
 ) -> Created:
     """Check the request and build the job; `Created.rows` are what the caller commits."""
     # Resolve first: the route cache reads in a session of its own, and on SQLite that must not
     # wait behind this request's write transaction.
     route = await routes.resolve(agent_name, body.alias)
+    if gate is not None:  # before this session writes (the audit of a denial has its own)
+        await gate.admit(principal, route, "job")
     digest = request_hash(agent_name, body)
     if idempotency_key:
         existing = await JobRepository(session, principal.tenant_id).by_idempotency_key(

@@ -42,7 +42,7 @@ from agentry.metering.service import Pricing
 from agentry.models import Job, Tenant
 from agentry.models.job import TERMINAL, JobStatus
 from agentry.registry.repository import AgentVersionRepository
-from agentry.registry.routing import gateway_tools
+from agentry.registry.routing import delegates, gateway_tools
 from agentry.runtime.base import (
     AgentFailed,
     AgentRuntime,
@@ -72,6 +72,7 @@ class VersionFacts:
     """What the worker needs from a version's manifest; a version never changes."""
 
     tools: frozenset[str] | None
+    agents: frozenset[str]  # the agents it may delegate to
     max_lifetime_s: int
 
 
@@ -218,6 +219,9 @@ class JobWorker:
             invocation_id=job.id,
             session_id=job.runtime_session_id,
             tools=facts.tools,
+            agents=facts.agents,
+            chain=(job.agent_name,),
+            trace_id=job.id,
         )
 
     async def _facts(self, session: AsyncSession, job: Job) -> VersionFacts:
@@ -228,6 +232,7 @@ class JobWorker:
             lifetime = (manifest.get("limits") or {}).get("max_lifetime_s")
             self._versions[key] = VersionFacts(
                 tools=gateway_tools(manifest),
+                agents=delegates(manifest),
                 max_lifetime_s=min(
                     int(lifetime) if isinstance(lifetime, int | float) else 28800,
                     self._settings.runtime_max_lifetime_s,

@@ -51,6 +51,8 @@ class UsageRecord:
 
 UsageSink = Callable[[UsageRecord], Awaitable[bool]]  # True when newly recorded
 DenialSink = Callable[[InvocationClaims, str], Awaitable[None]]
+# Raises when policy denies the model to the caller (UseModel).
+ModelPolicy = Callable[[InvocationClaims, str], Awaitable[None]]
 
 
 class ModelGateway:
@@ -62,7 +64,9 @@ class ModelGateway:
         usage: UsageSink,
         denied: DenialSink,
         budgets: InvocationBudgets | None = None,
+        policy: ModelPolicy | None = None,
     ) -> None:
+        self._policy = policy
         self._routes = routes
         self._providers = providers
         self._usage = usage
@@ -88,6 +92,8 @@ class ModelGateway:
         if "model" not in claims.scopes:
             raise MissingModelScope("This invocation may not call the model gateway.")
         route = self.route(claims.tier)
+        if self._policy is not None:
+            await self._policy(claims, route.model)
         spent = await self.budgets.of(claims.tenant_id, claims.invocation_id)
         left = spent.tokens_left(key, route.max_tokens_per_invocation)
         if left <= 0:

@@ -13,6 +13,8 @@ from agentry.models.idempotency_record import IdempotencyRecord
 from agentry.models.invocation import Invocation
 from agentry.models.job import Job
 from agentry.models.job_event import JobEvent
+from agentry.models.marketplace import AgentSubscription, MarketplaceListing
+from agentry.models.policy import PolicySet, PolicyVersion
 from agentry.models.price import Price
 from agentry.models.runtime_placement import RuntimePlacement
 from agentry.models.stream_event import StreamEvent
@@ -27,12 +29,15 @@ from agentry.models.webhook_delivery import WebhookDelivery
 from agentry.models.webhook_endpoint import WebhookEndpoint
 
 TENANT_OWNED: tuple[type[Base], ...] = (
+    AgentSubscription,
     ApiKey,
     BillingAdjustment,
     IdempotencyRecord,
     Invocation,
     Job,
     JobEvent,
+    PolicySet,
+    PolicyVersion,
     StreamEvent,
     TenantBudget,
     TenantEntraId,
@@ -46,6 +51,7 @@ __all__ = [
     "TENANT_OWNED",
     "Agent",
     "AgentAlias",
+    "AgentSubscription",
     "AgentVersion",
     "ApiKey",
     "AuditCheckpoint",
@@ -57,6 +63,9 @@ __all__ = [
     "Invocation",
     "Job",
     "JobEvent",
+    "MarketplaceListing",
+    "PolicySet",
+    "PolicyVersion",
     "Price",
     "RuntimePlacement",
     "StreamEvent",

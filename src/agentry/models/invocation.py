@@ -26,7 +26,9 @@ class Invocation(Base):
     status: Mapped[str] = mapped_column(String(20))
     error_code: Mapped[str | None] = mapped_column(String(60), default=None)
     api_key_id: Mapped[str | None] = mapped_column(String(40), default=None)
-    request_id: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64))  # the trace id: shared by every A2A hop
+    # The calling agent's invocation, when an agent delegated this call (A2A).
+    parent_invocation_id: Mapped[str | None] = mapped_column(String(40), default=None)
     runtime_ms: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -84,10 +84,23 @@ class Manifest(BaseModel):
         description="Gateway tools (`target___tool`) the agent uses; it may call only these.",
     )
     model: bool = Field(False, description="The agent calls the model gateway.")
+    agents: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Agents it may delegate to through the platform (A2A); it may call only these.",
+    )
 
     @property
     def uses_gateways(self) -> bool:
-        return bool(self.tools) or self.model
+        return bool(self.tools) or self.model or bool(self.agents)
+
+    @field_validator("agents")
+    @classmethod
+    def _agents(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not AGENT_NAME.match(name):
+                raise ValueError(f"agent names must be {AGENT_NAME_RULE}")
+        return v
 
     @field_validator("name")
     @classmethod

@@ -54,6 +54,8 @@ class Route:
     canary_weight: int = 0
     tools: frozenset[str] = frozenset()
     uses_gateways: bool = False
+    agents: frozenset[str] = frozenset()  # agents it may delegate to (manifest `agents`)
+    description: str = ""
 
     def check_tier(self, tier: str, tenant_slug: str = "") -> None:
         if self.allowed_tiers and tier not in self.allowed_tiers:
@@ -78,7 +80,12 @@ class Route:
 def gateway_tools(manifest: dict[str, Any]) -> frozenset[str] | None:
     """The tools a version's manifest declares; None when it uses neither gateway."""
     tools = frozenset(manifest.get("tools") or ())
-    return tools if tools or manifest.get("model") else None
+    return tools if tools or manifest.get("model") or manifest.get("agents") else None
+
+
+def delegates(manifest: dict[str, Any]) -> frozenset[str]:
+    """The agents a version's manifest may delegate to."""
+    return frozenset(str(a) for a in manifest.get("agents") or ())
 
 
 def canary_endpoint(alias: str) -> str:
@@ -144,4 +151,6 @@ class RouteCache:
             canary_weight=alias.canary_weight,
             tools=tools or frozenset(),
             uses_gateways=tools is not None,
+            agents=delegates(manifest),
+            description=agent.description or str(manifest.get("description") or ""),
         )

@@ -1,0 +1,1 @@
+"""The agent marketplace: listings, operator approval, subscriptions, entitlement."""
