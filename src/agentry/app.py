@@ -55,6 +55,7 @@ from agentry.kit.openapi import install_document
 from agentry.kit.periodic import Periodic
 from agentry.kit.problems import install_problem_handlers
 from agentry.models import StreamEvent
+from agentry.ops.endpoints import router as ops_router
 from agentry.platform import Platform
 from agentry.quotas import QuotaService
 from agentry.registry.canary import CanaryMonitor
@@ -255,6 +256,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
         app.include_router(dev_idp_router)
     app.include_router(jobs_router)
+    app.include_router(ops_router)
     app.include_router(job_callbacks_router)
     app.include_router(webhooks_router)
     app.include_router(agent_auth_router)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.cli import billing, tenants, tools, usage
+from agentry.cli import billing, operate, tenants, tools, usage
 from agentry.cli.output import group
 
 if TYPE_CHECKING:
@@ -20,6 +20,13 @@ app.add_typer(billing.app, name="billing")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(tools.app, name="tools")
 app.command("usage")(usage.usage)
+app.add_typer(operate.jobs_app, name="jobs")
+app.add_typer(operate.webhooks_app, name="webhooks")
+app.add_typer(operate.sessions_app, name="sessions")
+app.command("health")(operate.health)
+app.command("metrics")(operate.metrics)
+app.command("token-issuer")(operate.token_issuer)
+audit_app.command("export")(operate.audit_export)
 
 
 async def _verify() -> Verification:
