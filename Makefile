@@ -8,6 +8,7 @@ VENV := $(CURDIR)/.venv
 AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
+LOGS = $(or $(AGENTRY_HOME),.agentry)/logs
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
@@ -42,8 +43,8 @@ dev-down: ## Stop every process `make dev` started
 	@if [ -x $(AGENTRY) ]; then $(AGENTRY) dev down; else echo "nothing installed"; fi
 
 dev-logs: ## Follow the platform logs
-	@mkdir -p .agentry/logs && touch .agentry/logs/api.log .agentry/logs/runtime.log
-	tail -n 50 -F .agentry/logs/*.log
+	@mkdir -p $(LOGS) && touch $(LOGS)/api.log $(LOGS)/runtime.log
+	tail -n 50 -F $(LOGS)/*.log
 
 worker: install ## Run a job dispatcher + webhook sender process (uses the same AGENTRY_* settings)
 	$(AGENTRY) worker

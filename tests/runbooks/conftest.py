@@ -19,8 +19,10 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         home,
         auth_failure_limit="10000/minute",
         webhook_allow_private="1",
+        tool_target_allow_private="1",
         webhook_poll_interval_s="0.2",
         job_poll_interval_s="0.2",
+        webhook_schedule_s="[0, 0.2]",
     )
     yield running
     stop_stack(running)

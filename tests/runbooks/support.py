@@ -41,7 +41,7 @@ class Operator:
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
             check=False,
         )
         if ok:
@@ -55,3 +55,23 @@ class Operator:
 def run_page(operator: Operator, steps: list[str], **variables: str) -> list[str]:
     """Run a page's make lines in order; each must succeed. Returns their outputs."""
     return [operator.make(line, **variables).stdout for line in steps]
+
+
+def follow(operator: Operator, line: str, seconds: float) -> str:
+    """A step that follows output until interrupted (`make dev-logs`): what it printed."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        ["bash", "-c", line],
+        cwd=REPO_ROOT,
+        env=operator.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(seconds)
+    os.killpg(proc.pid, signal.SIGTERM)
+    output, _ = proc.communicate(timeout=10)
+    return output
