@@ -15,7 +15,7 @@ LOGS = $(or $(AGENTRY_HOME),.agentry)/logs
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust \
 	ops-tenant-erase ops-jobs ops-job-cancel ops-dead-letters ops-dead-letter-replay ops-webhooks-replay-failed \
-	ops-sessions ops-session-stop ops-health ops-metrics ops-audit-export ops-token-issuer
+	ops-sessions ops-session-stop ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -119,6 +119,12 @@ ops-audit-export: install ## Audit events as JSON lines (evidence bundle): make 
 
 ops-token-issuer: install ## The invocation-token issuer and signing key ids agents must trust
 	$(AGENTRY) ops token-issuer $(if $(JSON),--json)
+
+ops-db-backup: install ## A consistent database backup while running (RUNBOOK-012): make ops-db-backup OUT=backups/agentry.db
+	$(AGENTRY) ops db backup --out '$(OUT)'
+
+ops-db-restore: install ## Restore a backup, platform stopped (RUNBOOK-012): make ops-db-restore FROM=backups/agentry.db CONFIRM=yes
+	$(AGENTRY) ops db restore --from '$(FROM)' $(if $(filter yes,$(CONFIRM)),--yes)
 
 # Billing (RUNBOOK-006). Add JSON=1 for --json.
 ops-billing-run: install ## Statements of every tenant as JSON/CSV/Parquet/PNG: make ops-billing-run MONTH=2026-11 [OUT=.agentry/billing]

@@ -276,3 +276,60 @@ def token_issuer(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) 
     out().print(f"issuer   {discovery['issuer']}")
     out().print(f"jwks_uri {discovery['jwks_uri']}")
     out().print(f"kids     {', '.join(str(k) for k in kids)}")
+
+
+db_app = group("Backup and restore of the platform database.")
+
+
+def _api_answers() -> bool:
+    import os
+    import urllib.request
+
+    from agentry.cli.client import resolve
+
+    base, _ = resolve(None, os.environ.get(KEY_ENV) or "-", KEY_ENV)
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@db_app.command("backup")
+def db_backup(
+    out_file: Path = typer.Option(..., "--out", help="Write the backup here."),
+) -> None:
+    """A consistent copy of the database while the platform runs (SQLite online backup, or
+    pg_dump for PostgreSQL)."""
+    from agentry.config import get_settings
+    from agentry.ops.backup import BackupError, backup
+
+    try:
+        written = backup(get_settings().effective_database_url, out_file)
+    except BackupError as exc:
+        typer.echo(f"error backup_failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"backup written: {written} ({written.stat().st_size} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    source: Path = typer.Option(..., "--from", help="The backup to restore."),
+    yes: bool = typer.Option(False, "--yes", help="Confirm: this replaces the database."),
+) -> None:
+    """Replace the database with a backup. The platform must be stopped (`make dev-down`)."""
+    from agentry.config import get_settings
+    from agentry.ops.backup import BackupError, restore
+
+    if not yes:
+        typer.echo("error confirmation_required: add CONFIRM=yes to restore", err=True)
+        raise typer.Exit(2)
+    if _api_answers():
+        typer.echo("error platform_running: stop it first (make dev-down)", err=True)
+        raise typer.Exit(2)
+    try:
+        restore(get_settings().effective_database_url, source)
+    except BackupError as exc:
+        typer.echo(f"error restore_failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"restored from {source}")

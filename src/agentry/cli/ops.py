@@ -27,6 +27,7 @@ app.command("health")(operate.health)
 app.command("metrics")(operate.metrics)
 app.command("token-issuer")(operate.token_issuer)
 audit_app.command("export")(operate.audit_export)
+app.add_typer(operate.db_app, name="db")
 
 
 async def _verify() -> Verification:
