@@ -8,12 +8,15 @@ VENV := $(CURDIR)/.venv
 AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents infra
+LOGS = $(or $(AGENTRY_HOME),.agentry)/logs
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
 	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust \
-	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable
+	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable \
+	ops-tenant-erase ops-jobs ops-job-cancel ops-dead-letters ops-dead-letter-replay ops-webhooks-replay-failed \
+	ops-sessions ops-session-stop ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -41,8 +44,8 @@ dev-down: ## Stop every process `make dev` started
 	@if [ -x $(AGENTRY) ]; then $(AGENTRY) dev down; else echo "nothing installed"; fi
 
 dev-logs: ## Follow the platform logs
-	@mkdir -p .agentry/logs && touch .agentry/logs/api.log .agentry/logs/runtime.log
-	tail -n 50 -F .agentry/logs/*.log
+	@mkdir -p $(LOGS) && touch $(LOGS)/api.log $(LOGS)/runtime.log
+	tail -n 50 -F $(LOGS)/*.log
 
 worker: install ## Run a job dispatcher + webhook sender process (uses the same AGENTRY_* settings)
 	$(AGENTRY) worker
@@ -81,6 +84,49 @@ ops-tenant-reactivate: install ## Lift a suspension: make ops-tenant-reactivate 
 ops-usage: install ## Usage and cost across tenants: make ops-usage [GROUP_BY=tenant|agent|day|model] [FROM=2026-11-01T00:00:00Z] [TO=...] [TENANT=ten_...]
 	$(AGENTRY) ops usage --group-by $(or $(GROUP_BY),tenant) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(TENANT),--tenant-id $(TENANT)) $(if $(JSON),--json)
 
+ops-tenant-erase: install ## Erase a tenant and its data, audit pseudonymised (RUNBOOK-011): make ops-tenant-erase TENANT=ten_... CONFIRM=yes
+	$(AGENTRY) ops tenants erase $(TENANT) $(if $(filter yes,$(CONFIRM)),--yes) $(if $(JSON),--json)
+
+# Operators at 3 a.m. (docs/runbooks/). Add JSON=1 for --json. Every change is audited.
+ops-health: install ## One screen: readiness, job queues, webhook backlog, sessions; exit 1 when something needs you
+	$(AGENTRY) ops health $(if $(JSON),--json)
+
+ops-metrics: install ## The API's Prometheus series (agentry_*): make ops-metrics [GREP=agentry_jobs]
+	$(AGENTRY) ops metrics $(if $(GREP),--grep '$(GREP)')
+
+ops-jobs: install ## Jobs of every tenant, oldest first: make ops-jobs [STATUS=queued] [TENANT=ten_...] [AGENT=..] [OLDER_THAN=600]
+	$(AGENTRY) ops jobs list $(if $(STATUS),--status $(STATUS)) $(if $(TENANT),--tenant-id $(TENANT)) $(if $(AGENT),--agent $(AGENT)) $(if $(OLDER_THAN),--older-than $(OLDER_THAN)) $(if $(JSON),--json)
+
+ops-job-cancel: install ## Cancel any tenant's job now: make ops-job-cancel JOB=job_...
+	$(AGENTRY) ops jobs cancel $(JOB) $(if $(JSON),--json)
+
+ops-dead-letters: install ## Webhook deliveries that failed every attempt: make ops-dead-letters [TENANT=ten_...]
+	$(AGENTRY) ops webhooks dead-letters $(if $(TENANT),--tenant-id $(TENANT)) $(if $(JSON),--json)
+
+ops-dead-letter-replay: install ## Send one dead letter again (same webhook-id): make ops-dead-letter-replay DELIVERY=whd_...
+	$(AGENTRY) ops webhooks replay $(DELIVERY) $(if $(JSON),--json)
+
+ops-webhooks-replay-failed: install ## Send every failed delivery again: make ops-webhooks-replay-failed [SINCE=2026-12-01T00:00:00Z] [TENANT=ten_...]
+	$(AGENTRY) ops webhooks replay-failed $(if $(SINCE),--since $(SINCE)) $(if $(TENANT),--tenant-id $(TENANT)) $(if $(JSON),--json)
+
+ops-sessions: install ## Runtime sessions per tenant against the account quota: make ops-sessions [TENANT=ten_...]
+	$(AGENTRY) ops sessions list $(if $(TENANT),--tenant-id $(TENANT)) $(if $(JSON),--json)
+
+ops-session-stop: install ## Stop one runtime session: make ops-session-stop SESSION=ten_...-...
+	$(AGENTRY) ops sessions stop $(SESSION) $(if $(JSON),--json)
+
+ops-audit-export: install ## Audit events as JSON lines (evidence bundle): make ops-audit-export [TENANT=ten_...] [OUT=evidence/audit.jsonl]
+	$(AGENTRY) ops audit export $(if $(TENANT),--tenant-id $(TENANT)) $(if $(OUT),--out $(OUT))
+
+ops-token-issuer: install ## The invocation-token issuer and signing key ids agents must trust
+	$(AGENTRY) ops token-issuer $(if $(JSON),--json)
+
+ops-db-backup: install ## A consistent database backup while running (RUNBOOK-012): make ops-db-backup OUT=backups/agentry.db
+	$(AGENTRY) ops db backup --out '$(OUT)'
+
+ops-db-restore: install ## Restore a backup, platform stopped (RUNBOOK-012): make ops-db-restore FROM=backups/agentry.db CONFIRM=yes
+	$(AGENTRY) ops db restore --from '$(FROM)' $(if $(filter yes,$(CONFIRM)),--yes)
+
 # Billing (RUNBOOK-006). Add JSON=1 for --json.
 ops-billing-run: install ## Statements of every tenant as JSON/CSV/Parquet/PNG: make ops-billing-run MONTH=2026-11 [OUT=.agentry/billing]
 	$(AGENTRY) ops billing run --month $(MONTH) $(if $(OUT),--out $(OUT)) $(if $(JSON),--json)
@@ -106,7 +152,6 @@ ops-budget-reinstate: install ## Let an over-budget tenant work for the rest of 
 ops-billing-adjust: install ## Credit (negative) or charge a month: make ops-billing-adjust TENANT=ten_... MONTH=2026-11 AMOUNT=-5 REASON='...'
 	$(AGENTRY) ops billing adjust $(TENANT) --month $(MONTH) --amount='$(AMOUNT)' --reason '$(REASON)' $(if $(JSON),--json)
 
-# Operators: the tool gateway (see docs/runbooks/tool-targets.md). Add JSON=1 for --json.
 # Operators: Cedar policy sets as data (platform set; TENANT=1 for the tenant of AGENTRY_API_KEY).
 POLICY_SCOPE = $(if $(TENANT),--tenant) $(if $(JSON),--json)
 ops-policy: install ## Policy set status and shadow report: make ops-policy [TENANT=1]
@@ -127,6 +172,7 @@ ops-policy-rollback: install ## Enforce the previous version again: make ops-pol
 ops-policy-disable: install ## Stop enforcing and shadowing: make ops-policy-disable
 	$(AGENTRY) ops policies disable $(POLICY_SCOPE)
 
+# Operators: the tool gateway (see docs/runbooks/RUNBOOK-016-tool-targets.md). Add JSON=1 for --json.
 ops-tools: install ## Tools and their tiers: make ops-tools
 	$(AGENTRY) ops tools list $(if $(JSON),--json)
 

@@ -64,6 +64,7 @@ from agentry.marketplace.endpoints import router as marketplace_router
 from agentry.marketplace.service import Entitlements, Marketplace
 from agentry.members.endpoints import router as members_router
 from agentry.models import StreamEvent
+from agentry.ops.endpoints import router as ops_router
 from agentry.placement.endpoints import router as placement_router
 from agentry.placement.wiring import build_regional_runtime, start_placement
 from agentry.platform import Platform
@@ -291,6 +292,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
         app.include_router(dev_idp_router)
     app.include_router(jobs_router)
+    app.include_router(ops_router)
     app.include_router(job_callbacks_router)
     app.include_router(webhooks_router)
     app.include_router(agent_auth_router)

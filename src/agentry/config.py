@@ -165,6 +165,14 @@ class Settings(BaseSettings):
     runtime_reap_interval_s: float = Field(
         2.0, gt=0, description="How often the runtime pings sessions and reaps idle ones."
     )
+    runtime_session_quota: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="Concurrent runtime sessions the AgentCore account may hold (its service "
+        "quota). `make ops-sessions` and the RuntimeSessionsHigh alert compare live sessions "
+        "to it.",
+    )
 
     max_payload_bytes: int = Field(
         1_048_576, ge=1, description="Largest request body accepted on invoke (413 above)."

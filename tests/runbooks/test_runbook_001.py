@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from agentry.testing.failover import TARGET_S, Traffic, kill_region, make, run_runbook
+from agentry.testing.failover import (
+    RUNBOOK_STEPS,
+    TARGET_S,
+    Traffic,
+    kill_region,
+    make,
+    run_runbook,
+)
 from agentry.testing.stack import Stack, start_stack, stop_stack
+from tests.runbooks.pages import page
 
 # Two emulators, the seed in both regions and four make targets: ~40 s idle, more when loaded.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -107,3 +115,12 @@ def test_region_outage_failover(regions: Stack) -> None:
     status = make(stack, "ops-runtime-status", "JSON=1")
     assert '"active_region": "eu-central-1"' in status.stdout
     assert '"lock": null' in status.stdout
+
+
+def test_the_drill_runs_the_pages_steps_in_order() -> None:
+    """The drill above runs RUNBOOK-001-runtime-failover.md's Steps, target for target."""
+    steps = [line.split()[1] for line in page("001").steps()]
+    first_pass = steps[: 1 + len(RUNBOOK_STEPS)]
+    assert first_pass == ["ops-runtime-status", *(target for _, target in RUNBOOK_STEPS)]
+    backing_out = steps[1 + len(RUNBOOK_STEPS) :]
+    assert backing_out == [target for _, target in RUNBOOK_STEPS]  # failing back: the same

@@ -181,6 +181,9 @@ def _load_settings() -> Settings:
 
 def _check_port_free(host: str, port: int, setting: str) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        # As uvicorn binds: connections of a server just stopped (TIME_WAIT) do not count,
+        # only a process listening there does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.cli import billing, failover, gateway, policies, tenants, tools, usage
+from agentry.cli import billing, failover, gateway, operate, policies, tenants, tools, usage
 from agentry.cli.output import group
 
 if TYPE_CHECKING:
@@ -23,6 +23,14 @@ app.add_typer(failover.app, name="runtime")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(policies.app, name="policies")
 app.command("usage")(usage.usage)
+app.add_typer(operate.jobs_app, name="jobs")
+app.add_typer(operate.webhooks_app, name="webhooks")
+app.add_typer(operate.sessions_app, name="sessions")
+app.command("health")(operate.health)
+app.command("metrics")(operate.metrics)
+app.command("token-issuer")(operate.token_issuer)
+audit_app.command("export")(operate.audit_export)
+app.add_typer(operate.db_app, name="db")
 
 
 async def _verify() -> Verification:

@@ -5,7 +5,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from agentry.platform import PlatformDep
+from agentry.ops.metrics import domain_metrics
+from agentry.platform import DbSession, PlatformDep
 
 router = APIRouter(tags=["health"])
 
@@ -38,5 +39,8 @@ async def readyz(platform: PlatformDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(session: DbSession, platform: PlatformDep) -> Response:
+    """Process counters (HTTP, invocations) and the domain gauges read now (queues, webhook
+    backlog, sessions against the quota). The alert rules in docs/alerts/ use these."""
+    body = generate_latest() + await domain_metrics(session, platform)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 import orjson
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.identity.principal import Principal
@@ -52,6 +53,11 @@ from agentry.runtime.base import (
 )
 
 SESSION_POOL_SIZE = 2
+INVOCATIONS = Counter(
+    "agentry_invocations_total",
+    "Invocations by tenant, agent, mode (sync, stream) and outcome",
+    ["tenant", "agent", "mode", "outcome"],
+)
 
 
 RESUME_FALLBACK_S = 1.0  # a reader on another replica re-reads at least this often
@@ -391,6 +397,8 @@ class InvocationService:
     ) -> None:
         now = utcnow()
         parent = delegation_var.get()
+        outcome = status or ("failed" if error else "succeeded")
+        INVOCATIONS.labels(principal.tenant_id, route.agent_name, mode, outcome).inc()
         companions: list[tuple[type[Base], dict[str, Any]]] = []
         if self._prices is not None and (error is None or isinstance(error, AGENT_RAN)):
             price = self._prices.price(principal.tier, RUNTIME_MS, at=now)
@@ -418,7 +426,7 @@ class InvocationService:
                 "mode": mode,
                 "session_id": client_sid,
                 "runtime_session_id": runtime_sid,
-                "status": status or ("failed" if error else "succeeded"),
+                "status": outcome,
                 "error_code": error.code if error else None,
                 "api_key_id": principal.key_id,
                 "request_id": request_id,

@@ -112,15 +112,25 @@ def make(stack: Stack, target: str, *args: str) -> subprocess.CompletedProcess[s
     )
 
 
+# The page's steps after the first look (`make ops-runtime-status`), in its order.
+RUNBOOK_STEPS = (
+    ("lock", "ops-failover-lock"),
+    ("switch", "ops-runtime-region"),
+    ("verify", "ops-failover-verify"),
+    ("release", "ops-failover-release"),
+)
+
+
 def run_runbook(stack: Stack, region: str) -> dict[str, float]:
     """RUNBOOK-001's steps in order; monotonic time at the end of each. Raises on a failure."""
     marks: dict[str, float] = {}
-    for name, target, args in (
-        ("lock", "ops-failover-lock", ("REASON=drill: eu-west-1 runtime outage",)),
-        ("switch", "ops-runtime-region", (f"REGION={region}",)),
-        ("verify", "ops-failover-verify", ("WAIT=90",)),
-        ("release", "ops-failover-release", ()),
-    ):
+    args_of = {
+        "lock": ("REASON=drill: eu-west-1 runtime outage",),
+        "switch": (f"REGION={region}",),
+        "verify": ("WAIT=90",),
+        "release": (),
+    }
+    for (name, target), args in zip(RUNBOOK_STEPS, args_of.values(), strict=True):
         done = make(stack, target, *args)
         if done.returncode != 0:
             raise RuntimeError(f"make {target} failed:\n{done.stdout}\n{done.stderr}")

@@ -347,7 +347,17 @@ async def dead_letters(
     responses=problem_responses(401, 403, 404, 409),
     summary="Operator: send a dead-lettered delivery again (same webhook-id)",
 )
-async def replay(delivery_id: str, _: Operator, session: DbSession) -> DeadLetter:
+async def replay(
+    delivery_id: str, principal: Operator, session: DbSession, platform: PlatformDep
+) -> DeadLetter:
     delivery = await service.replay_dead_letter(session, delivery_id)
+    await platform.audit.append(
+        session,
+        actor=principal.actor,
+        action="webhook.replay_dead_letter",
+        actor_tenant_id=principal.tenant_id,
+        target_tenant_id=delivery.tenant_id,
+        details={"delivery_id": delivery.id, "job_id": delivery.job_id},
+    )
     await session.commit()
     return _dead(delivery)

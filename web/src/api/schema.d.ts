@@ -63,6 +63,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator: readiness, queues, webhooks and sessions on one screen */
+        get: operations["health_v1_admin_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator: jobs of every tenant, oldest first */
+        get: operations["list_jobs_v1_admin_jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: cancel any tenant's queued or running job (audited) */
+        post: operations["cancel_job_v1_admin_jobs__job_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/marketplace/listings": {
         parameters: {
             query?: never;
@@ -344,6 +395,40 @@ export interface paths {
         get: operations["verify_v1_admin_runtime_verify_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator: live runtime sessions, per tenant, against the account quota */
+        get: operations["list_sessions_v1_admin_sessions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/sessions/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: stop one runtime session now (audited) */
+        post: operations["stop_session_v1_admin_sessions_stop_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2064,6 +2149,38 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** Health */
+        Health: {
+            /**
+             * Attention
+             * @description What needs an operator, one line each.
+             */
+            attention: string[];
+            /** Checks */
+            checks: {
+                [key: string]: string;
+            };
+            /** Jobs */
+            jobs: {
+                [key: string]: components["schemas"]["QueueState"];
+            };
+            /** Session Quota */
+            session_quota: number;
+            /**
+             * Sessions
+             * @description Live runtime sessions (local profile only).
+             */
+            sessions: number | null;
+            /**
+             * Status
+             * @description `ok`, or `attention` when something below needs an operator.
+             */
+            status: string;
+            /** Webhooks */
+            webhooks: {
+                [key: string]: components["schemas"]["QueueState"];
+            };
+        };
         /** InvokeResponse */
         InvokeResponse: {
             /** Agent */
@@ -2341,6 +2458,62 @@ export interface components {
              */
             tenant_id?: string | null;
         };
+        /** OpsJob */
+        OpsJob: {
+            /**
+             * Age S
+             * @description Seconds since the job was created.
+             */
+            age_s: number;
+            /** Agent */
+            agent: string;
+            /** Alias */
+            alias: string;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            error?: components["schemas"]["JobError"] | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Id */
+            id: string;
+            /** Progress */
+            progress?: {
+                [key: string]: unknown;
+            } | null;
+            /** Result */
+            result?: unknown | null;
+            /** Session Id */
+            session_id: string;
+            /**
+             * Sessions
+             * @description Runtime sessions the job has run in. A session lives 8 h at most; a job still running then continues in a new one from its last checkpoint.
+             * @default 1
+             */
+            sessions: number;
+            /** Started At */
+            started_at?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /** Tenant Id */
+            tenant_id: string;
+            /** Version */
+            version: number;
+            /** Webhook Url */
+            webhook_url?: string | null;
+        };
+        /** OpsJobList */
+        OpsJobList: {
+            /** Items */
+            items: components["schemas"]["OpsJob"][];
+        };
         /** PlacementRead */
         PlacementRead: {
             /** Active Region */
@@ -2546,6 +2719,13 @@ export interface components {
             /** Total */
             total?: number | null;
         };
+        /** QueueState */
+        QueueState: {
+            /** Count */
+            count: number;
+            /** Oldest Age S */
+            oldest_age_s?: number | null;
+        };
         /** RegionCheck */
         RegionCheck: {
             /**
@@ -2636,6 +2816,30 @@ export interface components {
              */
             note: string;
         };
+        /** RuntimeSession */
+        RuntimeSession: {
+            /** Inflight */
+            inflight: number;
+            /** Last Activity */
+            last_activity?: string | null;
+            /** Pid */
+            pid?: number | null;
+            /** Runtime Arn */
+            runtime_arn: string;
+            /** Session Id */
+            session_id: string;
+            /** Started At */
+            started_at?: string | null;
+            /** Status */
+            status: string;
+            /**
+             * Tenant Id
+             * @description The tenant the session belongs to, if any.
+             */
+            tenant_id: string | null;
+            /** Version */
+            version: string;
+        };
         /**
          * Scope
          * @enum {string}
@@ -2686,6 +2890,23 @@ export interface components {
             /** Url */
             url: string;
         };
+        /** SessionList */
+        SessionList: {
+            /** By Tenant */
+            by_tenant: components["schemas"]["TenantSessions"][];
+            /** Items */
+            items: components["schemas"]["RuntimeSession"][];
+            /**
+             * Quota
+             * @description Concurrent runtime sessions the account may hold.
+             */
+            quota: number;
+            /**
+             * Used
+             * @description Live sessions / quota (0..1).
+             */
+            used: number;
+        };
         /** SessionLogs */
         SessionLogs: {
             /** Agent */
@@ -2696,6 +2917,11 @@ export interface components {
             session: string | null;
             /** Text */
             text: string;
+        };
+        /** SessionStop */
+        SessionStop: {
+            /** Session Id */
+            session_id: string;
         };
         /** ShadowReport */
         ShadowReport: {
@@ -2955,6 +3181,18 @@ export interface components {
             status: string;
             /** Tier */
             tier: string;
+        };
+        /** TenantSessions */
+        TenantSessions: {
+            /** Sessions */
+            sessions: number;
+            /**
+             * Share Of Quota
+             * @description This tenant's sessions / the account quota.
+             */
+            share_of_quota: number;
+            /** Tenant Id */
+            tenant_id: string | null;
         };
         /** TenantUpdate */
         TenantUpdate: {
@@ -3334,6 +3572,191 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatementList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    health_v1_admin_health_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_jobs_v1_admin_jobs_get: {
+        parameters: {
+            query?: {
+                status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out") | null;
+                tenant_id?: string | null;
+                agent?: string | null;
+                older_than_s?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsJobList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_job_v1_admin_jobs__job_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsJob"];
                 };
             };
             /** @description Unauthorized */
@@ -4440,6 +4863,151 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sessions_v1_admin_sessions_get: {
+        parameters: {
+            query?: {
+                tenant_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stop_session_v1_admin_sessions_stop_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionStop"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuntimeSession"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

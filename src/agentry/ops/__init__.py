@@ -1,0 +1,1 @@
+"""Operator views across tenants: jobs, runtime sessions, the platform's health at a glance."""

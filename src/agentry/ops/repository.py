@@ -1,0 +1,60 @@
+"""All SQL of the operator views. Every read here is deliberately across tenants and is served
+only to the operator role (`/v1/admin/...`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentry.models import Job, WebhookDelivery
+
+
+class OpsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def jobs(
+        self,
+        *,
+        status: str | None,
+        tenant_id: str | None,
+        agent: str | None,
+        created_before: datetime | None,
+        limit: int,
+    ) -> Sequence[Job]:
+        stmt = select(Job)  # scoping: exempt (operator job list across tenants)
+        if status:
+            stmt = stmt.where(Job.status == status)
+        if tenant_id:
+            stmt = stmt.where(Job.tenant_id == tenant_id)
+        if agent:
+            stmt = stmt.where(Job.agent_name == agent)
+        if created_before is not None:
+            stmt = stmt.where(Job.created_at < created_before)
+        stmt = stmt.order_by(Job.created_at, Job.id).limit(limit)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def job(self, job_id: str) -> Job | None:
+        stmt = select(Job).where(  # scoping: exempt (operator looks a job up by id)
+            Job.id == job_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def job_counts(self) -> dict[str, tuple[int, datetime | None]]:
+        """Per status: how many jobs, and the oldest one's `created_at`."""
+        stmt = select(  # scoping: exempt (operator queue depth across tenants)
+            Job.status, func.count(), func.min(Job.created_at)
+        ).group_by(Job.status)
+        rows = (await self.session.execute(stmt)).all()
+        return {status: (int(n), oldest) for status, n, oldest in rows}
+
+    async def delivery_counts(self) -> dict[str, tuple[int, datetime | None]]:
+        """Per webhook delivery status: how many, and the oldest one's `created_at`."""
+        stmt = select(  # scoping: exempt (operator webhook backlog across tenants)
+            WebhookDelivery.status, func.count(), func.min(WebhookDelivery.created_at)
+        ).group_by(WebhookDelivery.status)
+        rows = (await self.session.execute(stmt)).all()
+        return {status: (int(n), oldest) for status, n, oldest in rows}

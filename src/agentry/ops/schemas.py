@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentry.jobs.schemas import JobOut
+
+
+class OpsJob(JobOut):
+    tenant_id: str
+    age_s: float = Field(description="Seconds since the job was created.")
+
+
+class OpsJobList(BaseModel):
+    items: list[OpsJob]
+
+
+class RuntimeSession(BaseModel):
+    runtime_arn: str
+    session_id: str
+    tenant_id: str | None = Field(description="The tenant the session belongs to, if any.")
+    version: str
+    pid: int | None = None
+    status: str
+    inflight: int
+    started_at: datetime | None = None
+    last_activity: datetime | None = None
+
+
+class TenantSessions(BaseModel):
+    tenant_id: str | None
+    sessions: int
+    share_of_quota: float = Field(description="This tenant's sessions / the account quota.")
+
+
+class SessionList(BaseModel):
+    items: list[RuntimeSession]
+    quota: int = Field(description="Concurrent runtime sessions the account may hold.")
+    used: float = Field(description="Live sessions / quota (0..1).")
+    by_tenant: list[TenantSessions]
+
+
+class SessionStop(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(min_length=1, max_length=256)
+
+
+class QueueState(BaseModel):
+    count: int
+    oldest_age_s: float | None = None
+
+
+class Health(BaseModel):
+    status: str = Field(description="`ok`, or `attention` when something below needs an operator.")
+    checks: dict[str, str]
+    jobs: dict[str, QueueState]
+    webhooks: dict[str, QueueState]
+    sessions: int | None = Field(description="Live runtime sessions (local profile only).")
+    session_quota: int
+    attention: list[str] = Field(description="What needs an operator, one line each.")
