@@ -178,3 +178,18 @@ clean: dev-down ## Remove local state (.agentry) and the venv
 .PHONY: fuzz
 fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/developer; fails on 5xx or off-schema answers
 	AGENTRY_FUZZ=1 AGENTRY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),12) $(PYTEST) tests/fuzz -q -s -p no:cacheprovider
+
+# The delivery pipeline (issue 15, docs/pipeline.md): every .gitlab-ci.yml job is one of these.
+CI_FILES := .gitlab-ci.yml $(wildcard agents/.gitlab-ci-agent.yml)
+REPORTS := $(CURDIR)/reports
+.PHONY: pipeline-check test-ci build
+pipeline-check: install ## The CI files against GitLab's schema (offline), and every job's make target exists
+	$(VENV)/bin/python -m agentry.delivery.pipeline_check $(CI_FILES)
+
+test-ci: install ## The whole suite with JUnit and coverage reports in reports/ (the pipeline's test job)
+	@mkdir -p $(REPORTS)
+	$(PYTEST) -q --junitxml=$(REPORTS)/junit.xml --cov=agentry --cov-report=term:skip-covered \
+	  --cov-report=xml:$(REPORTS)/coverage.xml
+
+build: install ## The platform's wheel and sdist in dist/ (built from the locked tree)
+	$(UV) build --out-dir $(CURDIR)/dist
