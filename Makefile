@@ -182,7 +182,7 @@ fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/devel
 # The delivery pipeline (issue 15, docs/pipeline.md): every .gitlab-ci.yml job is one of these.
 CI_FILES := .gitlab-ci.yml $(wildcard agents/.gitlab-ci-agent.yml)
 REPORTS := $(CURDIR)/reports
-.PHONY: pipeline-check test-ci build
+.PHONY: pipeline-check test-ci build secret-scan secret-baseline sbom
 pipeline-check: install ## The CI files against GitLab's schema (offline), and every job's make target exists
 	$(VENV)/bin/python -m agentry.delivery.pipeline_check $(CI_FILES)
 
@@ -193,3 +193,14 @@ test-ci: install ## The whole suite with JUnit and coverage reports in reports/ 
 
 build: install ## The platform's wheel and sdist in dist/ (built from the locked tree)
 	$(UV) build --out-dir $(CURDIR)/dist
+
+secret-scan: install ## Fail on any secret in the tracked files that .secrets.baseline does not hold
+	$(VENV)/bin/python -m agentry.delivery.secret_scan .secrets.baseline
+
+secret-baseline: install ## After auditing the findings (fakes only): record them in .secrets.baseline
+	$(VENV)/bin/detect-secrets scan --baseline .secrets.baseline
+
+sbom: | $(UV) ## CycloneDX 1.5 JSON of the locked runtime dependencies: make sbom [OUT=reports/sbom.cdx.json]
+	@mkdir -p $(dir $(or $(OUT),$(REPORTS)/sbom.cdx.json))
+	$(UV) export --frozen --format cyclonedx1.5 --no-default-groups --no-emit-project -q \
+	  -o $(or $(OUT),$(REPORTS)/sbom.cdx.json)
