@@ -182,7 +182,7 @@ fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/devel
 # The delivery pipeline (issue 15, docs/pipeline.md): every .gitlab-ci.yml job is one of these.
 CI_FILES := .gitlab-ci.yml $(wildcard agents/.gitlab-ci-agent.yml)
 REPORTS := $(CURDIR)/reports
-.PHONY: pipeline-check test-ci build secret-scan secret-baseline sbom
+.PHONY: pipeline-check test-ci build secret-scan secret-baseline sbom deploy-api
 pipeline-check: install ## The CI files against GitLab's schema (offline), and every job's make target exists
 	$(VENV)/bin/python -m agentry.delivery.pipeline_check $(CI_FILES)
 
@@ -204,3 +204,15 @@ sbom: | $(UV) ## CycloneDX 1.5 JSON of the locked runtime dependencies: make sbo
 	@mkdir -p $(dir $(or $(OUT),$(REPORTS)/sbom.cdx.json))
 	$(UV) export --frozen --format cyclonedx1.5 --no-default-groups --no-emit-project -q \
 	  -o $(or $(OUT),$(REPORTS)/sbom.cdx.json)
+
+# AWS from CI without long-lived keys: GitLab's OIDC id_token (AGENTRY_CI_ID_TOKEN, per environment
+# with its AWS_ROLE_ARN) goes to the web-identity file that boto3 and the CDK read themselves.
+ifdef AGENTRY_CI_ID_TOKEN
+export AWS_WEB_IDENTITY_TOKEN_FILE := $(CURDIR)/.agentry/ci-id-token
+export AWS_ROLE_SESSION_NAME ?= gitlab-$(CI_PIPELINE_ID)-$(CI_JOB_ID)
+$(shell mkdir -p $(CURDIR)/.agentry && umask 077 && printf '%s' "$$AGENTRY_CI_ID_TOKEN" > $(CURDIR)/.agentry/ci-id-token)
+endif
+API_STACK ?= agentry-$(ENV)-api
+deploy-api: install ## The API as a CodeDeploy canary, rolled back on an alarm: make deploy-api ENV=staging IMAGE=<uri> [API_STACK=..]
+	@test -n "$(ENV)" -a -n "$(IMAGE)" || { echo "usage: make deploy-api ENV=dev|staging|prod IMAGE=<image uri>"; exit 2; }
+	$(AGENTRY) deploy api --stack $(API_STACK) --image '$(IMAGE)' $(if $(JSON),--json)
