@@ -182,7 +182,7 @@ fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/devel
 # The delivery pipeline (issue 15, docs/pipeline.md): every .gitlab-ci.yml job is one of these.
 CI_FILES := .gitlab-ci.yml $(wildcard agents/.gitlab-ci-agent.yml)
 REPORTS := $(CURDIR)/reports
-.PHONY: pipeline-check test-ci build secret-scan secret-baseline sbom deploy-api
+.PHONY: pipeline-check test-ci build secret-scan secret-baseline sbom deploy-api staging-rehearsal verify-deploy
 pipeline-check: install ## The CI files against GitLab's schema (offline), and every job's make target exists
 	$(VENV)/bin/python -m agentry.delivery.pipeline_check $(CI_FILES)
 
@@ -216,3 +216,13 @@ API_STACK ?= agentry-$(ENV)-api
 deploy-api: install ## The API as a CodeDeploy canary, rolled back on an alarm: make deploy-api ENV=staging IMAGE=<uri> [API_STACK=..]
 	@test -n "$(ENV)" -a -n "$(IMAGE)" || { echo "usage: make deploy-api ENV=dev|staging|prod IMAGE=<image uri>"; exit 2; }
 	$(AGENTRY) deploy api --stack $(API_STACK) --image '$(IMAGE)' $(if $(JSON),--json)
+
+verify-deploy: install ## Post-deploy verification (smoke in 3 modes, 5xx rate and p99 from /metrics): make verify-deploy [URL=..]
+	$(AGENTRY) deploy verify $(if $(URL),--url $(URL)) $(if $(JSON),--json)
+
+# Default: a broken build must roll back and a good one pass (the pipeline's job). BUILD=broken
+# alone exits 1 (the rollback path), BUILD=good alone exits 0.
+staging-rehearsal: install ## Blue/green with rollback on a local stack: make staging-rehearsal [BUILD=good|broken]
+	@mkdir -p $(REPORTS)
+	$(AGENTRY) deploy rehearse $(if $(BUILD),--build $(BUILD),--build broken --build good --check) \
+	  $(if $(JSON),--json)

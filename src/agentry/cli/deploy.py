@@ -96,3 +96,77 @@ def api(
     elif not outcome.ok:
         typer.echo(f"deploy FAILED: {outcome.status} ({outcome.detail})", err=True)
     raise typer.Exit(0 if outcome.ok else 1)
+
+
+@app.command("verify")
+def verify_cmd(
+    url: str = typer.Option(None, "--url", help="Platform URL (default $AGENTRY_URL)."),
+    key: str = typer.Option(
+        None, "--key", help="Smoke tenant's API key (default $AGENTRY_API_KEY)."
+    ),
+    rounds: int = typer.Option(3, "--rounds", min=1, max=100, help="Smoke rounds (3 calls each)."),
+    max_error_rate: float = typer.Option(0.01, "--max-error-rate", min=0.0, max=1.0),
+    max_p99_s: float = typer.Option(2.5, "--max-p99-s", min=0.0),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Smoke calls in sync, stream and job mode, then the 5xx rate and p99 from /metrics."""
+    from agentry.cli.client import resolve
+    from agentry.delivery.verify import verify
+
+    base, secret = resolve(url, key)
+    result = verify(base, secret, rounds=rounds, max_error_rate=max_error_rate, max_p99_s=max_p99_s)
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        for smoke in result.smokes:
+            typer.echo(
+                f"{'ok  ' if smoke.ok else 'FAIL'} {smoke.mode:<6} {smoke.ms:>6} ms {smoke.detail}"
+            )
+        typer.echo(
+            f"{result.requests:.0f} requests, 5xx {result.error_rate:.1%}, p99 <= {result.p99_s} s"
+        )
+        typer.echo("verified" if result.ok else f"FAILED: {'; '.join(result.reasons())}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("rehearse")
+def rehearse_cmd(
+    build: list[str] = typer.Option(
+        ["good"], "--build", help="Build to deploy as green: good | broken (repeatable, in order)."
+    ),
+    check: bool = typer.Option(
+        False, "--check", help="Exit 0 when each broken build rolled back and each good one passed."
+    ),
+    max_error_rate: float = typer.Option(0.01, "--max-error-rate", min=0.0, max=1.0),
+    max_p99_s: float = typer.Option(5.0, "--max-p99-s", min=0.0),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Blue/green on a local stack: verify each green build; a failed one takes the rollback
+    path. Exit 1 when any build rolled back (with --check: when any did the unexpected)."""
+    from agentry.delivery.rehearsal import BUILDS, rehearse
+
+    unknown = [b for b in build if b not in BUILDS]
+    if unknown:
+        typer.echo(f"error: unknown build {unknown[0]!r} (one of {', '.join(BUILDS)})", err=True)
+        raise typer.Exit(2)
+    results = rehearse(
+        build,
+        max_error_rate=max_error_rate,
+        max_p99_s=max_p99_s,
+        report=(lambda _line: None) if as_json else typer.echo,
+    )
+    if check:
+        expected = {"good": "passed", "broken": "rolled_back"}
+        ok = all(
+            r.outcome == expected[r.build]
+            and (r.blue_after_rollback is None or r.blue_after_rollback.ok)
+            for r in results
+        )
+    else:
+        ok = all(r.outcome == "passed" for r in results)
+    if as_json:
+        print_json({"ok": ok, "rehearsals": [r.as_dict() for r in results]})
+    else:
+        for r in results:
+            typer.echo(f"{r.build}: {r.outcome}")
+    raise typer.Exit(0 if ok else 1)
