@@ -10,7 +10,7 @@ PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak clean \
-	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
+	agent-init agent-push agent-validate agent-golden agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust
 
@@ -144,6 +144,12 @@ agent-init: install ## Scaffold an agent: make agent-init NAME=my_agent [DIR=age
 
 agent-push: install ## Push an agent: make agent-push AGENT=agents/echo [CANARY=10] [ALIAS=live]
 	$(AGENTRY) agent push $(AGENT) --alias $(ALIAS) $(if $(CANARY),--canary $(CANARY))
+
+agent-validate: install ## Check an agent's manifest locally (golden cases required): make agent-validate AGENT=agents/echo
+	$(AGENTRY) agent validate $(AGENT)
+
+agent-golden: install ## Push to the 'golden' alias: the platform runs the golden cases; live untouched: make agent-golden AGENT=.. [DOTENV=agent.env]
+	$(AGENTRY) agent push $(AGENT) --alias golden $(if $(DOTENV),--dotenv $(DOTENV))
 
 agent-versions: install ## List versions: make agent-versions NAME=echo
 	$(AGENTRY) agent versions $(NAME)
