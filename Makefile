@@ -9,7 +9,7 @@ AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents
 
-.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak clean \
+.PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
 	agent-init agent-push agent-validate agent-golden agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust
@@ -30,10 +30,10 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.synced ## Install the locked environment into .venv (bootstraps uv; compiles bytecode)
 	@$(VENV)/bin/python -m compileall -q -j 0 src agents >/dev/null
 
-dev: install ## Start the platform in the background on http://127.0.0.1:8000
+dev: install web-build-if-node ## Start the platform in the background on http://127.0.0.1:8000 (the web app at /app)
 	$(AGENTRY) dev up
 
-dev-fg: install ## Start the platform with the API in the foreground
+dev-fg: install web-build-if-node ## Start the platform with the API in the foreground
 	$(AGENTRY) dev up --foreground
 
 dev-down: ## Stop every process `make dev` started
@@ -173,6 +173,8 @@ bench-push: install ## Time agent pushes: warm, one new dependency, cold (docs/b
 	$(VENV)/bin/python bench/agent_push.py
 bench-async: install ## Async echo jobs end to end, with signed webhooks to a local receiver
 	$(VENV)/bin/python bench/async_jobs.py
+bench-drain: install ## A backlog of JOBS (default 10000) queued at once drains: 0 lost, memory and queue metrics
+	$(VENV)/bin/python bench/drain.py --jobs $(or $(JOBS),10000) $(if $(REPORT),--report $(REPORT))
 bench-soak: install ## Jobs for HOURS (default 1) with API, worker and agent kills; 0 lost, 0 duplicates
 	$(VENV)/bin/python bench/soak.py --hours $(or $(HOURS),1) $(if $(REPORT),--report $(REPORT))
 
@@ -232,3 +234,62 @@ staging-rehearsal: install ## Blue/green with rollback on a local stack: make st
 	@mkdir -p $(REPORTS)
 	$(AGENTRY) deploy rehearse $(if $(BUILD),--build $(BUILD),--build broken --build good --check) \
 	  $(if $(JSON),--json)
+# RUNBOOK-001: runtime-region failover (docs/runbooks/RUNBOOK-001-runtime-failover.md). JSON=1 for --json.
+.PHONY: ops-runtime-status ops-failover-lock ops-runtime-region ops-failover-verify ops-failover-release dev-regions bench-failover
+ops-runtime-status: install ## Active runtime region, regions, failover lock: make ops-runtime-status
+	$(AGENTRY) ops runtime status $(if $(JSON),--json)
+
+ops-failover-lock: install ## Take the failover lock: make ops-failover-lock REASON='INC-123 eu-west-1 outage'
+	$(AGENTRY) ops runtime lock --reason '$(or $(REASON),runtime region failover)' $(if $(JSON),--json)
+
+ops-runtime-region: install ## Switch the runtime region (lock needed): make ops-runtime-region REGION=eu-central-1 [FORCE=1]
+	$(AGENTRY) ops runtime region $(REGION) $(if $(FORCE),--force) $(if $(JSON),--json)
+
+ops-failover-verify: install ## Wait until the active region serves (exit 1 if not): make ops-failover-verify [REGION=..] [WAIT=90]
+	$(AGENTRY) ops runtime verify $(if $(REGION),--region $(REGION)) --wait $(or $(WAIT),90) $(if $(JSON),--json)
+
+ops-failover-release: install ## Release the failover lock: make ops-failover-release [FORCE=1]
+	$(AGENTRY) ops runtime release $(if $(FORCE),--force) $(if $(JSON),--json)
+
+dev-regions: install ## make dev with two local emulators as two runtime regions (eu-west-1 on 8100, eu-central-1 on 8101)
+	AGENTRY_RUNTIME_REGIONS='{"eu-west-1":{"runtime_url":"http://127.0.0.1:$(or $(AGENTRY_RUNTIME_PORT),8100)"},"eu-central-1":{"runtime_url":"http://127.0.0.1:$(or $(SECOND_RUNTIME_PORT),8101)"}}' $(AGENTRY) dev up
+
+bench-failover: install ## RUNBOOK-001: outage → errors under 1% again, median of ROUNDS (default 3)
+	$(VENV)/bin/python bench/failover.py --rounds $(or $(ROUNDS),3)
+
+# The tenant web app (web/, docs/web.md). Node modules come from the lock file; the browser
+# tests drive Debian's chromium (installed here with apt when missing), never a downloaded one.
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package-lock.json
+.PHONY: web-install web-build web-build-if-node web-api web-api-check web-dev test-web
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web-install: web/node_modules/.installed ## Node modules from web/package-lock.json, and chromium for the browser tests
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; } \
+	  || { echo "chromium is needed for the browser tests (Debian: apt-get install chromium)"; exit 1; }
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SRC)
+	cd web && npm run --silent build
+
+web-build: web/dist/index.html ## Build the SPA into web/dist (only when its sources changed)
+
+web-build-if-node:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web-build; else echo "npm not found: the web app is not built (the API works without it)"; fi
+
+web-api: install web/node_modules/.installed ## Regenerate the SPA's typed API client from the OpenAPI document
+	$(VENV)/bin/python -m agentry.web.openapi_export > web/openapi.json
+	cd web && npx openapi-typescript openapi.json -o src/api/schema.d.ts >/dev/null
+
+web-api-check: install web/node_modules/.installed ## Fail when the committed client does not match the API
+	@tmp=$$(mktemp -d) && $(VENV)/bin/python -m agentry.web.openapi_export > $$tmp/openapi.json \
+	  && (cd web && npx openapi-typescript $$tmp/openapi.json -o $$tmp/schema.d.ts >/dev/null) \
+	  && diff -q $$tmp/schema.d.ts web/src/api/schema.d.ts >/dev/null \
+	  || { echo "web/src/api/schema.d.ts is stale: run make web-api and commit it"; exit 1; }
+
+web-dev: web/node_modules/.installed ## Vite dev server on :5173 (hot reload), proxying a running `make dev`
+	cd web && npx vite
+
+test-web: install web-install web-build ## Vitest, then the browser tests (real stack, Debian chromium; screenshots in web/test-results)
+	cd web && npx vitest run
+	AGENTRY_TEST_WEB=1 $(PYTEST) tests/web -q -p no:cacheprovider

@@ -147,6 +147,9 @@ def killer(stack: Stack, procs: Procs, run: Run, every_s: float) -> None:
         if target == "api":
             pid = stack.pid("api")
             os.kill(pid, signal.SIGKILL)
+            for proc in procs.spawned:
+                if proc.pid == pid:
+                    proc.wait(10)  # reap it: a killed child left unwaited stays a zombie
             while alive(pid):
                 time.sleep(0.05)
             procs.restart_api()

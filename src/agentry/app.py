@@ -46,6 +46,7 @@ from agentry.invocations.streams import StreamHub
 from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
+from agentry.kit.cors import install_cors
 from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
@@ -54,7 +55,10 @@ from agentry.kit.middleware import RequestContextMiddleware
 from agentry.kit.openapi import install_document
 from agentry.kit.periodic import Periodic
 from agentry.kit.problems import install_problem_handlers
+from agentry.members.endpoints import router as members_router
 from agentry.models import StreamEvent
+from agentry.placement.endpoints import router as placement_router
+from agentry.placement.wiring import build_regional_runtime, start_placement
 from agentry.platform import Platform
 from agentry.quotas import QuotaService
 from agentry.registry.canary import CanaryMonitor
@@ -62,10 +66,10 @@ from agentry.registry.developer_endpoints import router as registry_developer_ro
 from agentry.registry.endpoints import router as registry_router
 from agentry.registry.packaging import MAX_ARTIFACT_BYTES
 from agentry.registry.routing import RouteCache
-from agentry.runtime.factory import build_runtime
 from agentry.tenants.endpoints import router as admin_tenants_router
 from agentry.usage.endpoints import admin_router as admin_usage_router
 from agentry.usage.endpoints import router as usage_router
+from agentry.web.endpoints import router as web_router
 from agentry.webhooks.endpoints import router as webhooks_router
 from agentry.webhooks.secretbox import SecretBox
 
@@ -107,8 +111,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await upgrade_async(url)
         engine = create_engine(url)
         maker = create_sessionmaker(engine)
-        runtime = build_runtime(settings)
+        runtime = build_regional_runtime(settings)
         await runtime.start()
+        placement = await start_placement(maker, runtime, settings)
         pepper = api_key_pepper(settings)
         authenticator = ApiKeyAuthenticator(maker, pepper)
         authenticator.start()
@@ -201,11 +206,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             if settings.jobs_embedded_workers
             else None
         )
+        if background is not None:
+            runtime.state.listeners.append(background.jobs.region_switched)
         log.info("api_started", profile=settings.profile, runtime_mode=settings.runtime_mode)
         try:
             async with app.state.gateways.mcp.running():
                 yield
         finally:
+            await placement.stop()
             await housekeeper.stop()
             await budget_sweep.stop()
             await price_refresher.stop()
@@ -241,6 +249,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         max_body_bytes=settings.max_payload_bytes,
         max_upload_bytes=MAX_ARTIFACT_BYTES + 64 * 1024,
     )
+    install_cors(app, settings.cors_origins)
     app.include_router(health_router)
     app.include_router(registry_router)
     app.include_router(registry_developer_router)
@@ -248,8 +257,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(streams_router)
     app.include_router(identity_router)
     app.include_router(api_keys_router)
+    app.include_router(members_router)
     app.include_router(audit_router)
     app.include_router(admin_tenants_router)
+    app.include_router(placement_router)
     if local:  # the dev identity provider exists only here; 404 in any other profile
         from agentry.devidp.endpoints import router as dev_idp_router
 
@@ -270,4 +281,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         Route("/agent/mcp", McpMount(), methods=["POST"], include_in_schema=False)
     )
     app.mount("/agent/mcp", McpMount())
+    app.include_router(web_router)
     return app

@@ -15,6 +15,8 @@ Profile = Literal["local", "aws"]
 RuntimeMode = Literal["local", "agentcore"]
 # The dev identity provider's API client id (local profile only).
 DEV_CLIENT_ID = "00000000-0000-4000-8000-00000000a9e1"
+# The dev identity provider's public SPA client (auth code + PKCE); devidp.users re-exports it.
+DEV_SPA_CLIENT_ID = "00000000-0000-4000-8000-0000000005fa"
 
 
 class TierQuota(BaseModel):
@@ -25,6 +27,16 @@ class TierQuota(BaseModel):
     requests_per_minute: int = Field(ge=1, description="Sync + stream calls per minute.")
     concurrent_calls: int = Field(ge=1, description="Sync + stream calls running at once.")
     max_payload_bytes: int = Field(ge=1, description="Largest invoke/stream body (413 above).")
+
+
+class RegionEndpoints(BaseModel):
+    """Where one runtime region's AgentCore endpoints are. Empty: AWS's public endpoints of
+    the region (the local emulator when the region is the only one and none is given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runtime_url: str = Field("", description="Data-plane base URL of the region.")
+    control_url: str = Field("", description="Control-plane URL (empty: same as runtime_url).")
 
 
 def default_quotas() -> dict[str, TierQuota]:
@@ -83,6 +95,26 @@ class Settings(BaseSettings):
         "",
         description="AgentCore control-plane endpoint. Empty means the same as runtime_url "
         "(the emulator serves both); in AWS, the bedrock-agentcore-control endpoint.",
+    )
+    runtime_regions: dict[str, RegionEndpoints] = Field(
+        default_factory=dict,
+        description="Runtime regions agents are deployed to, in failover order, JSON in the "
+        'environment, e.g. AGENTRY_RUNTIME_REGIONS={"eu-west-1": {}, "eu-central-1": {}} '
+        "(AWS endpoints) or with `runtime_url` per region (two local emulators). Every push "
+        "goes to each; the active one is data (RUNBOOK-001). Empty: `aws_region` alone, at "
+        "runtime_url.",
+    )
+    runtime_region_poll_s: float = Field(
+        5.0,
+        gt=0,
+        le=30,
+        description="How often every API replica and worker re-reads the active runtime region "
+        "(a switch is applied everywhere within this, well inside RUNBOOK-001's 60 s).",
+    )
+    runtime_state_dir: Path | None = Field(
+        None,
+        description="Local emulator: its state directory. Empty: <home>/runtime; the emulator "
+        "of a second local region uses <home>/runtime-<region>.",
     )
     runtime_host: str = Field("127.0.0.1", description="Interface the runtime emulator binds to.")
     runtime_port: int = Field(8100, description="Port the runtime emulator binds to.")
@@ -315,6 +347,35 @@ class Settings(BaseSettings):
         'environment, e.g. AGENTRY_TRUSTED_PROXIES=["10.0.0.0/16"]. X-Forwarded-For is '
         "believed only for hops added by these; empty: the TCP peer is the client.",
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API cross-origin (a SPA served from "
+        "elsewhere), JSON in the environment, e.g. "
+        'AGENTRY_CORS_ORIGINS=["https://app.example.com"]. Exact origins only: no `*`, '
+        "no paths. Empty: no CORS headers (same-origin SPA only).",
+    )
+    web_dir: Path | None = Field(
+        None,
+        description="The built SPA (`make web-build` output) served at `/app`. Empty means the "
+        "repository's `web/dist` when it exists; nothing is served when there is none.",
+    )
+    web_authority: str = Field(
+        "",
+        description="OIDC authority the SPA signs in with, e.g. "
+        "https://login.microsoftonline.com/organizations/v2.0. Empty in the local profile means "
+        "the dev identity provider.",
+    )
+    web_client_id: str = Field(
+        "",
+        description="The SPA's own (public) Entra app registration client id. Empty in the local "
+        "profile means the dev provider's SPA client.",
+    )
+    web_scopes: str = Field(
+        "",
+        description="Scopes the SPA asks for, space-separated, e.g. "
+        "`openid profile api://<api client id>/Agentry.Access`. Empty locally means "
+        "`Agentry.Access`.",
+    )
     audit_key: SecretStr = Field(
         SecretStr(""),
         description="Secret that keys audit row hashes (HMAC-SHA256) and signs audit "
@@ -364,6 +425,13 @@ class Settings(BaseSettings):
         gt=0,
         description="An async agent that has not called back for this long is considered dead "
         "and the attempt is retried (agents report progress or heartbeat more often).",
+    )
+    job_max_result_bytes: int = Field(
+        262_144,
+        ge=1,
+        le=1_048_576,
+        description="Largest job result (serialised JSON). A larger one fails the job with "
+        "`result_too_large`; put big outputs in your own storage and return a reference.",
     )
     job_concurrency_basic: int = Field(2, ge=1, description="Running jobs per basic tenant.")
     job_concurrency_standard: int = Field(5, ge=1, description="Running jobs per standard tenant.")
@@ -427,6 +495,23 @@ class Settings(BaseSettings):
             ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or "*" in origin
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(
+                    f"AGENTRY_CORS_ORIGINS entry {origin!r} is not an exact origin "
+                    "(scheme://host[:port], no path, no wildcard)"
+                )
+        return value
+
     @model_validator(mode="after")
     def _derive_urls(self) -> Settings:
         # URLs follow the ports unless set; a set URL that names this machine must agree with them.
@@ -441,6 +526,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_profile(self) -> Settings:
+        if self.profile == "local" and len(self.runtime_regions) > 1:
+            missing = [r for r, e in self.runtime_regions.items() if not e.runtime_url]
+            if missing:
+                raise ValueError(
+                    f"AGENTRY_RUNTIME_REGIONS: give runtime_url for {', '.join(missing)} "
+                    "(each local region is an emulator on its own port)"
+                )
         if self.profile == "aws" and not self.api_key_pepper.get_secret_value():
             raise ValueError("AGENTRY_API_KEY_PEPPER is required in the aws profile")
         if not self.effective_token_issuer.startswith(("https://", "http://")):
@@ -482,6 +574,26 @@ class Settings(BaseSettings):
         return "https://login.microsoftonline.com/common/discovery/v2.0/keys"
 
     @property
+    def effective_web_dir(self) -> Path:
+        return self.web_dir or Path(__file__).resolve().parents[2] / "web" / "dist"
+
+    @property
+    def effective_web_authority(self) -> str:
+        if self.web_authority or self.profile != "local":
+            return self.web_authority
+        return f"{self.effective_public_url}/dev-idp/organizations/v2.0"
+
+    @property
+    def effective_web_client_id(self) -> str:
+        if self.web_client_id or self.profile != "local":
+            return self.web_client_id
+        return DEV_SPA_CLIENT_ID
+
+    @property
+    def effective_web_scopes(self) -> str:
+        return self.web_scopes or ("Agentry.Access" if self.profile == "local" else "")
+
+    @property
     def effective_control_url(self) -> str:
         return self.runtime_control_url or self.runtime_url
 
@@ -495,7 +607,27 @@ class Settings(BaseSettings):
 
     @property
     def runtime_dir(self) -> Path:
-        return self.home / "runtime"
+        return self.runtime_state_dir or self.home / "runtime"
+
+    @property
+    def effective_runtime_regions(self) -> dict[str, RegionEndpoints]:
+        """Every runtime region with its endpoints filled in, in failover order."""
+        given = self.runtime_regions or {self.aws_region: RegionEndpoints()}
+        regions = {}
+        for region, ends in given.items():
+            if len(given) == 1:
+                url = ends.runtime_url or self.runtime_url
+                control = ends.control_url or ends.runtime_url or self.effective_control_url
+            else:
+                url = ends.runtime_url or f"https://bedrock-agentcore.{region}.amazonaws.com"
+                control = ends.control_url or ends.runtime_url  # "": boto3's regional endpoint
+            regions[region] = RegionEndpoints(runtime_url=url.rstrip("/"), control_url=control)
+        return regions
+
+    @property
+    def home_region(self) -> str:
+        """The first runtime region: active until an operator switches (RUNBOOK-001)."""
+        return next(iter(self.runtime_regions), self.aws_region)
 
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0", "::"})

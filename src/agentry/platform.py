@@ -39,9 +39,18 @@ class Platform:
     async def runtime_ready(self) -> bool:
         if self.settings.profile == "aws":
             return True  # AgentCore has no cheap health call; invocations surface its errors.
+        # The active region's emulator: a dead standby (or a dead old region) must not take
+        # every replica out of the load balancer.
+        urls = getattr(self.runtime, "urls", {})
+        state = getattr(self.runtime, "state", None)
+        url = (
+            urls.get(state.active, self.settings.runtime_url)
+            if state
+            else self.settings.runtime_url
+        )
         try:
             async with httpx.AsyncClient(timeout=2.0) as client:
-                response = await client.get(f"{self.settings.runtime_url}/ping")
+                response = await client.get(f"{url}/ping")
             return response.status_code == 200
         except httpx.HTTPError:
             return False

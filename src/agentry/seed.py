@@ -18,11 +18,12 @@ from agentry.kit.db.engine import create_engine, create_sessionmaker, session_sc
 from agentry.kit.db.migrate import upgrade_async
 from agentry.kit.envfile import read_env_file
 from agentry.models import Tenant
+from agentry.placement.wiring import build_regional_control
 from agentry.registry import packaging
 from agentry.registry.manifest import load_manifest
 from agentry.registry.repository import AgentAliasRepository
 from agentry.registry.service import publish_version, set_alias
-from agentry.runtime.factory import build_artifact_store, build_control
+from agentry.runtime.factory import build_artifact_store
 from agentry.tenants.repository import TenantRepository
 from agentry.tenants.service import create_tenant, entra_ids, set_entra_ids
 
@@ -65,7 +66,7 @@ async def seed(settings: Settings, pepper: bytes, agents_dir: Path) -> SeedResul
     previous = read_env_file(settings.home / "dev.env")
     result = SeedResult()
     result.env["AGENTRY_URL"] = settings.effective_public_url
-    control = build_control(settings)
+    control = build_regional_control(settings)
     store = build_artifact_store(settings)
     try:
         async with session_scope(maker) as session:
@@ -97,6 +98,7 @@ async def seed(settings: Settings, pepper: bytes, agents_dir: Path) -> SeedResul
                     control=control,
                     store=store,
                     manifest=manifest,
+                    settings=settings,
                     archive=packaging.package_dir(agent_dir),
                     created_by="seed",
                 )
@@ -105,6 +107,7 @@ async def seed(settings: Settings, pepper: bytes, agents_dir: Path) -> SeedResul
                     await set_alias(
                         session,
                         control=control,
+                        settings=settings,
                         agent=published.agent,
                         alias_name="live",
                         number=published.version.number,

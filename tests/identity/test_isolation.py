@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,10 +55,18 @@ def globex(stack: Stack) -> Iterator[dict[str, Any]]:
         job = c.post("/v1/agents/echo/jobs", json={"input": {"prompt": "globex"}}).json()
         hook = c.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/globex"}).json()
         stream = c.post("/v1/agents/echo/stream", json={"input": {"prompt": "globex"}}).text
+        member = c.post(
+            "/v1/members", json={"email": f"globex-{uuid.uuid4().hex[:8]}@globex.example"}
+        ).json()
     invocation_id = json.loads(
         next(line[5:] for line in stream.splitlines() if line.startswith("data:"))
     )["invocation_id"]
-    ids = {"job_id": job["id"], "endpoint_id": hook["id"], "invocation_id": invocation_id}
+    ids = {
+        "job_id": job["id"],
+        "endpoint_id": hook["id"],
+        "invocation_id": invocation_id,
+        "member_id": member["id"],
+    }
     yield {
         "tenant_id": me["tenant_id"],
         "key_id": created["id"],

@@ -10,6 +10,7 @@ route, unless `EXCLUDED` names it with a reason.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,6 +54,9 @@ CREATORS: dict[str, Callable[[httpx.Client], str]] = {
         "id"
     ],
     "invocation_id": _stream_invocation,
+    "member_id": lambda c: c.post(
+        "/v1/members", json={"email": f"iso-{uuid.uuid4().hex[:8]}@a.example"}
+    ).json()["id"],
 }
 # Bodies that pass validation, so the answer is about the object and not the body.
 BODIES: dict[str, Any] = {
@@ -61,6 +65,7 @@ BODIES: dict[str, Any] = {
     "POST /agent/v1/jobs/{job_id}/result": {"result": {"ok": True}},
     "POST /agent/v1/jobs/{job_id}/fail": {"message": "x"},
     "POST /v1/api-keys/{key_id}/rotate": {"old_key_expires_in_s": 0},
+    "PATCH /v1/members/{member_id}": {"role": "admin"},
 }
 
 

@@ -1,4 +1,5 @@
-"""Only health, metrics, docs (local only), JWKS/discovery and the dev provider are public."""
+"""Only health, metrics, docs (local only), JWKS/discovery, the dev provider and the SPA's
+static files (`/`, `/app/...`: no tenant data) are public."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from agentry.jobs.agent_endpoints import invocation_token
 from agentry.kit.routes import iter_routes
 
 PUBLIC = re.compile(
-    r"^(/healthz|/readyz|/metrics|/docs.*|/openapi\.json|/dev-idp/.*"
+    r"^(/healthz|/readyz|/metrics|/docs.*|/openapi\.json|/dev-idp/.*|/|/app|/app/.*"
     r"|/\.well-known/(jwks\.json|openid-configuration))$"
 )
 # Routes agents call from inside the runtime: guarded by the invocation token instead. The MCP

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -204,3 +205,28 @@ async def test_terminal_transition_happens_once(
             .where(WebhookDelivery.job_id == job_id)
         )
     assert count == 1
+
+
+async def test_queue_metrics_show_backlog_and_age(
+    sessionmaker: async_sessionmaker[AsyncSession], worker: tuple[JobWorker, Clock]
+) -> None:
+    w, clock = worker
+    _, ids = await _setup(sessionmaker, "basic", 5)
+    await _claim(sessionmaker, T0, "w9")  # 2 start (basic concurrency), 3 wait
+    clock.now = T0 + timedelta(seconds=42)
+    await w.measure_once()
+
+    def sample(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels)
+
+    assert sample("agentry_jobs_backlog", status="queued") == 3
+    assert sample("agentry_jobs_backlog", status="running") == 2
+    assert sample("agentry_jobs_queue_age_seconds") == 42
+    async with session_scope(sessionmaker) as s:
+        for job_id in ids:
+            job = await s.get(Job, job_id)
+            assert job is not None
+            job.status = JobStatus.succeeded.value
+    await w.measure_once()
+    assert sample("agentry_jobs_backlog", status="queued") == 0
+    assert sample("agentry_jobs_queue_age_seconds") == 0

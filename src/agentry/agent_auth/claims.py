@@ -38,6 +38,7 @@ class InvocationClaims:
     jti: str
     tools: frozenset[str] | None = None  # the agent's declared tools, when it declares any
     expires_at: float = float("inf")  # unix seconds (the token's `exp`)
+    attempt: int | None = None  # a job's attempt the token was issued for (job callbacks)
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> InvocationClaims:
@@ -54,4 +55,5 @@ class InvocationClaims:
             jti=str(payload["jti"]),
             tools=frozenset(str(t) for t in tools) if isinstance(tools, list) else None,
             expires_at=float(payload.get("exp", float("inf"))),
+            attempt=int(payload["attempt"]) if isinstance(payload.get("attempt"), int) else None,
         )

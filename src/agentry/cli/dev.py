@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 app = group("Local development: start, stop and seed the platform.")
 REPO_ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ("runtime", "api")
 
 
 def _pid_dir(settings: Settings) -> Path:
@@ -38,7 +38,27 @@ def _log_dir(settings: Settings) -> Path:
 
 def _command(name: str) -> list[str]:
     base = [sys.executable, "-m", "agentry.cli.main"]
-    return [*base, "runtime", "serve"] if name == "runtime" else [*base, "serve"]
+    return [*base, "runtime", "serve"] if name.startswith("runtime") else [*base, "serve"]
+
+
+def local_regions(settings: Settings) -> list[tuple[str, str, dict[str, str]]]:
+    """(service name, runtime URL, env) of each local emulator: one per runtime region, the
+    first named `runtime`, the others `runtime-<region>` with a state directory of their own."""
+    if settings.profile != "local" or len(settings.runtime_regions) < 2:
+        return [("runtime", settings.runtime_url, {})]
+    found = []
+    for index, (region, ends) in enumerate(settings.effective_runtime_regions.items()):
+        parts = urllib.parse.urlsplit(ends.runtime_url)
+        name = "runtime" if index == 0 else f"runtime-{region}"
+        env = {
+            "AGENTRY_AWS_REGION": region,
+            "AGENTRY_RUNTIME_URL": ends.runtime_url,
+            "AGENTRY_RUNTIME_PORT": str(parts.port or 80),
+        }
+        if index:
+            env["AGENTRY_RUNTIME_STATE_DIR"] = str((settings.home / name).resolve())
+        found.append((name, ends.runtime_url, env))
+    return found
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -50,11 +70,13 @@ def _child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _start(settings: Settings, name: str, lifeline: bool = False) -> int:
+def _start(
+    settings: Settings, name: str, lifeline: bool = False, extra: dict[str, str] | None = None
+) -> int:
     _pid_dir(settings).mkdir(parents=True, exist_ok=True)
     _log_dir(settings).mkdir(parents=True, exist_ok=True)
     log = (_log_dir(settings) / f"{name}.log").open("ab")
-    env = _child_env(settings)
+    env = _child_env(settings) | (extra or {})
     if lifeline:
         env[LIFELINE_ENV] = str(os.getpid())
     # A new session makes the service a process-group leader, so `down` can stop its children.
@@ -100,7 +122,8 @@ def _stop_group(pid: int, grace_s: float = 10.0) -> None:
 
 def stop_all(settings: Settings) -> list[str]:
     stopped = []
-    for name in reversed(SERVICES):
+    runtimes = sorted(p.stem for p in _pid_dir(settings).glob("runtime*.pid"))
+    for name in ["api", *runtimes]:
         pid_file = _pid_dir(settings) / f"{name}.pid"
         if not pid_file.exists():
             continue
@@ -251,16 +274,22 @@ def _up(settings: Settings, foreground: bool) -> dict[str, str] | None:
     stopped = stop_all(settings)
     if stopped:
         out().print(f"stopped previous {', '.join(stopped)}")
-    _check_port_free(settings.runtime_host, settings.runtime_port, "AGENTRY_RUNTIME_PORT")
+    emulators = local_regions(settings)
+    for _name, _url, extra in emulators:
+        port = int(extra.get("AGENTRY_RUNTIME_PORT", settings.runtime_port))
+        _check_port_free(settings.runtime_host, port, "AGENTRY_RUNTIME_PORT")
     _check_port_free(settings.api_host, settings.api_port, "AGENTRY_API_PORT")
     with out().status("starting the local AgentCore runtime"):
-        pid = _start(settings, "runtime", lifeline=foreground)
-        if not _wait_ok(f"{settings.runtime_url}/ping", 60, pid):
-            log = _log_dir(settings) / "runtime.log"
-            raise DevError(
-                f"the runtime did not answer {settings.runtime_url}/ping within 60 s; its log: "
-                f"{log}\n{_tail(log, 5)}"
-            )
+        started = [
+            (n, u, _start(settings, n, lifeline=foreground, extra=e)) for n, u, e in emulators
+        ]
+        for name, url, pid in started:
+            if not _wait_ok(f"{url}/ping", 60, pid):
+                log = _log_dir(settings) / f"{name}.log"
+                raise DevError(
+                    f"the runtime did not answer {url}/ping within 60 s; its log: "
+                    f"{log}\n{_tail(log, 5)}"
+                )
     with out().status("migrating and seeding"):
         env = _run_seed(settings)
     if foreground:

@@ -15,7 +15,7 @@ async def _main() -> None:
     from agentry.kit.db.engine import create_engine, create_sessionmaker
     from agentry.kit.db.migrate import upgrade_async
     from agentry.kit.logging import get_logger
-    from agentry.runtime.factory import build_runtime
+    from agentry.placement.wiring import build_regional_runtime, start_placement
 
     log = get_logger("agentry.worker")
     settings = get_settings()
@@ -24,12 +24,14 @@ async def _main() -> None:
     await upgrade_async(url)
     engine = create_engine(url)
     maker = create_sessionmaker(engine)
-    runtime = build_runtime(settings)
+    runtime = build_regional_runtime(settings)
     await runtime.start()
+    placement = await start_placement(maker, runtime, settings)
     prices, price_refresher = await start_price_book(maker, settings)
     background = Background.start(
         maker, runtime, signer_for(settings), settings, kind="worker", prices=prices
     )
+    runtime.state.listeners.append(background.jobs.region_switched)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -38,6 +40,7 @@ async def _main() -> None:
     try:
         await stop.wait()
     finally:
+        await placement.stop()
         await background.stop()
         await price_refresher.stop()
         with contextlib.suppress(Exception):

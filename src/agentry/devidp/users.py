@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agentry.config import DEV_SPA_CLIENT_ID
+
 ACME_TID = "a0000000-0000-4000-8000-00000000ac3e"
 GLOBEX_TID = "b0000000-0000-4000-8000-0000000000b1"
 PLATFORM_TID = "f0000000-0000-4000-8000-0000000000f0"
 # Tenant slug → its dev directory id.
 DEV_DIRECTORIES = {"acme": ACME_TID, "globex": GLOBEX_TID, "platform": PLATFORM_TID}
 # Public SPA client registered with the dev provider (auth code + PKCE, no secret).
-DEV_SPA_CLIENT_ID = "00000000-0000-4000-8000-0000000005fa"
+__all__ = ["DEV_SPA_CLIENT_ID", "DEV_USERS", "USERS_BY_NAME", "DevUser"]
 
 
 @dataclass(frozen=True)

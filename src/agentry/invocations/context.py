@@ -75,8 +75,11 @@ class AgentContext:
         if self._ended is not None:
             await self._ended.end(invocation_id)
 
-    def token(self, invocation: Invocation, *, jobs: bool = False) -> str:
-        """The invocation token: the gateway scopes, plus `jobs` for an async agent's callbacks."""
+    def token(
+        self, invocation: Invocation, *, jobs: bool = False, attempt: int | None = None
+    ) -> str:
+        """The invocation token: the gateway scopes, plus `jobs` for an async agent's callbacks
+        (bound to the job's attempt)."""
         return self._signer.sign(
             tenant_id=invocation.tenant_id,
             tier=invocation.tier,
@@ -86,6 +89,7 @@ class AgentContext:
             session_id=invocation.session_id,
             scopes=(("jobs",) if jobs else ()) + invocation.gateway_scopes,
             tools=sorted(invocation.tools) if invocation.tools is not None else None,
+            attempt=attempt,
         )
 
     def gateway_urls(self, invocation: Invocation) -> dict[str, str]:

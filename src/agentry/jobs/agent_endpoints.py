@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 
 from agentry.agent_auth.claims import InvalidInvocationToken, InvocationClaims
 from agentry.agent_auth.tokens import TokenSigner
+from agentry.audit.service import Outcome
 from agentry.jobs import service
 from agentry.jobs.repository import JobRepository
 from agentry.jobs.schemas import CallbackAck, CheckpointIn, FailIn, ProgressIn, ResultIn
@@ -42,7 +43,36 @@ def _prices(request: Request) -> Pricing:
     return get_platform(request).prices
 
 
-ERRORS = problem_responses(401, 404, 409, 422)
+ERRORS = problem_responses(401, 404, 409, 413, 422)
+
+
+async def _current(
+    request: Request, session: DbSession, claims: InvocationClaims, job: Job
+) -> None:
+    """Refuse (and audit) progress, checkpoints and failures from an attempt that was retried:
+    its agent may still run, and must not overwrite what the current attempt stores."""
+    if claims.attempt is None or claims.attempt == job.attempts:
+        return
+    details = {
+        "job_id": job.id,
+        "route": request.url.path.rsplit("/", 1)[-1],
+        "attempt": claims.attempt,
+        "current_attempt": job.attempts,
+    }
+    # Nothing of this request is kept; its connection goes back first (SQLite has one).
+    await session.rollback()
+    await get_platform(request).audit.append_now(
+        actor=f"agent:{claims.agent}",
+        action="job.stale_callback",
+        outcome=Outcome.denied,
+        actor_tenant_id=claims.tenant_id,
+        target_tenant_id=claims.tenant_id,
+        details=details,
+    )
+    raise service.StaleAttempt(
+        f"This token is for attempt {details['attempt']}; the job is on attempt "
+        f"{details['current_attempt']}."
+    )
 
 
 async def _job(session: DbSession, claims: InvocationClaims, job_id: str) -> Job:
@@ -67,6 +97,7 @@ async def _ack(request: Request, claims: InvocationClaims, session: DbSession) -
         scopes=tuple(sorted(claims.scopes)),
         # A gateway-using agent's fresh token keeps its manifest's tool restriction.
         tools=sorted(claims.tools) if claims.tools is not None else None,
+        attempt=claims.attempt,
     )
     return CallbackAck(token=token)
 
@@ -76,6 +107,7 @@ async def progress(
     job_id: str, body: ProgressIn, request: Request, claims: Claims, session: DbSession
 ) -> CallbackAck:
     job = await _job(session, claims, job_id)
+    await _current(request, session, claims, job)
     now = utcnow()
     job.progress = body.model_dump(exclude_none=True)
     job.agent_seen_at = now
@@ -88,6 +120,7 @@ async def checkpoint(
     job_id: str, body: CheckpointIn, request: Request, claims: Claims, session: DbSession
 ) -> CallbackAck:
     job = await _job(session, claims, job_id)
+    await _current(request, session, claims, job)
     now = utcnow()
     job.checkpoint = body.checkpoint
     job.agent_seen_at = now
@@ -99,7 +132,22 @@ async def checkpoint(
 async def result(
     job_id: str, body: ResultIn, request: Request, claims: Claims, session: DbSession
 ) -> CallbackAck:
+    # A result from an older attempt is still this job's answer (effects are idempotent).
     job = await _job(session, claims, job_id)
+    limit = get_platform(request).settings.job_max_result_bytes
+    size = service.result_size(body.result)
+    if size > limit:
+        message = service.too_large_message(size, limit)
+        await service.finish_job(
+            session,
+            job,
+            JobStatus.failed,
+            prices=_prices(request),
+            error_code=service.ResultTooLarge.code,
+            error_message=message,
+        )
+        await session.commit()  # the failure is stored on the job before the agent hears 413
+        raise service.ResultTooLarge(message)
     if None is await service.finish_job(
         session, job, JobStatus.succeeded, prices=_prices(request), result=body.result
     ):
@@ -112,6 +160,7 @@ async def fail(
     job_id: str, body: FailIn, request: Request, claims: Claims, session: DbSession
 ) -> CallbackAck:
     job = await _job(session, claims, job_id)
+    await _current(request, session, claims, job)
     if None is await service.finish_job(
         session,
         job,

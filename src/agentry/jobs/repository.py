@@ -146,6 +146,7 @@ class JobQueueRepository(RepositoryBase[Job]):
             job.attempts += 1
             job.started_at = job.started_at or now
             job.deadline_at = job.deadline_at or _plus(now, job.deadline_s)
+            job.session_started_at = job.session_started_at or now
             job.agent_seen_at = None
             claimed.append(job)
         await self.session.flush()
@@ -185,6 +186,20 @@ class JobQueueRepository(RepositoryBase[Job]):
             .with_for_update(skip_locked=True)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def backlog(self, now: datetime) -> tuple[dict[str, int], datetime | None]:
+        """Active jobs by status, and when the oldest job ready to start became ready."""
+        counts = await self.session.execute(
+            select(Job.status, func.count())  # scoping: exempt (platform-wide queue metrics)
+            .where(Job.status.in_(ACTIVE))
+            .group_by(Job.status)
+        )
+        oldest = await self.session.execute(
+            select(func.min(Job.available_at)).where(  # scoping: exempt (queue metrics)
+                Job.status == JobStatus.queued.value, Job.available_at <= now
+            )
+        )
+        return {str(s): int(n) for s, n in counts.all()}, oldest.scalar_one_or_none()
 
     async def requeue(self, job_id: str, owner: str | None, values: dict[str, Any]) -> bool:
         stmt = update(Job).where(  # scoping: exempt (dispatcher/reaper: work queue across tenants)

@@ -39,6 +39,11 @@ class JobOut(BaseModel):
     result: Any | None = None
     error: JobError | None = None
     attempts: int
+    sessions: int = Field(
+        1,
+        description="Runtime sessions the job has run in. A session lives 8 h at most; a job "
+        "still running then continues in a new one from its last checkpoint.",
+    )
     webhook_url: str | None = None
     created_at: datetime
     started_at: datetime | None = None

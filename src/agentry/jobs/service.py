@@ -22,7 +22,7 @@ from agentry.jobs.schemas import JobCreate, JobCreated, JobError, JobOut, JobPag
 from agentry.kit.clock import utcnow
 from agentry.kit.db.base import Base
 from agentry.kit.db.batch import GroupCommit
-from agentry.kit.errors import BadRequest, Conflict, NotFound
+from agentry.kit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from agentry.kit.ids import new_id
 from agentry.metering.service import RUNTIME_MS, Pricing, record_runtime
 from agentry.models import Job
@@ -33,6 +33,7 @@ from agentry.webhooks.secretbox import SecretBox, new_secret
 from agentry.webhooks.service import check_webhook_url, enqueue_job_event
 
 DEFAULT_DEADLINE_S = 3600
+MAX_DEADLINE_S = 86400  # longer than a session's 8 h: sessions hand over (see worker)
 PAGE_MAX = 100
 
 
@@ -54,6 +55,27 @@ class IdempotencyKeyReused(Conflict):
 class JobsNotSupported(BadRequest):
     code = "mode_not_supported"
     title = "The agent does not support async jobs"
+
+
+class StaleAttempt(Conflict):
+    code = "stale_attempt"
+    title = "This callback comes from an attempt that is no longer current"
+
+
+class ResultTooLarge(PayloadTooLarge):
+    code = "result_too_large"
+    title = "The job result is larger than allowed"
+
+
+def result_size(result: Any) -> int:
+    return len(json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def too_large_message(size: int, limit: int) -> str:
+    return (
+        f"The result is {size} bytes; the limit is {limit}. Store large outputs elsewhere and "
+        "return a reference."
+    )
 
 
 class BadCursor(BadRequest):
@@ -132,9 +154,10 @@ async def create_job(
         status=JobStatus.queued.value,
         input=body.input,
         attempts=0,
+        sessions=1,
         max_attempts=settings.job_max_attempts,
         available_at=now,
-        deadline_s=min(deadline_s, 28800),
+        deadline_s=min(deadline_s, MAX_DEADLINE_S),
         webhook_url=body.webhook_url,
         webhook_secret=box.seal(secret) if secret else None,
         idempotency_key=idempotency_key,
@@ -210,6 +233,7 @@ def to_out(job: Job) -> JobOut:
         result=job.result,
         error=error,
         attempts=job.attempts,
+        sessions=job.sessions or 1,
         webhook_url=job.webhook_url,
         created_at=job.created_at,
         started_at=job.started_at,

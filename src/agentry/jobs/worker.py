@@ -5,6 +5,9 @@ number of them share one database. A claim is a `SELECT ... FOR UPDATE SKIP LOCK
 (PostgreSQL) or a `BEGIN IMMEDIATE` transaction (SQLite). A worker that dies stops renewing;
 the reaper of any live worker returns its jobs to the queue with backoff, and fails them after
 the last attempt. A job past its deadline becomes `timed_out` and its runtime session stops.
+A runtime session lives at most its version's `max_lifetime_s` (8 h on AgentCore): an async job
+still running then continues in a new session from its last checkpoint, without spending an
+attempt (a `session` event records each hand-over), so a job's deadline may be up to 24 h.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,8 +29,10 @@ from agentry.billing.prices import PriceBook
 from agentry.config import Settings
 from agentry.invocations.context import CONTEXT_KEY, AgentContext, Invocation
 from agentry.invocations.service import _output_json
-from agentry.jobs.repository import JobQueueRepository
-from agentry.jobs.service import finish_job
+from agentry.invocations.sessions import runtime_session_id
+from agentry.jobs import metrics
+from agentry.jobs.repository import JobQueueRepository, JobRepository
+from agentry.jobs.service import ResultTooLarge, finish_job, result_size, too_large_message
 from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError
@@ -53,6 +59,22 @@ class AttemptLost(Exception):
     """The attempt cannot finish (agent process gone, silent, or unreachable): retry it."""
 
 
+class SessionEnded(Exception):
+    """The job's runtime session reached its max lifetime: continue in a new one."""
+
+    def __init__(self, reason: str, current: Job) -> None:
+        super().__init__(reason)
+        self.current = current
+
+
+@dataclass(frozen=True, slots=True)
+class VersionFacts:
+    """What the worker needs from a version's manifest; a version never changes."""
+
+    tools: frozenset[str] | None
+    max_lifetime_s: int
+
+
 def worker_id(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:10]}"
 
@@ -73,8 +95,7 @@ class JobWorker:
         self._prices: Pricing = prices or PriceBook.from_mapping(settings.price_book)
         self._runtime = runtime
         self._context = AgentContext(signer, settings.effective_public_url)
-        # (agent id, version) -> its manifest's gateway tools; a version never changes.
-        self._tools: dict[tuple[str, int], frozenset[str] | None] = {}
+        self._versions: dict[tuple[str, int], VersionFacts] = {}
         self._settings = settings
         self.owner = owner
         self._clock = clock
@@ -103,6 +124,34 @@ class JobWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    async def region_switched(self, previous: str, active: str) -> None:
+        """The runtime region moved (RUNBOOK-001): the jobs running here were placed in the
+        old one. Start each again at once in the new region, from its last checkpoint, without
+        counting the lost attempt against it."""
+        tasks = dict(self._running)
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        if not tasks:
+            return
+        async with session_scope(self._maker) as session:
+            queue = JobQueueRepository(session)
+            for job_id in tasks:
+                await queue.requeue(
+                    job_id,
+                    self.owner,
+                    {
+                        "status": JobStatus.queued.value,
+                        "lease_owner": None,
+                        "lease_expires_at": None,
+                        "available_at": self._clock(),
+                        "attempts": Job.attempts - 1,
+                        "error_message": f"runtime region moved from {previous} to {active}",
+                    },
+                )
+        log.warning("jobs.moved_region", jobs=len(tasks), previous=previous, active=active)
+        self.wake()
+
     # loops
 
     async def _dispatch_loop(self) -> None:
@@ -121,6 +170,7 @@ class JobWorker:
             try:
                 await self.heartbeat_once()
                 await self.reap_once()
+                await self.measure_once()
             except Exception:
                 log.exception("jobs.heartbeat_failed")
 
@@ -157,10 +207,7 @@ class JobWorker:
         self, session: AsyncSession, job: Job, tenant: Tenant | None
     ) -> Invocation:
         """Every attempt of a job is one invocation: its id is the job's (one metering key)."""
-        key = (job.agent_id, job.version_number)
-        if key not in self._tools:
-            version = await AgentVersionRepository(session).get_by_number(*key)
-            self._tools[key] = gateway_tools(version.manifest if version else {})
+        facts = await self._facts(session, job)
         return Invocation(
             tenant_id=job.tenant_id,
             tier=tenant.tier if tenant else "basic",
@@ -168,8 +215,23 @@ class JobWorker:
             version=job.version_number,
             invocation_id=job.id,
             session_id=job.runtime_session_id,
-            tools=self._tools[key],
+            tools=facts.tools,
         )
+
+    async def _facts(self, session: AsyncSession, job: Job) -> VersionFacts:
+        key = (job.agent_id, job.version_number)
+        if key not in self._versions:
+            version = await AgentVersionRepository(session).get_by_number(*key)
+            manifest = version.manifest if version else {}
+            lifetime = (manifest.get("limits") or {}).get("max_lifetime_s")
+            self._versions[key] = VersionFacts(
+                tools=gateway_tools(manifest),
+                max_lifetime_s=min(
+                    int(lifetime) if isinstance(lifetime, int | float) else 28800,
+                    self._settings.runtime_max_lifetime_s,
+                ),
+            )
+        return self._versions[key]
 
     def _forget(self, job_id: str) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
@@ -187,6 +249,12 @@ class JobWorker:
             if job_id not in held and job_id in self._running:
                 # Cancelled, timed out or reaped elsewhere: stop working on it.
                 self._running[job_id].cancel()
+
+    async def measure_once(self) -> None:
+        now = self._clock()
+        async with self._maker() as session:
+            counts, oldest = await JobQueueRepository(session).backlog(now)
+        metrics.record(counts, oldest, now)
 
     async def reap_once(self) -> None:
         now = self._clock()
@@ -233,6 +301,9 @@ class JobWorker:
         except AttemptLost as exc:
             async with session_scope(self._maker) as session:
                 await self._retry_or_fail(session, job, self.owner, str(exc), now=self._clock())
+        except SessionEnded as exc:
+            await self._stop_session(job)  # AgentCore has ended it; the emulator may lag
+            await self._hand_over(job, str(exc), has_checkpoint=exc.current.checkpoint is not None)
         except asyncio.CancelledError:
             # Lost the lease (cancelled by the tenant, reaped, or shutting down).
             async with session_scope(self._maker) as session:
@@ -276,6 +347,15 @@ class JobWorker:
         except AgentryError as exc:
             raise AttemptLost(f"{exc.code}: {exc.detail}") from exc
         result = json.loads(_output_json(answer.content_type, answer.body))
+        size, limit = result_size(result), self._settings.job_max_result_bytes
+        if size > limit:
+            await self._finish(
+                job,
+                JobStatus.failed,
+                error_code=ResultTooLarge.code,
+                error_message=too_large_message(size, limit),
+            )
+            return
         await self._finish(job, JobStatus.succeeded, result=result)
 
     async def _run_async(self, job: Job, invocation: Invocation) -> None:
@@ -286,7 +366,7 @@ class JobWorker:
             "job_id": job.id,
             "attempt": job.attempts,
             # One token for the callbacks and, when the manifest asks, the gateways.
-            "token": self._context.token(invocation, jobs=True),
+            "token": self._context.token(invocation, jobs=True, attempt=job.attempts),
             "callback_url": f"{self._settings.effective_public_url}/agent/v1/jobs/{job.id}",
             "checkpoint": job.checkpoint,
         }
@@ -318,11 +398,58 @@ class JobWorker:
                 return
             if current.status != JobStatus.running.value or current.lease_owner != self.owner:
                 return  # re-queued or claimed elsewhere
+            if self._session_over(current):
+                raise SessionEnded("max_lifetime", current)
             seen = max(current.agent_seen_at or started, started)
             if self._clock() - seen > silence:
                 raise AttemptLost(
                     f"agent silent for more than {self._settings.job_agent_silence_s:g}s"
                 )
+
+    def _session_over(self, job: Job) -> bool:
+        facts = self._versions.get((job.agent_id, job.version_number))
+        if facts is None or job.session_started_at is None:
+            return False
+        ends = job.session_started_at + timedelta(seconds=facts.max_lifetime_s)
+        if job.deadline_at is not None and job.deadline_at <= ends:
+            return False  # the deadline comes first: the reaper times the job out
+        return self._clock() >= ends
+
+    async def _hand_over(self, job: Job, reason: str, *, has_checkpoint: bool) -> None:
+        """Queue the job again at once, in a new session, keeping its checkpoint and attempt."""
+        number = job.sessions + 1
+        new_sid = runtime_session_id(job.tenant_id, job.agent_id, f"{job.session_id}#{number}")
+        now = self._clock()
+        async with session_scope(self._maker) as session:
+            moved = await JobQueueRepository(session).requeue(
+                job.id,
+                self.owner,
+                {
+                    "status": JobStatus.queued.value,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "available_at": now,
+                    "attempts": max(job.attempts - 1, 0),  # a hand-over is not a failure
+                    "runtime_session_id": new_sid,
+                    "session_started_at": None,
+                    "sessions": number,
+                },
+            )
+            if moved:
+                await JobRepository(session, job.tenant_id).add_event(
+                    job.id,
+                    "session",
+                    {
+                        "reason": reason,
+                        "session": number,
+                        "from_runtime_session_id": job.runtime_session_id,
+                        "to_runtime_session_id": new_sid,
+                        "resumes_from_checkpoint": has_checkpoint,
+                    },
+                    now,
+                )
+        log.info("jobs.session_handover", job=job.id, session=number, applied=moved)
+        self.wake()
 
     # helpers
 

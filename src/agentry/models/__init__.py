@@ -14,10 +14,12 @@ from agentry.models.invocation import Invocation
 from agentry.models.job import Job
 from agentry.models.job_event import JobEvent
 from agentry.models.price import Price
+from agentry.models.runtime_placement import RuntimePlacement
 from agentry.models.stream_event import StreamEvent
 from agentry.models.tenant import Tenant
 from agentry.models.tenant_budget import TenantBudget
 from agentry.models.tenant_entra_id import TenantEntraId
+from agentry.models.tenant_member import TenantMember
 from agentry.models.tool_grant import ToolGrant
 from agentry.models.tool_target import ToolTarget
 from agentry.models.usage_event import UsageEvent
@@ -34,6 +36,7 @@ TENANT_OWNED: tuple[type[Base], ...] = (
     StreamEvent,
     TenantBudget,
     TenantEntraId,
+    TenantMember,
     UsageEvent,
     WebhookDelivery,
     WebhookEndpoint,
@@ -55,10 +58,12 @@ __all__ = [
     "Job",
     "JobEvent",
     "Price",
+    "RuntimePlacement",
     "StreamEvent",
     "Tenant",
     "TenantBudget",
     "TenantEntraId",
+    "TenantMember",
     "ToolGrant",
     "ToolTarget",
     "UsageEvent",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,6 +20,9 @@ class Agent(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     runtime_id: Mapped[str | None] = mapped_column(String(100), default=None)
     runtime_arn: Mapped[str | None] = mapped_column(String(300), default=None)
+    # Per runtime region: {"eu-central-1": {"id": ..., "arn": ...}}. runtime_id/runtime_arn
+    # above are the canonical pair that routes and jobs carry; the region map translates.
+    region_runtimes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     allowed_tiers: Mapped[list[str]] = mapped_column(default=list)
     modes: Mapped[list[str]] = mapped_column(default=list)
     allowed_tenants: Mapped[list[str]] = mapped_column(default=list)

@@ -26,6 +26,8 @@ class AgentVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(71))
     runtime_version: Mapped[str] = mapped_column(String(20))
+    # The AgentCore runtime version of this code in each runtime region ({region: "3"}).
+    region_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     artifact_uri: Mapped[str] = mapped_column(String(500))
     manifest: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str | None] = mapped_column(String(200), default=None)

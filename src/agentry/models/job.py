@@ -61,6 +61,10 @@ class Job(Base):
     deadline_s: Mapped[int] = mapped_column(Integer)
     deadline_at: Mapped[datetime | None] = mapped_column(default=None)
     agent_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The runtime session the job runs in now: when it started (None until the next claim)
+    # and how many sessions the job has had (a session ends at its max lifetime at most).
+    session_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    sessions: Mapped[int] = mapped_column(Integer, default=1)
     webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     webhook_secret: Mapped[str | None] = mapped_column(Text, default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -26,6 +26,8 @@ from agentry.kit.errors import AgentryError, BadRequest, Conflict, ValidationFai
 from agentry.kit.ids import new_id
 from agentry.kit.logging import get_logger
 from agentry.models import Agent, AgentAlias, AgentVersion
+from agentry.placement.regional import RegionalControl, RegionalRuntime
+from agentry.placement.wiring import regional_control
 from agentry.platform import Platform
 from agentry.registry import packaging
 from agentry.registry.environments import ensure_layer
@@ -43,27 +45,25 @@ from agentry.registry.schemas import (
     UploadResult,
     VersionRead,
 )
-from agentry.registry.service import VersionNotFound, publish_version
+from agentry.registry.service import VersionNotFound, point_endpoint, publish_version
 from agentry.runtime.artifacts import ArtifactStore
-from agentry.runtime.base import RuntimeControl, RuntimeTarget
+from agentry.runtime.base import RuntimeTarget
 from agentry.runtime.factory import build_artifact_store
-from agentry.runtime.factory import build_control as _new_control
 
 log = get_logger("agentry.registry")
 GATE_ENDPOINT = "gate"
-# One control-plane client and artifact store per settings object (boto3 clients are costly).
-_clients: dict[int, tuple[RuntimeControl, ArtifactStore]] = {}
+_stores: dict[int, ArtifactStore] = {}
 
 
-def _client_pair(settings: Settings) -> tuple[RuntimeControl, ArtifactStore]:
-    pair = _clients.get(id(settings))
-    if pair is None:
-        pair = _clients[id(settings)] = (_new_control(settings), build_artifact_store(settings))
-    return pair
+def _store(settings: Settings) -> ArtifactStore:
+    store = _stores.get(id(settings))
+    if store is None:
+        store = _stores[id(settings)] = build_artifact_store(settings)
+    return store
 
 
-def build_control(settings: Settings) -> RuntimeControl:
-    return _client_pair(settings)[0]
+def build_control(settings: Settings) -> RegionalControl:
+    return regional_control(settings)
 
 
 class DigestMismatch(BadRequest):
@@ -181,12 +181,18 @@ async def upload_version(
         published = await publish_version(
             session,
             control=build_control(platform.settings),
-            store=_client_pair(platform.settings)[1],
+            store=_store(platform.settings),
             manifest=manifest,
+            settings=platform.settings,
             archive=archive,
             created_by=actor_of(principal),
             layer=layer.path,
         )
+        if isinstance(platform.runtime, RegionalRuntime) and published.agent.runtime_arn:
+            platform.runtime.state.learn(
+                published.agent.runtime_arn,
+                {r: str(ids["arn"]) for r, ids in published.agent.region_runtimes.items()},
+            )
         if published.created:
             await platform.audit.append(
                 session,
@@ -216,8 +222,16 @@ async def run_gate(platform: Platform, agent: Agent, version: AgentVersion) -> G
     assert agent.runtime_id is not None
     assert agent.runtime_arn is not None
     manifest = Manifest.model_validate(version.manifest)
-    control = build_control(platform.settings)
-    await control.set_endpoint(agent.runtime_id, GATE_ENDPOINT, version.runtime_version)
+    async with session_scope(platform.sessionmaker) as session:
+        await point_endpoint(
+            session,
+            build_control(platform.settings),
+            platform.settings,
+            agent,
+            version,
+            GATE_ENDPOINT,
+            only_active=True,
+        )
     target = RuntimeTarget(runtime_arn=agent.runtime_arn, qualifier=GATE_ENDPOINT)
     sid = f"gate-{version.id}-{uuid.uuid4().hex}"
     report = GateReport(version=version.number)
@@ -260,10 +274,14 @@ async def run_gate(platform: Platform, agent: Agent, version: AgentVersion) -> G
 
 async def _ping_local(platform: Platform, target: RuntimeTarget, sid: str) -> None:
     timeout = platform.settings.registry_gate_ping_timeout_s
+    base = platform.settings.runtime_url
+    if isinstance(platform.runtime, RegionalRuntime):
+        region, target = platform.runtime.locate(target)
+        base = platform.runtime.urls[region]
     try:
         async with httpx.AsyncClient(timeout=timeout + 5) as client:
             response = await client.post(
-                f"{platform.settings.runtime_url}/_local/sessions",
+                f"{base}/_local/sessions",
                 json={
                     "runtimeArn": target.runtime_arn,
                     "qualifier": target.qualifier,
@@ -355,10 +373,11 @@ async def _write_alias(
 ) -> AliasState:
     assert agent.runtime_id is not None
     control = build_control(platform.settings)
-    await control.set_endpoint(agent.runtime_id, alias_name, versions[version].runtime_version)
+    settings = platform.settings
+    await point_endpoint(session, control, settings, agent, versions[version], alias_name)
     if canary_version is not None:
-        await control.set_endpoint(
-            agent.runtime_id, canary_endpoint(alias_name), versions[canary_version].runtime_version
+        await point_endpoint(
+            session, control, settings, agent, versions[canary_version], canary_endpoint(alias_name)
         )
     aliases = AgentAliasRepository(session)
     alias = await aliases.get_by_name(agent.id, alias_name)

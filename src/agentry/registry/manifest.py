@@ -30,8 +30,16 @@ class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sync_timeout_s: float = Field(300, gt=0, le=900)
-    job_deadline_s: int = Field(3600, gt=0, le=28800)
+    # Past one session's 8 h maximum a job continues in a new session from its checkpoint.
+    job_deadline_s: int = Field(3600, gt=0, le=86400)
     idle_timeout_s: int = Field(900, ge=60, le=28800)
+    max_lifetime_s: int = Field(28800, ge=60, le=28800)
+
+    @model_validator(mode="after")
+    def _idle_within_lifetime(self) -> Limits:
+        if self.idle_timeout_s > self.max_lifetime_s:
+            raise ValueError("idle_timeout_s must not exceed max_lifetime_s")
+        return self
 
 
 class GoldenCase(BaseModel):

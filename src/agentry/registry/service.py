@@ -7,11 +7,15 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentry.config import Settings
 from agentry.identity.principal import Principal
 from agentry.kit.clock import utcnow
 from agentry.kit.errors import NotFound
 from agentry.kit.ids import new_id
 from agentry.models import Agent, AgentAlias, AgentVersion
+from agentry.placement.regional import RegionalControl
+from agentry.placement.regions import agent_regions, arn_region, version_regions
+from agentry.placement.service import active_region
 from agentry.registry import packaging
 from agentry.registry.environments import LAYER_ENV
 from agentry.registry.manifest import Manifest
@@ -22,7 +26,7 @@ from agentry.registry.repository import (
 )
 from agentry.registry.schemas import AgentList, AgentRead, AliasRead
 from agentry.runtime.artifacts import ArtifactStore, code_artifact
-from agentry.runtime.base import RuntimeControl, RuntimeSpec
+from agentry.runtime.base import RuntimeSpec
 
 
 class VersionNotFound(NotFound):
@@ -65,9 +69,10 @@ async def list_invocable(session: AsyncSession, principal: Principal) -> AgentLi
 async def publish_version(
     session: AsyncSession,
     *,
-    control: RuntimeControl,
+    control: RegionalControl,
     store: ArtifactStore,
     manifest: Manifest,
+    settings: Settings,
     archive: bytes,
     created_by: str | None,
     layer: Path | None = None,
@@ -100,12 +105,21 @@ async def publish_version(
             **({LAYER_ENV: str(layer)} if layer is not None else {}),
         },
         idle_timeout_s=manifest.limits.idle_timeout_s,
+        max_lifetime_s=manifest.limits.max_lifetime_s,
     )
-    if agent.runtime_id is None:
-        rv = await control.create_runtime(spec)
+    # Every runtime region gets the code; the active one must, the others may lag (verify).
+    active = await active_region(session, settings)
+    known = {region: ids[0] for region, ids in agent_regions(agent).items()}
+    deployed = await control.publish(spec, known, active)
+    rv = deployed[active] if active in deployed else next(iter(deployed.values()))
+    if agent.runtime_id is None or agent.runtime_arn is None:
         agent.runtime_id, agent.runtime_arn = rv.runtime_id, rv.runtime_arn
-    else:
-        rv = await control.update_runtime(agent.runtime_id, spec)
+    elif arn_region(agent.runtime_arn) in deployed:  # the canonical pair may move (recreated)
+        home = deployed[arn_region(agent.runtime_arn)]
+        agent.runtime_id, agent.runtime_arn = home.runtime_id, home.runtime_arn
+    regions = {r: {"id": i, "arn": a} for r, (i, a) in agent_regions(agent).items()}
+    regions.update({r: {"id": v.runtime_id, "arn": v.runtime_arn} for r, v in deployed.items()})
+    agent.region_runtimes = regions
     version = await versions.add(
         AgentVersion(
             id=new_id("ver"),
@@ -113,6 +127,7 @@ async def publish_version(
             number=await versions.next_number(agent.id),
             digest=content_digest,
             runtime_version=rv.version,
+            region_versions={r: v.version for r, v in deployed.items()},
             artifact_uri=f"s3://{artifact.bucket}/{artifact.prefix}",
             manifest=manifest.model_dump(mode="json"),
             created_by=created_by,
@@ -121,13 +136,40 @@ async def publish_version(
     return Published(agent=agent, version=version, created=True)
 
 
+async def point_endpoint(
+    session: AsyncSession,
+    control: RegionalControl,
+    settings: Settings,
+    agent: Agent,
+    version: AgentVersion,
+    endpoint: str,
+    *,
+    only_active: bool = False,
+) -> list[str]:
+    """Point `endpoint` at `version` in every runtime region that has it; the regions done."""
+    runtimes = {region: ids[0] for region, ids in agent_regions(agent).items()}
+    return await control.set_endpoint(
+        runtimes,
+        version_regions(agent, version),
+        endpoint,
+        await active_region(session, settings),
+        only_active=only_active,
+    )
+
+
 async def set_alias(
-    session: AsyncSession, *, control: RuntimeControl, agent: Agent, alias_name: str, number: int
+    session: AsyncSession,
+    *,
+    control: RegionalControl,
+    settings: Settings,
+    agent: Agent,
+    alias_name: str,
+    number: int,
 ) -> AgentAlias:
     version = await AgentVersionRepository(session).get_by_number(agent.id, number)
     if version is None or agent.runtime_id is None:
         raise VersionNotFound(f"Agent '{agent.name}' has no version {number}.")
-    await control.set_endpoint(agent.runtime_id, alias_name, version.runtime_version)
+    await point_endpoint(session, control, settings, agent, version, alias_name)
     aliases = AgentAliasRepository(session)
     alias = await aliases.get_by_name(agent.id, alias_name)
     if alias is None:

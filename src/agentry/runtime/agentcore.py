@@ -479,6 +479,21 @@ class AgentCoreControl:
             )
         log.info("runtime.control.endpoint_set", runtime_id=runtime_id, version=version)
 
+    async def find_runtime(self, name: str) -> str | None:
+        """The id of the runtime named `name` (ListAgentRuntimes, every page), if any."""
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"maxResults": 100}
+            if token:
+                params["nextToken"] = token
+            out = await self._call("list_agent_runtimes", **params)
+            for item in out.get("agentRuntimes", []):
+                if item.get("agentRuntimeName") == name:
+                    return str(item["agentRuntimeId"])
+            token = out.get("nextToken")
+            if not token:
+                return None
+
     async def get_endpoint_version(self, runtime_id: str, name: str) -> str | None:
         try:
             out = await self._call(

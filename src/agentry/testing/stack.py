@@ -6,6 +6,7 @@ API as separate OS processes; agents run as processes of the runtime.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -35,6 +36,7 @@ class Stack:
     url: str
     runtime_url: str
     creds: dict[str, str] = field(default_factory=dict)
+    region_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def acme_key(self) -> str:
@@ -74,7 +76,11 @@ class Stack:
         return (self.home / "logs" / f"{service}.log").read_text(errors="replace")
 
 
-def start_stack(home: Path, *, database_url: str = "", **settings: str) -> Stack:
+def start_stack(
+    home: Path, *, database_url: str = "", second_region: str = "", **settings: str
+) -> Stack:
+    """`second_region`: a second local emulator stands for that runtime region (RUNBOOK-001);
+    the first is eu-west-1 at `runtime_url`, the second's URL is in `stack.region_urls`."""
     api_port, runtime_port = free_port(), free_port()
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("AGENTRY_")]:
@@ -88,12 +94,19 @@ def start_stack(home: Path, *, database_url: str = "", **settings: str) -> Stack
         # The stack dies with this process, even when a test run is killed.
         AGENTRY_LIFELINE_PID=str(os.getpid()),
     )
+    region_urls = {"eu-west-1": f"http://127.0.0.1:{runtime_port}"}
+    if second_region:
+        region_urls[second_region] = f"http://127.0.0.1:{free_port()}"
+        env["AGENTRY_RUNTIME_REGIONS"] = json.dumps(
+            {region: {"runtime_url": url} for region, url in region_urls.items()}
+        )
     env.update({f"AGENTRY_{k.upper()}": v for k, v in settings.items()})
     stack = Stack(
         home=home,
         env=env,
         url=f"http://127.0.0.1:{api_port}",
         runtime_url=f"http://127.0.0.1:{runtime_port}",
+        region_urls=region_urls,
     )
     result = stack.cli("dev", "up", check=False)
     if result.returncode != 0:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -113,6 +113,31 @@ class Session:
             "status": self.ping_status,
             "inflight": self.inflight,
         }
+
+
+class Lifecycle(Protocol):
+    started_at: float
+    last_activity: float
+    last_update: float
+    ping_status: str
+    inflight: int
+    idle_timeout_s: float
+    max_lifetime_s: float
+
+
+def lifecycle_verdict(session: Lifecycle, now: float) -> str | None:
+    """Why AgentCore would end this session at `now` ("max_lifetime", "idle"), or None.
+
+    The max lifetime is absolute; `HealthyBusy` or a call in flight holds off only the idle
+    timeout, which runs from the later of the last activity and the agent's last update.
+    """
+    if now - session.started_at >= session.max_lifetime_s:
+        return "max_lifetime"
+    if session.inflight > 0 or session.ping_status == "HealthyBusy":
+        return None
+    if now - max(session.last_activity, session.last_update) >= session.idle_timeout_s:
+        return "idle"
+    return None
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -568,7 +593,7 @@ class SessionManager:
             await self._forget(session, "exited")
             return
         now = time.time()
-        if now - session.started_at >= session.max_lifetime_s:
+        if lifecycle_verdict(session, now) == "max_lifetime":
             await self._terminate(session, "max_lifetime")
             return
         if not session.ready:
@@ -583,8 +608,5 @@ class SessionManager:
                         return
         except (aiohttp.ClientError, TimeoutError, ValueError):
             session.ping_status = "Unreachable"
-        if session.inflight > 0 or session.ping_status == "HealthyBusy":
-            return
-        idle_for = now - max(session.last_activity, session.last_update)
-        if idle_for >= session.idle_timeout_s:
+        if lifecycle_verdict(session, now) == "idle":
             await self._terminate(session, "idle")

@@ -1,0 +1,1 @@
+"""Runtime placement: which AgentCore region serves agents, and the failover (RUNBOOK-001)."""

@@ -1,0 +1,292 @@
+"""The web app in a real browser (Debian's chromium) against a real local stack.
+
+Runs with AGENTRY_TEST_WEB=1 (`make test-web`, which builds web/dist first); skipped in
+`make test`. Screenshots of every step land in web/test-results/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentry.testing.stack import REPO_ROOT, Stack, start_stack, stop_stack
+from tests.web.netcut import Forwarder
+
+CHROMIUM = Path("/usr/bin/chromium")
+DIST = REPO_ROOT / "web" / "dist" / "index.html"
+AXE = REPO_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = REPO_ROOT / "web" / "test-results"
+
+if os.environ.get("AGENTRY_TEST_WEB") != "1":
+    pytest.skip(
+        "browser tests run with AGENTRY_TEST_WEB=1 (make test-web)", allow_module_level=True
+    )
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def net() -> Iterator[Forwarder]:
+    forwarder = Forwarder()
+    forwarder.start()
+    yield forwarder
+    forwarder.stop()
+
+
+@pytest.fixture(scope="module")
+def web_stack(tmp_path_factory: pytest.TempPathFactory, net: Forwarder) -> Iterator[Stack]:
+    """The browser reaches the app through `net` (another origin than the API's, so sign-in
+    fetches the dev provider cross-origin: CORS is exercised by a real browser too)."""
+    for needed in (CHROMIUM, DIST, AXE):
+        assert needed.exists(), f"{needed} is missing: run make web-install web-build"
+    running = start_stack(
+        tmp_path_factory.mktemp("web-stack"),
+        auth_failure_limit="10000/minute",
+        cors_origins=json.dumps([net.url]),
+    )
+    net.target_port = int(running.url.rsplit(":", 1)[1])
+    yield running
+    stop_stack(running)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def app(request: pytest.FixtureRequest, net: Forwarder) -> Forwarder:
+    """Where the browser opens the app, once the stack is up."""
+    request.getfixturevalue("web_stack")
+    return net
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    p = context.new_page()
+    p.set_default_timeout(20_000)
+    yield p
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def no_serious_a11y_violations(page: Page, name: str) -> None:
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate("async () => await axe.run(document)")
+    bad = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{name}: {bad}"
+
+
+def sign_in(page: Page, net: Forwarder, user: str, path: str = "/app/") -> None:
+    page.goto(net.url + path)
+    no_serious_a11y_violations(page, "sign-in")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name=user).click()  # the dev provider's user picker
+    expect(page.get_by_test_id("whoami")).to_be_visible()
+
+
+def test_sign_in_invoke_and_watch_frames_arrive_one_by_one(page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Ada (acme admin)")
+    expect(page.get_by_test_id("whoami")).to_contain_text("acme (premium) · admin")
+    expect(page.get_by_role("heading", name="echo")).to_be_visible()
+    shot(page, "01-agents")
+    no_serious_a11y_violations(page, "agents")
+
+    page.get_by_role("link", name="Invoke echo").click()
+    words = [f"w{i}" for i in range(30)]  # echo sends one frame per word, 50 ms apart
+    page.get_by_label("Input (JSON)").fill(json.dumps({"prompt": " ".join(words), "stream": True}))
+    page.get_by_role("button", name="Run").click()
+    frames = page.get_by_test_id("frames").locator("li")
+    expect(frames.first).to_be_visible()
+    seen_first = frames.count()
+    shot(page, "02-streaming")
+    expect(page.get_by_test_id("invoke-status")).to_have_text("Done.")
+    shot(page, "03-streamed")
+    no_serious_a11y_violations(page, "invoke")
+
+    total = frames.count()
+    assert total == len(words) + 1  # one per word, then echo's final frame
+    assert seen_first < total, "all frames were there at once: not streamed"
+    at = [int(frames.nth(i).get_attribute("data-at") or 0) for i in range(total)]
+    assert at == sorted(at)
+    assert at[-1] - at[0] >= 0.6 * 50 * len(words), f"frames did not arrive over time: {at}"
+    texts = [json.loads(frames.nth(i).inner_text()) for i in range(len(words))]
+    assert [t["word"] for t in texts] == words
+
+
+def test_a_cut_network_resumes_the_stream_without_loss(page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Max (acme member)", "/app/invoke/echo")
+    words = [f"x{i}" for i in range(60)]
+    page.get_by_label("Input (JSON)").fill(json.dumps({"prompt": " ".join(words), "stream": True}))
+    page.get_by_role("button", name="Run").click()
+    frames = page.get_by_test_id("frames").locator("li")
+    expect(frames.nth(4)).to_be_visible()
+    app.cut()  # every connection reset mid-stream; the app resumes with Last-Event-ID
+    expect(page.get_by_test_id("invoke-status")).to_contain_text("resuming")
+    before = frames.count()
+    shot(page, "04-cut")
+    expect(page.get_by_test_id("invoke-status")).to_have_text("Done.", timeout=30_000)
+    shot(page, "05-resumed")
+    assert before < len(words), "the cut came after the stream had ended"
+    seqs = [int(frames.nth(i).get_attribute("data-seq") or -1) for i in range(frames.count())]
+    assert seqs == list(range(1, len(words) + 2)), seqs  # every chunk once, in order
+    got = [json.loads(frames.nth(i).inner_text())["word"] for i in range(len(words))]
+    assert got == words
+
+
+def test_create_copy_and_revoke_a_key(page: Page, app: Forwarder, web_stack: Stack) -> None:
+    sign_in(page, app, "Ada (acme admin)", "/app/keys")
+    page.get_by_label("New key name").fill("ci-browser")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.get_by_test_id("new-secret").inner_text()
+    assert secret.startswith("agy_")
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    shot(page, "06-key-created")
+    no_serious_a11y_violations(page, "keys")
+    with httpx.Client(base_url=web_stack.url, timeout=30) as c:
+        auth = {"Authorization": f"Bearer {secret}"}
+        assert c.get("/v1/agents", headers=auth).status_code == 200
+
+        page.once("dialog", lambda d: d.accept())
+        page.get_by_role("button", name="Revoke ci-browser").click()
+        row = page.locator("tr", has_text="ci-browser")
+        expect(row).to_contain_text("revoked")
+        shot(page, "07-key-revoked")
+        deadline = time.monotonic() + 10  # the key cache forgets revoked keys at once or soon
+        while c.get("/v1/agents", headers=auth).status_code != 401:
+            assert time.monotonic() < deadline, "a revoked key still works"
+            time.sleep(0.2)
+
+
+def test_basic_tier_sees_the_premium_tool_denied_with_the_reason(
+    page: Page, app: Forwarder
+) -> None:
+    sign_in(page, app, "Gil (globex admin)", "/app/invoke/concierge")
+    expect(page.get_by_test_id("whoami")).to_contain_text("globex (basic)")
+    page.get_by_label("Wait for the answer").check()
+    prompt = 'call insights___forecast {"series":[1,2,3]}'
+    page.get_by_label("Input (JSON)").fill(json.dumps({"prompt": prompt}))
+    page.get_by_role("button", name="Run").click()
+    result = page.get_by_test_id("result")
+    expect(result).to_be_visible(timeout=60_000)
+    out = json.loads(result.inner_text())
+    shot(page, "08-tool-denied")
+    assert out["tool_calls"][0]["tool"] == "insights___forecast"
+    assert out["tool_calls"][0]["allowed"] is False
+    assert "premium" in out["tool_calls"][0]["reason"]
+
+
+def test_bad_input_and_api_problems_are_shown(page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Max (acme member)", "/app/invoke/echo")
+    page.get_by_label("Input (JSON)").fill("{not json")
+    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_text("Input is not valid JSON")).to_be_visible()
+    expect(page.get_by_label("Input (JSON)")).to_have_attribute("aria-invalid", "true")
+    # A member may not manage keys: the API's problem and its code are on the page.
+    page.goto(app.url + "/app/keys")
+    expect(page.get_by_test_id("problem-code").first).to_have_text("insufficient_scope")
+    shot(page, "09-problem")
+
+
+def test_keyboard_only_invoke(page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Max (acme member)", "/app/invoke/echo")
+    page.get_by_label("Input (JSON)").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('{"prompt": "k1 k2 k3", "stream": true}')
+    page.keyboard.press("Tab")  # → Run
+    expect(page.get_by_role("button", name="Run")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("invoke-status")).to_have_text("Done.")
+    assert page.get_by_test_id("frames").locator("li").count() == 4
+
+
+def test_narrow_screen(browser: Browser, app: Forwarder) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    try:
+        sign_in(page, app, "Ada (acme admin)", "/app/keys")
+        expect(page.get_by_role("button", name="Create key")).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        shot(page, "10-375px")
+        assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    finally:
+        context.close()
+
+
+def test_a_suspended_tenant_sees_the_suspended_page(
+    page: Page, app: Forwarder, web_stack: Stack
+) -> None:
+    sign_in(page, app, "Gil (globex admin)")
+    expect(page.get_by_role("heading", name="concierge")).to_be_visible()
+    with web_stack.client(web_stack.operator_key) as ops:
+        tenants = ops.get("/v1/admin/tenants").json()["items"]
+        globex = next(t for t in tenants if t["slug"] == "globex")
+        assert ops.post(f"/v1/admin/tenants/{globex['id']}/suspend").status_code == 200
+        try:
+            deadline = time.monotonic() + 15  # token validation caches a tenant for 5 s
+            links = ["Invoke", "Agents"]
+            while not page.get_by_test_id("suspended").count():
+                assert time.monotonic() < deadline, "the suspended page never came"
+                page.get_by_role("link", name=links[0], exact=True).click()  # the next action
+                links.reverse()
+                with suppress(PlaywrightTimeout):
+                    page.get_by_test_id("suspended").wait_for(timeout=1_000)
+            expect(page.get_by_test_id("problem-code")).to_have_text("tenant_suspended")
+            shot(page, "11-suspended")
+            no_serious_a11y_violations(page, "suspended")
+        finally:
+            ops.post(f"/v1/admin/tenants/{globex['id']}/reactivate")
+
+
+def test_invite_change_role_and_remove_a_member(page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Ada (acme admin)")
+    page.get_by_role("link", name="Members", exact=True).click()
+    expect(page.get_by_text("No members or invitations yet.")).to_be_visible()
+    page.get_by_label("Email").fill("Dana@Acme.example")
+    page.get_by_label("Role", exact=True).select_option("developer")
+    page.get_by_role("button", name="Invite").click()
+    role = page.get_by_label("Role of dana@acme.example")
+    expect(role).to_have_value("developer")
+    expect(page.locator("tr", has_text="dana@acme.example")).to_contain_text("invited")
+    no_serious_a11y_violations(page, "members")
+    role.select_option("admin")
+    page.reload()  # what the API stored, not what the page remembers
+    expect(page.get_by_label("Role of dana@acme.example")).to_have_value("admin")
+    shot(page, "12-members")
+    page.get_by_label("Email").fill("dana@acme.example")
+    page.get_by_role("button", name="Invite").click()
+    expect(page.get_by_test_id("problem-code")).to_have_text("member_exists")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Remove dana@acme.example").click()
+    expect(page.get_by_text("No members or invitations yet.")).to_be_visible()

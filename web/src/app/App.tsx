@@ -1,0 +1,92 @@
+import { BrowserRouter, NavLink, Route, Routes } from "react-router";
+import { AgentsPage } from "../agents/AgentsPage";
+import { useAuth } from "../auth/AuthProvider";
+import { InvokePage } from "../invoke/InvokePage";
+import { KeysPage } from "../keys/KeysPage";
+import { MembersPage } from "../members/MembersPage";
+import { ErrorView, Loading } from "../ui/ErrorView";
+
+export function App() {
+  const { state } = useAuth();
+  if (state.status === "loading") return <Loading what="Agentry" />;
+  if (state.status === "signed-out") return <SignIn />;
+  if (state.status === "blocked") return <Blocked />;
+  const admin = state.me.role === "admin" || state.me.role === "operator";
+  return (
+    <BrowserRouter basename={import.meta.env.BASE_URL.replace(/\/$/, "")}>
+      <a href="#main" className="skip">
+        Skip to content
+      </a>
+      <header className="top">
+        <span className="brand">Agentry</span>
+        <nav aria-label="Main">
+          <NavLink to="/">Agents</NavLink>
+          <NavLink to="/invoke">Invoke</NavLink>
+          {admin && <NavLink to="/keys">API keys</NavLink>}
+          {admin && <NavLink to="/members">Members</NavLink>}
+        </nav>
+        <UserMenu />
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Routes>
+          <Route path="/" element={<AgentsPage />} />
+          <Route path="/callback" element={<AgentsPage />} />
+          <Route path="/invoke" element={<InvokePage />} />
+          <Route path="/invoke/:agent" element={<InvokePage />} />
+          <Route path="/keys" element={<KeysPage />} />
+          <Route path="/members" element={<MembersPage />} />
+          <Route path="*" element={<p>Nothing here.</p>} />
+        </Routes>
+      </main>
+    </BrowserRouter>
+  );
+}
+
+function UserMenu() {
+  const { state, signOut } = useAuth();
+  if (state.status !== "signed-in") return null;
+  return (
+    <div className="user">
+      <span data-testid="whoami">
+        {state.user.profile.name ?? state.me.subject} · {state.me.tenant_slug} ({state.me.tier}) · {state.me.role}
+      </span>
+      <button type="button" onClick={() => void signOut()}>
+        Sign out
+      </button>
+    </div>
+  );
+}
+
+function SignIn() {
+  const { signIn, config } = useAuth();
+  return (
+    <main id="main" className="center">
+      <h1>Agentry</h1>
+      <p>Invoke your organisation's agents, and manage its keys.</p>
+      <button type="button" className="primary" onClick={() => void signIn()}>
+        Sign in{config?.dev_sign_in ? " (development identity provider)" : " with Microsoft Entra ID"}
+      </button>
+    </main>
+  );
+}
+
+// An unknown or suspended tenant: say which, with the API's own words.
+function Blocked() {
+  const { state, signOut } = useAuth();
+  if (state.status !== "blocked") return null;
+  const suspended = state.problem.code === "tenant_suspended";
+  return (
+    <main id="main" className="center" data-testid={suspended ? "suspended" : "blocked"}>
+      <h1>{suspended ? "Your organisation's access is suspended" : "You cannot use Agentry yet"}</h1>
+      <p>
+        {suspended
+          ? "Every credential of your tenant is paused. Contact the platform operators to reactivate it."
+          : "Your sign-in worked, but the platform does not accept it for this tenant."}
+      </p>
+      <ErrorView problem={state.problem} />
+      <button type="button" onClick={() => void signOut()}>
+        Sign out
+      </button>
+    </main>
+  );
+}
