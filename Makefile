@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV := $(CURDIR)/.venv
 AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
-CODE := src tests bench agents
+CODE := src tests bench agents infra
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
 	agent-init agent-push agent-validate agent-golden agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
@@ -234,8 +234,49 @@ staging-rehearsal: install ## Blue/green with rollback on a local stack: make st
 	@mkdir -p $(REPORTS)
 	$(AGENTRY) deploy rehearse $(if $(BUILD),--build $(BUILD),--build broken --build good --check) \
 	  $(if $(JSON),--json)
+
+# Infrastructure (docs/deployment.md). ENV=dev|staging|prod. infra-synth needs no AWS account and
+# no CDK CLI (in-process synth with cdk-nag); the others check credentials first, in one line,
+# then install the pinned CDK CLI (major 2) into infra/node_modules and run it.
+.PHONY: infra-synth infra-cli infra-diff infra-bootstrap infra-deploy infra-destroy infra-seed-secrets
+CDK := $(CURDIR)/infra/node_modules/.bin/cdk
+CDK_RUN = cd infra && $(CDK) --app "$(VENV)/bin/python app.py" -c env=$(ENV)
+PREFLIGHT = $(VENV)/bin/python infra/preflight.py
+
+$(CDK): infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --silent
+
+infra-cli: $(CDK) ## Install the pinned CDK CLI into infra/node_modules
+
+infra-synth: install ## Synthesize ENV (default dev) with cdk-nag AwsSolutions; no credentials needed
+	$(VENV)/bin/python infra/synth.py $(or $(ENV),dev)
+
+infra-diff: install ## cdk diff of every stack of ENV against the account: make infra-diff ENV=dev
+	@$(PREFLIGHT) diff $(ENV)
+	@$(MAKE) --no-print-directory infra-cli
+	$(CDK_RUN) diff --all
+
+infra-bootstrap: install ## cdk bootstrap the account in every region ENV uses: make infra-bootstrap ENV=dev
+	@$(PREFLIGHT) bootstrap $(ENV)
+	@$(MAKE) --no-print-directory infra-cli
+	$(CDK_RUN) bootstrap
+
+infra-deploy: install ## Deploy every stack of ENV: make infra-deploy ENV=dev
+	@$(PREFLIGHT) deploy $(ENV)
+	@$(MAKE) --no-print-directory infra-cli
+	$(CDK_RUN) deploy --all --require-approval $(if $(filter prod,$(ENV)),broadening,never)
+
+infra-seed-secrets: install ## Write the signing key and webhook box key once: make infra-seed-secrets ENV=dev
+	@$(PREFLIGHT) seed-secrets $(ENV)
+	$(VENV)/bin/python infra/seed_secrets.py $(ENV)
+
+infra-destroy: install ## Destroy the dev environment (refused for staging and prod)
+	@$(PREFLIGHT) destroy $(ENV)
+	@$(MAKE) --no-print-directory infra-cli
+	$(CDK_RUN) destroy --all --force
+
 # RUNBOOK-001: runtime-region failover (docs/runbooks/RUNBOOK-001-runtime-failover.md). JSON=1 for --json.
-.PHONY: ops-runtime-status ops-failover-lock ops-runtime-region ops-failover-verify ops-failover-release dev-regions bench-failover
+.PHONY: ops-gateway-apply ops-runtime-status ops-failover-lock ops-runtime-region ops-failover-verify ops-failover-release dev-regions bench-failover
 ops-runtime-status: install ## Active runtime region, regions, failover lock: make ops-runtime-status
 	$(AGENTRY) ops runtime status $(if $(JSON),--json)
 
@@ -256,6 +297,9 @@ dev-regions: install ## make dev with two local emulators as two runtime regions
 
 bench-failover: install ## RUNBOOK-001: outage → errors under 1% again, median of ROUNDS (default 3)
 	$(VENV)/bin/python bench/failover.py --rounds $(or $(ROUNDS),3)
+
+ops-gateway-apply: install ## aws: create/update the AgentCore Gateway + its platform target: make ops-gateway-apply ROLE_ARN=.. INTERCEPTOR_ARN=.. PUBLIC_URL=https://..
+	$(AGENTRY) ops gateway apply $(if $(ROLE_ARN),--role-arn $(ROLE_ARN)) $(if $(INTERCEPTOR_ARN),--interceptor-arn $(INTERCEPTOR_ARN)) $(if $(PUBLIC_URL),--public-url $(PUBLIC_URL)) $(if $(REGION),--region $(REGION)) $(if $(JSON),--json)
 
 # The tenant web app (web/, docs/web.md). Node modules come from the lock file; the browser
 # tests drive Debian's chromium (installed here with apt when missing), never a downloaded one.

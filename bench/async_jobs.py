@@ -42,7 +42,7 @@ async def _round(stack: Stack, receiver: Receiver, jobs: int, tag: str) -> tuple
                     },
                 )
                 r.raise_for_status()
-                receiver.secrets.append(r.json()["webhook_secret"])
+                receiver.learn(r.json()["id"], r.json()["webhook_secret"])
 
         await asyncio.gather(*(submit(i) for i in range(jobs)))
     submitted = time.perf_counter() - started

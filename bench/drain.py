@@ -87,7 +87,7 @@ async def _drain(stack: Stack, receiver: Receiver, jobs: int) -> dict[str, Any]:
                         continue
                     if r.status_code == 202:
                         ids.append(r.json()["id"])
-                        receiver.secrets.append(r.json()["webhook_secret"])
+                        receiver.learn(r.json()["id"], r.json()["webhook_secret"])
                         return
                     await asyncio.sleep(0.5 * (attempt + 1))
                 raise RuntimeError(f"job {i} was not accepted")

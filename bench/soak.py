@@ -129,7 +129,7 @@ def submitter(stack: Stack, receiver: Receiver, run: Run, rate: float) -> None:
                 if r.status_code == 202:
                     job = r.json()
                     if job.get("webhook_secret"):
-                        receiver.secrets.append(job["webhook_secret"])
+                        receiver.learn(job["id"], job["webhook_secret"])
                     with run.lock:
                         run.accepted[job["id"]] = agent
                     break

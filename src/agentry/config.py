@@ -51,6 +51,18 @@ def default_quotas() -> dict[str, TierQuota]:
     }
 
 
+def default_price_book() -> dict[str, dict[str, str]]:
+    """The first price book: decimal strings per tier and usage kind."""
+    return {
+        tier: {"input_tokens": p[0], "output_tokens": p[1], "tool_call": p[2], "runtime_ms": p[3]}
+        for tier, p in {
+            "basic": ("0.000002", "0.000006", "0.001", "0.00001"),
+            "standard": ("0.0000015", "0.0000045", "0.0008", "0.000008"),
+            "premium": ("0.000001", "0.000003", "0.0005", "0.000005"),
+        }.items()
+    }
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTRY_", extra="ignore")
 
@@ -234,19 +246,7 @@ class Settings(BaseSettings):
         description="Tiers whose tool output has e-mail, card and phone numbers redacted.",
     )
     price_book: dict[str, dict[str, str]] = Field(
-        default_factory=lambda: {
-            tier: {
-                "input_tokens": p[0],
-                "output_tokens": p[1],
-                "tool_call": p[2],
-                "runtime_ms": p[3],
-            }
-            for tier, p in {
-                "basic": ("0.000002", "0.000006", "0.001", "0.00001"),
-                "standard": ("0.0000015", "0.0000045", "0.0008", "0.000008"),
-                "premium": ("0.000001", "0.000003", "0.0005", "0.000005"),
-            }.items()
-        },
+        default_factory=lambda: default_price_book(),
         description="The first price book (decimal strings per tier and usage kind): seeded "
         "into the database on first start; later changes go through `/v1/admin/billing/prices`.",
     )

@@ -101,6 +101,8 @@ def test_region_outage_failover(regions: Stack) -> None:
     assert isinstance(result, dict)
     assert result["trail"] == list(range(1, 9))
     assert result["resumed_from"] >= 2
+    assert result["attempt"] == 2  # a new attempt number; the lost one was given back
+    assert job["attempts"] == 2
 
     status = make(stack, "ops-runtime-status", "JSON=1")
     assert '"active_region": "eu-central-1"' in status.stdout

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.cli import billing, failover, tenants, tools, usage
+from agentry.cli import billing, failover, gateway, tenants, tools, usage
 from agentry.cli.output import group
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ app.add_typer(billing.app, name="billing")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(tools.app, name="tools")
 app.add_typer(failover.app, name="runtime")
+app.add_typer(gateway.app, name="gateway")
 app.command("usage")(usage.usage)
 
 

@@ -126,8 +126,8 @@ class JobWorker:
 
     async def region_switched(self, previous: str, active: str) -> None:
         """The runtime region moved (RUNBOOK-001): the jobs running here were placed in the
-        old one. Start each again at once in the new region, from its last checkpoint, without
-        counting the lost attempt against it."""
+        old one. Start each again at once in the new region, from its last checkpoint; the
+        lost attempt does not count against the job's allowance."""
         tasks = dict(self._running)
         for task in tasks.values():
             task.cancel()
@@ -145,7 +145,9 @@ class JobWorker:
                         "lease_owner": None,
                         "lease_expires_at": None,
                         "available_at": self._clock(),
-                        "attempts": Job.attempts - 1,
+                        # The counter stays monotonic (callbacks of the lost attempt are stale);
+                        # the lost attempt is given back through the allowance instead.
+                        "max_attempts": Job.max_attempts + 1,
                         "error_message": f"runtime region moved from {previous} to {active}",
                     },
                 )

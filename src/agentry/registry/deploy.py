@@ -66,6 +66,13 @@ def build_control(settings: Settings) -> RegionalControl:
     return regional_control(settings)
 
 
+def agentcore_sdk_requirement() -> str:
+    """The bedrock-agentcore SDK at the version the platform is tested with."""
+    from importlib.metadata import version
+
+    return f"bedrock-agentcore=={version('bedrock-agentcore')}"
+
+
 class DigestMismatch(BadRequest):
     code = "digest_mismatch"
     title = "The upload does not match its digest"
@@ -176,7 +183,15 @@ async def upload_version(
         raise packaging.PackagingError(
             f"entrypoint '{manifest.entrypoint}': {manifest.module_file} is not in the archive"
         )
-    layer = await ensure_layer(platform.settings, manifest.requirements)
+    code: bytes | None = None
+    if platform.settings.profile == "aws":
+        # AgentCore imports from the zip: the SDK and the requirements go inside it.
+        layer = await ensure_layer(
+            platform.settings, [agentcore_sdk_requirement(), *manifest.requirements], "agentcore"
+        )
+        code = packaging.bundle(archive, layer.path)
+    else:
+        layer = await ensure_layer(platform.settings, manifest.requirements)
     async with session_scope(platform.sessionmaker) as session:
         published = await publish_version(
             session,
@@ -186,7 +201,8 @@ async def upload_version(
             settings=platform.settings,
             archive=archive,
             created_by=actor_of(principal),
-            layer=layer.path,
+            layer=layer.path if code is None else None,
+            code=code,
         )
         if isinstance(platform.runtime, RegionalRuntime) and published.agent.runtime_arn:
             platform.runtime.state.learn(

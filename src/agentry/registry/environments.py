@@ -25,6 +25,7 @@ from agentry.kit.errors import ValidationFailed
 LAYER_ENV = "AGENTRY_DEPS_LAYER"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 _locks: dict[str, asyncio.Lock] = {}
+_PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 class DependencyBuildFailed(ValidationFailed):
@@ -40,10 +41,16 @@ class Layer:
     seconds: float
 
 
-def layer_key(requirements: list[str]) -> str:
+# AgentCore direct code deployment runs Python on Linux arm64: dependencies for the aws
+# profile are resolved for that platform (wheels only) and bundled into the code zip.
+AGENTCORE_PLATFORM = ("--python-platform", "aarch64-manylinux2014", "--only-binary", ":all:")
+
+
+def layer_key(requirements: list[str], target: str = "local") -> str:
     spec = "\n".join(sorted(r.strip() for r in requirements if r.strip()))
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return hashlib.sha256(f"{py}\n{spec}".encode()).hexdigest()[:24]
+    prefix = "" if target == "local" else f"{target}\n"
+    return hashlib.sha256(f"{prefix}{py}\n{spec}".encode()).hexdigest()[:24]
 
 
 def uv_executable(settings: Settings) -> str:
@@ -62,11 +69,12 @@ def tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-async def ensure_layer(settings: Settings, requirements: list[str]) -> Layer:
-    """The layer for these requirements, building it once (concurrent pushes wait)."""
+async def ensure_layer(settings: Settings, requirements: list[str], target: str = "local") -> Layer:
+    """The layer for these requirements, building it once (concurrent pushes wait).
+    `target="agentcore"`: built for AgentCore's platform (bundled into the zip in aws)."""
     if not [r for r in requirements if r.strip()]:
         return Layer(key="", path=None, reused=True, seconds=0.0)
-    key = layer_key(requirements)
+    key = layer_key(requirements, target)
     path = settings.layers_dir / key
     if path.is_dir():
         return Layer(key=key, path=path, reused=True, seconds=0.0)
@@ -74,11 +82,13 @@ async def ensure_layer(settings: Settings, requirements: list[str]) -> Layer:
         if path.is_dir():
             return Layer(key=key, path=path, reused=True, seconds=0.0)
         started = time.perf_counter()
-        await _build(settings, requirements, path)
+        await _build(settings, requirements, path, target)
         return Layer(key=key, path=path, reused=False, seconds=time.perf_counter() - started)
 
 
-async def _build(settings: Settings, requirements: list[str], path: Path) -> None:
+async def _build(
+    settings: Settings, requirements: list[str], path: Path, target: str = "local"
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     log_path = path.parent / f"{path.name}.log"
@@ -91,8 +101,11 @@ async def _build(settings: Settings, requirements: list[str], path: Path) -> Non
         "--python",
         sys.executable,
         "--no-progress",
-        # Sessions never write .pyc (PYTHONDONTWRITEBYTECODE): compile once, here.
-        "--compile-bytecode",
+        *(
+            ("--compile-bytecode",)  # sessions never write .pyc: compile once, here
+            if target == "local"
+            else (*AGENTCORE_PLATFORM, "--python-version", _PY)
+        ),
         *requirements,
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTRY_")}

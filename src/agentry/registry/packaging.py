@@ -114,3 +114,26 @@ def read_member(data: bytes, name: str) -> bytes | None:
             return zf.read(name)
         except KeyError:
             return None
+
+
+def bundle(archive: bytes, layer: Path | None) -> bytes:
+    """The code zip AgentCore runs: the agent's files, and its dependency layer at the root
+    (AgentCore direct code deployment imports from the zip's top level). The agent's own files
+    win over a dependency of the same path."""
+    if layer is None:
+        return archive
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(archive)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        own = set(source.namelist())
+        for name in source.namelist():
+            target.writestr(source.getinfo(name), source.read(name))
+        for name, path in _files(layer):
+            if name not in own:
+                target.write(path, name)
+    data = out.getvalue()
+    if len(data) > MAX_ARTIFACT_BYTES:
+        raise PackagingError(f"artifact is {len(data)} bytes; the limit is {MAX_ARTIFACT_BYTES}")
+    return data

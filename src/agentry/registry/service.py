@@ -76,8 +76,12 @@ async def publish_version(
     archive: bytes,
     created_by: str | None,
     layer: Path | None = None,
+    code: bytes | None = None,
 ) -> Published:
-    """Store the artifact and make a new immutable version, unless the digest already exists."""
+    """Store the artifact and make a new immutable version, unless the digest already exists.
+
+    `code`: the zip to store and run when it differs from the pushed one (aws: the archive
+    with its dependencies bundled); the version's digest is always the pushed archive's."""
     packaging.check_archive(archive)
     content_digest = packaging.digest(archive)
     agents = AgentRepository(session)
@@ -94,7 +98,8 @@ async def publish_version(
         return Published(agent=agent, version=existing, created=False)
 
     stored = await store.put(
-        f"agents/{manifest.name}/{content_digest.removeprefix('sha256:')}.zip", archive
+        f"agents/{manifest.name}/{content_digest.removeprefix('sha256:')}.zip",
+        archive if code is None else code,
     )
     artifact = code_artifact(stored, entry_point=[manifest.module_file])
     spec = RuntimeSpec(

@@ -10,10 +10,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+TOLERANCE_S = 300  # the standardwebhooks library's timestamp tolerance
 
 
 @dataclass
@@ -22,18 +25,38 @@ class Received:
     headers: dict[str, str]
     body: bytes
     secrets: list[str]
+    job_secrets: dict[str, str] = field(default_factory=dict)
+    received_at: float = field(default_factory=time.time)
 
     @property
     def verified(self) -> bool:
-        """Verified with `standardwebhooks` against the secrets known now (a job's secret may
-        be learnt after its webhook arrived)."""
-        for secret in list(self.secrets):
+        """Verified as a receiver would have at arrival: the signature with `standardwebhooks`
+        against the job's secret (else every secret known now: a secret may be learnt after its
+        webhook arrived), the timestamp against the arrival time, not against now."""
+        job_id = self._job_id()
+        secrets = [self.job_secrets[job_id]] if job_id in self.job_secrets else list(self.secrets)
+        try:
+            stamp = int(self.headers.get("webhook-timestamp", ""))
+        except ValueError:
+            return False
+        if abs(self.received_at - stamp) > TOLERANCE_S:
+            return False
+        signatures = self.headers.get("webhook-signature", "").split(" ")
+        at = datetime.fromtimestamp(stamp, tz=UTC)
+        for secret in secrets:
             try:
-                Webhook(secret).verify(self.body, self.headers)
-                return True
-            except WebhookVerificationError:
+                expected = Webhook(secret).sign(self.webhook_id, at, self.body.decode())
+            except (WebhookVerificationError, UnicodeDecodeError, ValueError):
                 continue
+            if expected in signatures:
+                return True
         return False
+
+    def _job_id(self) -> str:
+        try:
+            return str(self.json["data"]["job_id"])
+        except (ValueError, KeyError, TypeError):
+            return ""
 
     @property
     def json(self) -> Any:
@@ -48,6 +71,7 @@ class Received:
 class Receiver:
     server: ThreadingHTTPServer
     secrets: list[str] = field(default_factory=list)
+    job_secrets: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     responses: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,6 +80,12 @@ class Receiver:
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def learn(self, job_id: str, secret: str) -> None:
+        """A job's webhook secret (checked first for that job's deliveries)."""
+        with self.lock:
+            self.job_secrets[job_id] = secret
+            self.secrets.append(secret)
 
     def respond(self, path: str, *answers: tuple[int, dict[str, str]]) -> None:
         """Script the next answers for `path` (status, headers); afterwards 204."""
@@ -94,7 +124,9 @@ def start_receiver(secrets: list[str] | None = None) -> Receiver:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
             with receiver.lock:
-                receiver.received.append(Received(self.path, headers, body, receiver.secrets))
+                receiver.received.append(
+                    Received(self.path, headers, body, receiver.secrets, receiver.job_secrets)
+                )
                 scripted = receiver.responses.get(self.path) or []
                 status, extra = scripted.pop(0) if scripted else (204, {})
             self.send_response(status)

@@ -1,0 +1,1 @@
+"""One stack per concern; each module holds one small stack."""
