@@ -11,7 +11,7 @@ CODE := src tests bench agents infra
 LOGS = $(or $(AGENTRY_HOME),.agentry)/logs
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
-	agent-init agent-push agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
+	agent-init agent-push agent-validate agent-golden agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
 	ops-tenants ops-tenant-onboard ops-tenant-tier ops-tenant-suspend ops-tenant-reactivate ops-usage ops-tools ops-tool-grant ops-tool-targets ops-tool-target-add ops-tool-target-refresh ops-tool-target-remove \
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust \
 	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable \
@@ -212,6 +212,12 @@ agent-init: install ## Scaffold an agent: make agent-init NAME=my_agent [DIR=age
 agent-push: install ## Push an agent: make agent-push AGENT=agents/echo [CANARY=10] [ALIAS=live]
 	$(AGENTRY) agent push $(AGENT) --alias $(ALIAS) $(if $(CANARY),--canary $(CANARY))
 
+agent-validate: install ## Check an agent's manifest locally (golden cases required): make agent-validate AGENT=agents/echo
+	$(AGENTRY) agent validate $(AGENT)
+
+agent-golden: install ## Push to the 'golden' alias: the platform runs the golden cases; live untouched: make agent-golden AGENT=.. [DOTENV=agent.env]
+	$(AGENTRY) agent push $(AGENT) --alias golden $(if $(DOTENV),--dotenv $(DOTENV))
+
 agent-versions: install ## List versions: make agent-versions NAME=echo
 	$(AGENTRY) agent versions $(NAME)
 
@@ -247,6 +253,54 @@ clean: dev-down ## Remove local state (.agentry) and the venv
 .PHONY: fuzz
 fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/developer; fails on 5xx or off-schema answers
 	AGENTRY_FUZZ=1 AGENTRY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),12) $(PYTEST) tests/fuzz -q -s -p no:cacheprovider
+
+# The delivery pipeline (issue 15, docs/pipeline.md): every .gitlab-ci.yml job is one of these.
+CI_FILES := .gitlab-ci.yml $(wildcard agents/.gitlab-ci-agent.yml)
+REPORTS := $(CURDIR)/reports
+.PHONY: pipeline-check test-ci build secret-scan secret-baseline sbom deploy-api staging-rehearsal verify-deploy
+pipeline-check: install ## The CI files against GitLab's schema (offline), and every job's make target exists
+	$(VENV)/bin/python -m agentry.delivery.pipeline_check $(CI_FILES)
+
+test-ci: install ## The whole suite with JUnit and coverage reports in reports/ (the pipeline's test job)
+	@mkdir -p $(REPORTS)
+	$(PYTEST) -q --junitxml=$(REPORTS)/junit.xml --cov=agentry --cov-report=term:skip-covered \
+	  --cov-report=xml:$(REPORTS)/coverage.xml
+
+build: install ## The platform's wheel and sdist in dist/ (built from the locked tree)
+	$(UV) build --out-dir $(CURDIR)/dist
+
+secret-scan: install ## Fail on any secret in the tracked files that .secrets.baseline does not hold
+	$(VENV)/bin/python -m agentry.delivery.secret_scan .secrets.baseline
+
+secret-baseline: install ## After auditing the findings (fakes only): record them in .secrets.baseline
+	$(VENV)/bin/detect-secrets scan --baseline .secrets.baseline
+
+sbom: | $(UV) ## CycloneDX 1.5 JSON of the locked runtime dependencies: make sbom [OUT=reports/sbom.cdx.json]
+	@mkdir -p $(dir $(or $(OUT),$(REPORTS)/sbom.cdx.json))
+	$(UV) export --frozen --format cyclonedx1.5 --no-default-groups --no-emit-project -q \
+	  -o $(or $(OUT),$(REPORTS)/sbom.cdx.json)
+
+# AWS from CI without long-lived keys: GitLab's OIDC id_token (AGENTRY_CI_ID_TOKEN, per environment
+# with its AWS_ROLE_ARN) goes to the web-identity file that boto3 and the CDK read themselves.
+ifdef AGENTRY_CI_ID_TOKEN
+export AWS_WEB_IDENTITY_TOKEN_FILE := $(CURDIR)/.agentry/ci-id-token
+export AWS_ROLE_SESSION_NAME ?= gitlab-$(CI_PIPELINE_ID)-$(CI_JOB_ID)
+$(shell mkdir -p $(CURDIR)/.agentry && umask 077 && printf '%s' "$$AGENTRY_CI_ID_TOKEN" > $(CURDIR)/.agentry/ci-id-token)
+endif
+API_STACK ?= agentry-$(ENV)-api
+deploy-api: install ## The API as a CodeDeploy canary, rolled back on an alarm: make deploy-api ENV=staging IMAGE=<uri> [API_STACK=..]
+	@test -n "$(ENV)" -a -n "$(IMAGE)" || { echo "usage: make deploy-api ENV=dev|staging|prod IMAGE=<image uri>"; exit 2; }
+	$(AGENTRY) deploy api --stack $(API_STACK) --image '$(IMAGE)' $(if $(JSON),--json)
+
+verify-deploy: install ## Post-deploy verification (smoke in 3 modes, 5xx rate and p99 from /metrics): make verify-deploy [URL=..]
+	$(AGENTRY) deploy verify $(if $(URL),--url $(URL)) $(if $(JSON),--json)
+
+# Default: a broken build must roll back and a good one pass (the pipeline's job). BUILD=broken
+# alone exits 1 (the rollback path), BUILD=good alone exits 0.
+staging-rehearsal: install ## Blue/green with rollback on a local stack: make staging-rehearsal [BUILD=good|broken]
+	@mkdir -p $(REPORTS)
+	$(AGENTRY) deploy rehearse $(if $(BUILD),--build $(BUILD),--build broken --build good --check) \
+	  $(if $(JSON),--json)
 
 # Infrastructure (docs/deployment.md). ENV=dev|staging|prod. infra-synth needs no AWS account and
 # no CDK CLI (in-process synth with cdk-nag); the others check credentials first, in one line,

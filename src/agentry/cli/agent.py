@@ -82,6 +82,31 @@ def init(
         out().print(f"next: edit {target}/main.py, then [bold]agentry agent push {target}[/]")
 
 
+@app.command()
+def validate(
+    directory: Path = typer.Argument(..., help="The agent directory (with agent.toml)."),
+    require_golden: bool = typer.Option(
+        True, "--require-golden/--no-require-golden", help="Fail without golden cases."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check agent.toml here, as the platform will (the agent pipeline's first job)."""
+    from agentry.registry.manifest import ManifestError, load_manifest
+
+    try:
+        manifest = load_manifest(directory)
+    except ManifestError as exc:
+        raise _usage_error(as_json, exc.code, exc.detail) from exc
+    if require_golden and not manifest.golden:
+        raise _usage_error(
+            as_json, "no_golden_cases", f"{directory}/agent.toml: no golden cases to gate on"
+        )
+    if as_json:
+        print_json({"ok": True, "agent": manifest.name, "golden": len(manifest.golden)})
+    else:
+        out().print(f"[green]valid[/] {manifest.name}: {len(manifest.golden)} golden case(s)")
+
+
 class ManifestProblem(Exception):
     code = "invalid_manifest"
 
@@ -153,6 +178,9 @@ def push(
     canary: int = typer.Option(
         0, "--canary", min=0, max=99, help="Send this percent of new sessions to the new version."
     ),
+    dotenv: Path = typer.Option(
+        None, "--dotenv", help="Also write AGENT_NAME and AGENT_VERSION here (CI dotenv report)."
+    ),
     as_json: bool = JsonOpt,
     url: str = UrlOpt,
     key: str = KeyOpt,
@@ -201,6 +229,8 @@ def push(
         "digest": content_digest,
         "alias": alias,
     }
+    if dotenv is not None:
+        dotenv.write_text(f"AGENT_NAME={name}\nAGENT_VERSION={number}\n")
     if not uploaded["created"]:
         # Unchanged code never moves an alias: a rerun must not undo a rollback or a promote.
         serves = f"serves version {live['version']}" if live is not None else "does not exist"
