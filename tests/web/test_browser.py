@@ -308,3 +308,44 @@ def test_an_async_job_runs_to_completion_with_progress(page: Page, app: Forwarde
     result = json.loads(page.get_by_test_id("result").inner_text())
     assert result["steps"] == 4
     assert result["trail"] == [1, 2, 3, 4]
+
+
+def test_jobs_list_detail_events_and_cancel(browser: Browser, page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Max (acme member)", "/app/invoke/longrun")
+    page.get_by_label("Async job").check()
+    page.get_by_label("Input (JSON)").fill(json.dumps({"steps": 40, "step_s": 0.5}))
+    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_test_id("invoke-status")).to_contain_text("step", timeout=30_000)
+    job_id = page.get_by_test_id("job-id").inner_text()
+    page.get_by_role("link", name="Jobs", exact=True).click()
+    row = page.locator(f'tr[data-job-id="{job_id}"]')
+    expect(row).to_contain_text("running")
+    page.get_by_label("Status").select_option("succeeded")  # the filter asks the API again
+    expect(row).to_have_count(0)
+    page.get_by_label("Status").select_option("running")
+    expect(row).to_contain_text("longrun")
+    no_serious_a11y_violations(page, "jobs")
+    shot(page, "15-jobs")
+    row.get_by_role("link").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("running")
+    events = page.get_by_test_id("job-events")
+    expect(events).to_contain_text("step 2 of 40", timeout=20_000)  # progress arrives live
+    no_serious_a11y_violations(page, "job-detail")
+    shot(page, "16-job-detail-running")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Cancel job").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("cancelled")
+    expect(events.locator("li").last).to_contain_text("cancelled")
+    expect(page.get_by_role("button", name="Cancel job")).to_have_count(0)
+    shot(page, "17-job-cancelled")
+    # Another tenant's job is never reachable by URL: globex's admin gets the API's 404.
+    other = browser.new_context(viewport={"width": 1100, "height": 800})
+    try:
+        intruder = other.new_page()
+        sign_in(intruder, app, "Gil (globex admin)", f"/app/jobs/{job_id}")
+        expect(intruder.get_by_test_id("problem-code")).to_have_text("job_not_found")
+        expect(intruder.get_by_test_id("job-status")).to_have_count(0)
+        expect(intruder.get_by_text("longrun")).to_have_count(0)
+        shot(intruder, "18-job-other-tenant")
+    finally:
+        other.close()

@@ -3,6 +3,7 @@ import { AgentsPage } from "../agents/AgentsPage";
 import { displayName } from "../auth/auth";
 import { useAuth } from "../auth/AuthProvider";
 import { InvokePage } from "../invoke/InvokePage";
+import { JobDetailPage, JobsPage } from "../jobs/JobsPage";
 import { KeysPage } from "../keys/KeysPage";
 import { MembersPage } from "../members/MembersPage";
 import { ErrorView, Loading } from "../ui/ErrorView";
@@ -23,6 +24,7 @@ export function App() {
         <nav aria-label="Main">
           <NavLink to="/">Agents</NavLink>
           <NavLink to="/invoke">Invoke</NavLink>
+          <NavLink to="/jobs">Jobs</NavLink>
           {admin && <NavLink to="/keys">API keys</NavLink>}
           {admin && <NavLink to="/members">Members</NavLink>}
         </nav>
@@ -34,6 +36,8 @@ export function App() {
           <Route path="/callback" element={<AgentsPage />} />
           <Route path="/invoke" element={<InvokePage />} />
           <Route path="/invoke/:agent" element={<InvokePage />} />
+          <Route path="/jobs" element={<JobsPage />} />
+          <Route path="/jobs/:jobId" element={<JobDetailPage />} />
           <Route path="/keys" element={<KeysPage />} />
           <Route path="/members" element={<MembersPage />} />
           <Route path="*" element={<p>Nothing here.</p>} />
