@@ -4,6 +4,7 @@ import { displayName } from "../auth/auth";
 import { useAuth } from "../auth/AuthProvider";
 import { InvokePage } from "../invoke/InvokePage";
 import { JobDetailPage, JobsPage } from "../jobs/JobsPage";
+import { WebhooksPage } from "../webhooks/WebhooksPage";
 import { KeysPage } from "../keys/KeysPage";
 import { MembersPage } from "../members/MembersPage";
 import { ErrorView, Loading } from "../ui/ErrorView";
@@ -27,6 +28,7 @@ export function App() {
           <NavLink to="/jobs">Jobs</NavLink>
           {admin && <NavLink to="/keys">API keys</NavLink>}
           {admin && <NavLink to="/members">Members</NavLink>}
+          {admin && <NavLink to="/webhooks">Webhooks</NavLink>}
         </nav>
         <UserMenu />
       </header>
@@ -39,6 +41,7 @@ export function App() {
           <Route path="/jobs" element={<JobsPage />} />
           <Route path="/jobs/:jobId" element={<JobDetailPage />} />
           <Route path="/keys" element={<KeysPage />} />
+          <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/members" element={<MembersPage />} />
           <Route path="*" element={<p>Nothing here.</p>} />
         </Routes>
