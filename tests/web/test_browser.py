@@ -308,3 +308,100 @@ def test_an_async_job_runs_to_completion_with_progress(page: Page, app: Forwarde
     result = json.loads(page.get_by_test_id("result").inner_text())
     assert result["steps"] == 4
     assert result["trail"] == [1, 2, 3, 4]
+
+
+def test_jobs_list_detail_events_and_cancel(browser: Browser, page: Page, app: Forwarder) -> None:
+    sign_in(page, app, "Max (acme member)", "/app/invoke/longrun")
+    page.get_by_label("Async job").check()
+    page.get_by_label("Input (JSON)").fill(json.dumps({"steps": 40, "step_s": 0.5}))
+    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_test_id("invoke-status")).to_contain_text("step", timeout=30_000)
+    job_id = page.get_by_test_id("job-id").inner_text()
+    page.get_by_role("link", name="Jobs", exact=True).click()
+    row = page.locator(f'tr[data-job-id="{job_id}"]')
+    expect(row).to_contain_text("running")
+    page.get_by_label("Status").select_option("succeeded")  # the filter asks the API again
+    expect(row).to_have_count(0)
+    page.get_by_label("Status").select_option("running")
+    expect(row).to_contain_text("longrun")
+    no_serious_a11y_violations(page, "jobs")
+    shot(page, "15-jobs")
+    row.get_by_role("link").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("running")
+    events = page.get_by_test_id("job-events")
+    expect(events).to_contain_text("step 2 of 40", timeout=20_000)  # progress arrives live
+    no_serious_a11y_violations(page, "job-detail")
+    shot(page, "16-job-detail-running")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Cancel job").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("cancelled")
+    expect(events.locator("li").last).to_contain_text("cancelled")
+    expect(page.get_by_role("button", name="Cancel job")).to_have_count(0)
+    shot(page, "17-job-cancelled")
+    # Another tenant's job is never reachable by URL: globex's admin gets the API's 404.
+    other = browser.new_context(viewport={"width": 1100, "height": 800})
+    try:
+        intruder = other.new_page()
+        sign_in(intruder, app, "Gil (globex admin)", f"/app/jobs/{job_id}")
+        expect(intruder.get_by_test_id("problem-code")).to_have_text("job_not_found")
+        expect(intruder.get_by_test_id("job-status")).to_have_count(0)
+        expect(intruder.get_by_text("longrun")).to_have_count(0)
+        shot(intruder, "18-job-other-tenant")
+    finally:
+        other.close()
+
+
+def test_webhook_endpoint_secret_once_test_delivery_and_log(page: Page, app: Forwarder) -> None:
+    import http.server
+    import threading
+
+    received: list[bytes] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        sign_in(page, app, "Ada (acme admin)")
+        page.get_by_role("link", name="Webhooks", exact=True).click()
+        expect(page.get_by_text("No webhook endpoints yet.")).to_be_visible()
+        no_serious_a11y_violations(page, "webhooks-empty")
+        page.get_by_label("Endpoint URL").fill(url)
+        page.get_by_label("Description").fill("browser test receiver")
+        page.get_by_role("button", name="Add endpoint").click()
+        secret = page.get_by_test_id("new-webhook-secret").inner_text()
+        assert len(secret) >= 16
+        page.get_by_role("region", name="New endpoint secret").get_by_role(
+            "button", name="Copy"
+        ).click()
+        assert page.evaluate("navigator.clipboard.readText()") == secret
+        shot(page, "19-webhook-created")
+        page.get_by_role("button", name="Done").click()
+        expect(page.get_by_test_id("new-webhook-secret")).to_have_count(0)
+        page.reload()  # the secret is never shown again
+        expect(page.locator("tr", has_text=url)).to_contain_text("browser test receiver")
+        assert secret not in page.content()
+        page.get_by_role("button", name=f"Deliveries of {url}").click()
+        expect(page.get_by_text("No deliveries yet.")).to_be_visible()
+        page.get_by_role("button", name="Send test delivery").click()
+        row = page.get_by_test_id("deliveries").locator("tr", has_text="webhook.test")
+        expect(row).to_have_count(1)
+        deadline = time.monotonic() + 20
+        while "delivered" not in row.inner_text():
+            assert time.monotonic() < deadline, f"never delivered: {row.inner_text()}"
+            time.sleep(0.5)
+            page.get_by_role("button", name="Refresh").click()
+        expect(row).to_contain_text("200")
+        assert any(b"webhook.test" in body for body in received)
+        no_serious_a11y_violations(page, "webhooks")
+        shot(page, "20-webhook-delivery-log")
+    finally:
+        server.shutdown()

@@ -3,6 +3,8 @@ import { AgentsPage } from "../agents/AgentsPage";
 import { displayName } from "../auth/auth";
 import { useAuth } from "../auth/AuthProvider";
 import { InvokePage } from "../invoke/InvokePage";
+import { JobDetailPage, JobsPage } from "../jobs/JobsPage";
+import { WebhooksPage } from "../webhooks/WebhooksPage";
 import { KeysPage } from "../keys/KeysPage";
 import { MembersPage } from "../members/MembersPage";
 import { ErrorView, Loading } from "../ui/ErrorView";
@@ -23,8 +25,10 @@ export function App() {
         <nav aria-label="Main">
           <NavLink to="/">Agents</NavLink>
           <NavLink to="/invoke">Invoke</NavLink>
+          <NavLink to="/jobs">Jobs</NavLink>
           {admin && <NavLink to="/keys">API keys</NavLink>}
           {admin && <NavLink to="/members">Members</NavLink>}
+          {admin && <NavLink to="/webhooks">Webhooks</NavLink>}
         </nav>
         <UserMenu />
       </header>
@@ -34,7 +38,10 @@ export function App() {
           <Route path="/callback" element={<AgentsPage />} />
           <Route path="/invoke" element={<InvokePage />} />
           <Route path="/invoke/:agent" element={<InvokePage />} />
+          <Route path="/jobs" element={<JobsPage />} />
+          <Route path="/jobs/:jobId" element={<JobDetailPage />} />
           <Route path="/keys" element={<KeysPage />} />
+          <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/members" element={<MembersPage />} />
           <Route path="*" element={<p>Nothing here.</p>} />
         </Routes>

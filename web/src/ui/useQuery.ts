@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { toProblem, type Problem } from "../api/problem";
 import { useAuth } from "../auth/AuthProvider";
 
@@ -8,10 +8,12 @@ export function useQuery<T>(load: () => Promise<{ data?: T; error?: unknown; res
   const [data, setData] = useState<T | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [loading, setLoading] = useState(true);
+  const latest = useRef(load); // reload() runs the newest closure (e.g. a changed filter)
+  latest.current = load;
   const reload = useCallback(async () => {
     setLoading(true);
     try {
-      const { data: d, error, response } = await load();
+      const { data: d, error, response } = await latest.current();
       if (error !== undefined || d === undefined) {
         const p = toProblem(error, response.status);
         setProblem(p);
