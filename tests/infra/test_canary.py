@@ -71,16 +71,8 @@ def _services(s: Synth) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _metric_names(alarm: dict[str, Any]) -> list[str]:
-    return [
-        m["MetricStat"]["Metric"]["MetricName"] for m in alarm.get("Metrics", []) if "MetricStat" in m
-    ]
-
-
 @pytest.mark.parametrize("env", ENVS)
-def test_the_api_service_deploys_through_codedeploy_and_workers_roll(
-    synth: Any, env: str
-) -> None:
+def test_the_api_service_deploys_through_codedeploy_and_workers_roll(synth: Any, env: str) -> None:
     s = synth(env)
     assert s.error is None, s.error
     services = _services(s)
@@ -163,7 +155,8 @@ def test_a_canary_alarm_or_a_failure_rolls_the_deployment_back(synth: Any, env: 
     assert {blue, green} == set(groups)
     [attachment] = _services(s)["serve"]["LoadBalancers"]
     assert attachment["TargetGroupArn"] == {"Ref": blue}
-    blue_kept = group["BlueGreenDeploymentConfiguration"]["TerminateBlueInstancesOnDeploymentSuccess"]
+    blue_green = group["BlueGreenDeploymentConfiguration"]
+    blue_kept = blue_green["TerminateBlueInstancesOnDeploymentSuccess"]
     assert blue_kept["Action"] == "TERMINATE"
     assert blue_kept["TerminationWaitTimeInMinutes"] == (30 if env == "prod" else 5)
 
@@ -182,9 +175,7 @@ def test_canary_alarms_watch_the_5xx_rate_and_p99(synth: Any, env: str) -> None:
     assert top["Expression"] == "MAX([blue, green, elb])"
     # Each rate is errors / requests of the same scope, guarded against no traffic.
     for name in ("blue", "green", "elb"):
-        assert metrics[name]["Expression"] == (
-            f"IF({name}req > 0, 100 * {name}err / {name}req, 0)"
-        )
+        assert metrics[name]["Expression"] == (f"IF({name}req > 0, 100 * {name}err / {name}req, 0)")
         err = metrics[f"{name}err"]["MetricStat"]
         req = metrics[f"{name}req"]["MetricStat"]
         assert req["Metric"]["MetricName"] == "RequestCount"
@@ -283,7 +274,9 @@ def test_the_watcher_reads_the_names_cdk_creates(synth: Any, env: str) -> None:
     alarms = _by_logical(s, "AWS::CloudWatch::Alarm", "api")
     assert target.application == application["ApplicationName"]
     assert target.deployment_group == group["DeploymentGroupName"]
-    attached = [alarms[a["Name"]["Ref"]]["AlarmName"] for a in group["AlarmConfiguration"]["Alarms"]]
+    attached = [
+        alarms[a["Name"]["Ref"]]["AlarmName"] for a in group["AlarmConfiguration"]["Alarms"]
+    ]
     assert sorted(target.alarms) == sorted(attached)
     [task] = [
         t for t in _by_logical(s, "AWS::ECS::TaskDefinition", "api").values()

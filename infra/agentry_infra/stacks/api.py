@@ -486,6 +486,7 @@ class ApiStack(cdk.Stack):
         """CodeDeploy blue/green: a canary in staging and prod, rolled back on an alarm."""
         minute = cdk.Duration.minutes(1)
         blue, green = self.target_groups
+
         # Per target group (blue and green swap roles every deployment): the worse of the two
         # groups' target 5xx rates, and the load balancer's own 5xx (a green task that does not
         # answer shows as an ELB 502/504, not as a target 5xx).
@@ -499,7 +500,9 @@ class ApiStack(cdk.Stack):
                 period=minute,
             )
 
-        def target_rate(name: str, group: elbv2.ApplicationTargetGroup) -> cloudwatch.MathExpression:
+        def target_rate(
+            name: str, group: elbv2.ApplicationTargetGroup
+        ) -> cloudwatch.MathExpression:
             return rate(
                 name,
                 group.metrics.http_code_target(
