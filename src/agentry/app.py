@@ -68,6 +68,7 @@ from agentry.ops.endpoints import router as ops_router
 from agentry.placement.endpoints import router as placement_router
 from agentry.placement.wiring import build_regional_runtime, start_placement
 from agentry.platform import Platform
+from agentry.policy.aws import policy_sync
 from agentry.policy.endpoints import admin_router as admin_policies_router
 from agentry.policy.endpoints import router as policies_router
 from agentry.policy.gate import InvocationGate
@@ -173,7 +174,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         quotas.budgets = app.state.budgets = budgets
         budget_sweep = Periodic("budgets", settings.budget_check_interval_s, budgets.sweep)
         budget_sweep.start()
-        policies = PolicyService(maker, app.state.platform.audit)
+        policies = PolicyService(maker, app.state.platform.audit, aws=policy_sync(settings))
         await policies.refresh()
         policies.start()
         app.state.policies = policies
