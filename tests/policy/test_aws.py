@@ -17,8 +17,7 @@ from sqlalchemy import select
 from agentry.identity.principal import Role
 from agentry.models import AuditEvent
 from agentry.policy.aws import Active, AgentCorePolicies, PolicyNotSyncable, translate
-from agentry.policy.engine import PolicyEngine, Request, validate
-from agentry.policy.service import Compiled
+from agentry.policy.engine import Compiled, PolicyEngine, Request, validate
 from agentry.testing.inproc import InProcApp
 
 GATEWAY = "agentry-gw-0123456789"
