@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -18,7 +18,9 @@ from a2a.client import Client, ClientConfig, create_client
 from a2a.types import a2a_pb2 as pb
 from a2a.utils.errors import A2AError, TaskNotCancelableError, TaskNotFoundError
 
+from agentry.testing.receiver import Receiver, start_receiver
 from agentry.testing.stack import Stack
+from tests.policy.test_hops_e2e import enforce, fresh_tenant
 
 pytestmark = pytest.mark.e2e
 S = pb.TaskState
@@ -214,3 +216,54 @@ def test_bad_input_gets_the_a2a_json_rpc_error_codes(stack: Stack) -> None:
             headers={"A2A-Version": "1.0"},
         )
     assert task.id not in {t["id"] for t in r.json()["result"].get("tasks", [])}
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    r = start_receiver()
+    yield r
+    r.close()
+
+
+def test_a_push_notification_url_is_the_jobs_signed_webhook(
+    stack: Stack, receiver: Receiver
+) -> None:
+    request = _send("pushed")
+    request.configuration.task_push_notification_config.url = f"{receiver.url}/a2a-push"
+    task = run(stack, stack.acme_key, "echo", lambda c: _first_task(c, request))
+    secret = task.metadata["webhook_secret"]
+    assert secret.startswith("whsec_")
+    receiver.learn(task.id, secret)
+    [hit] = receiver.wait_for(
+        lambda h: h.path == "/a2a-push" and h.json["data"]["job_id"] == task.id
+    )
+    assert hit.verified
+    assert hit.json["type"] == "job.succeeded"
+    # The secret is shown once: reading the task again does not reveal it.
+    again = run(stack, stack.acme_key, "echo", lambda c: c.get_task(pb.GetTaskRequest(id=task.id)))
+    assert "webhook_secret" not in again.metadata
+    bad = _send("x")
+    bad.configuration.task_push_notification_config.url = "http://169.254.169.254/latest"
+    with pytest.raises(A2AError) as caught:
+        run(stack, stack.acme_key, "echo", lambda c: _first_task(c, bad))
+    assert (caught.value.data or {}).get("code") == "webhook_url_refused", caught.value.data
+
+
+async def _first_task(client: Client, request: pb.SendMessageRequest) -> pb.Task:
+    [answer] = [r async for r in client.send_message(request)]
+    return answer.task
+
+
+def test_a_job_the_platform_refuses_is_an_a2a_error_with_its_code(stack: Stack) -> None:
+    _, key = fresh_tenant(stack)
+    enforce(
+        stack,
+        key,
+        "permit(principal, action, resource);\nforbid(principal, action, resource) when "
+        '{ context.mode == "job" };',
+    )
+    with pytest.raises(A2AError) as caught:
+        run(stack, key, "echo", lambda c: _start(c, "no jobs for you"))
+    assert (caught.value.data or {}).get("code") == "policy_denied", caught.value.data
+    with stack.client(key) as c:
+        assert c.get("/v1/jobs").json()["items"] == []  # nothing was created
