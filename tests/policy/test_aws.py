@@ -152,10 +152,10 @@ def _policy(name: str, statement: str, mode: str) -> dict[str, Any]:
     }
 
 
-def _engine() -> dict[str, Any]:
+def _engine(name: str = "agentry") -> dict[str, Any]:
     return {
         "policyEngineId": ENGINE,
-        "name": "agentry",
+        "name": name,
         "createdAt": T,
         "updatedAt": T,
         "policyEngineArn": ENGINE_ARN,
@@ -170,9 +170,17 @@ class Aws:
     def __init__(self, stub: Stubber) -> None:
         self.stub = stub
 
-    def reads(self, policies: list[dict[str, Any]], mode: str | None) -> None:
+    def resolve(self, mode: str | None, engine: str = "agentry") -> None:
         self.stub.add_response("get_gateway", _gateway(mode), {"gatewayIdentifier": GATEWAY})
-        self.stub.add_response("list_policy_engines", {"policyEngines": [_engine()]}, {})
+        if mode:  # attached: the engine is the Gateway's
+            self.stub.add_response("get_policy_engine", _engine(engine), {"policyEngineId": ENGINE})
+        else:
+            self.stub.add_response("list_policy_engines", {"policyEngines": [_engine()]}, {})
+
+    def reads(
+        self, policies: list[dict[str, Any]], mode: str | None, engine: str = "agentry"
+    ) -> None:
+        self.resolve(mode, engine)
         self.stub.add_response("list_policies", {"policies": policies}, {"policyEngineId": ENGINE})
 
     def create(self, name: str, statement: str, mode: str) -> dict[str, Any]:
@@ -263,6 +271,7 @@ async def test_publish_shadow_enforce_rollback_disable_sync_the_engine_idempoten
     s1, s2 = translate(V1, GW_ARN), translate(V2, GW_ARN)
     async with api.client(key) as c:
         # publish v1: no engine yet, so it is created (found by name from then on)
+        aws.stub.add_response("get_gateway", _gateway(), {"gatewayIdentifier": GATEWAY})
         aws.stub.add_response("list_policy_engines", {"policyEngines": []}, {})
         aws.stub.add_response(
             "create_policy_engine",
@@ -271,7 +280,7 @@ async def test_publish_shadow_enforce_rollback_disable_sync_the_engine_idempoten
         )
         r = await c.post("/v1/admin/policies/versions", json={"text": V1})
         assert r.status_code == 201, r.text
-        aws.stub.add_response("list_policy_engines", {"policyEngines": [_engine()]}, {})
+        aws.resolve(None)
         assert (await c.post("/v1/admin/policies/versions", json={"text": V2})).status_code == 201
         aws.stub.assert_no_pending_responses()
 
@@ -336,7 +345,7 @@ async def test_an_aws_refusal_part_way_undoes_aws_and_stores_nothing(
 ) -> None:
     key = await _operator(api)
     s1 = translate(V1, GW_ARN)
-    aws.stub.add_response("list_policy_engines", {"policyEngines": [_engine()]}, {})
+    aws.resolve(None)
     async with api.client(key) as c:
         assert (await c.post("/v1/admin/policies/versions", json={"text": V1})).status_code == 201
         # The first policy is created, the second refused...
@@ -384,3 +393,28 @@ async def test_an_unsyncable_platform_policy_is_refused_but_tenant_sets_are_not_
         r = await c.post("/v1/policies/versions", json={"text": depth})
         assert r.status_code == 201, r.text
         assert (await c.post("/v1/policies/versions/1/enforce")).status_code == 200
+
+
+async def test_an_engine_the_cdk_stack_attached_keeps_its_mode_and_its_baseline(
+    api: InProcApp, aws: Aws
+) -> None:
+    key = await _operator(api)
+    s1 = translate(V1, GW_ARN)
+    cdk = "agentry_dev_tools"
+    baseline = _policy("platform_tokens_only", "permit(principal, action, resource);" * 2, "ACTIVE")
+    async with api.client(key) as c:
+        aws.resolve("ENFORCE", cdk)
+        assert (await c.post("/v1/admin/policies/versions", json={"text": V1})).status_code == 201
+        # shadow, then enforce: policies only; no UpdateGateway (CloudFormation owns the mode)
+        aws.reads([baseline], "ENFORCE", cdk)
+        p1 = [aws.create(f"agentry_v1_{i}", s, "LOG_ONLY") for i, s in enumerate(s1)]
+        assert (await c.post("/v1/admin/policies/versions/1/shadow")).status_code == 200
+        aws.reads([baseline, *p1], "ENFORCE", cdk)
+        p1 = [aws.update(p, "ACTIVE") for p in p1]
+        assert (await c.post("/v1/admin/policies/versions/1/enforce")).status_code == 200
+        # disable: the platform's policies go, the baseline stays
+        aws.reads([baseline, *p1], "ENFORCE", cdk)
+        for p in p1:
+            aws.delete(p)
+        assert (await c.delete("/v1/admin/policies/enforced")).status_code == 200
+    aws.stub.assert_no_pending_responses()

@@ -9,10 +9,14 @@ platform set's `CallTool` rules are synced, translated through Cedar's JSON form
   `tier` tag; `context.agent` the `agent` tag; `context.role` is "agent" and `context.mode` ""
   for every tool call. `context.depth` and anything else has no AgentCore form: such a rule is
   refused at publish (`policy_not_syncable`), never silently dropped.
-- The enforced version's rules are policies with `enforcementMode` ACTIVE, the shadow version's
-  LOG_ONLY; the Gateway's `policyEngineConfiguration.mode` is ENFORCE while a version is enforced
-  and LOG_ONLY otherwise (an attached engine denies by default, so "nothing enforced" must not
-  be ENFORCE with no policies).
+- The enforced version's rules are policies named `agentry_v<n>_<i>` with `enforcementMode`
+  ACTIVE, the shadow version's LOG_ONLY; other policies in the engine (the CDK stack's
+  `platform_tokens_only` baseline) are never touched.
+- The engine is the one attached to the Gateway (the CDK stack's, whose ENFORCE mode is then
+  left as CloudFormation declares it), or else `AGENTRY_POLICY_ENGINE_NAME` (created if missing)
+  attached by the platform, which then sets the Gateway's mode: ENFORCE while a version is
+  enforced, LOG_ONLY otherwise (an attached engine denies by default, so "nothing enforced"
+  must not be ENFORCE with no policies).
 
 Every sync reconciles AWS with the desired state (list, then create / update / delete only what
 differs), so repeating one is a no-op. If AWS refuses part-way, the previous state is
@@ -251,7 +255,7 @@ class AgentCorePolicies:
         self.client = client
 
     def engine(self) -> tuple[str, str]:
-        """The engine's id and ARN, created when it does not exist (found by name)."""
+        """The named engine's id and ARN, created when it does not exist."""
         token: str | None = None
         while True:
             page = self.client.list_policy_engines(**({"nextToken": token} if token else {}))
@@ -268,6 +272,20 @@ class AgentCorePolicies:
         )
         log.info("policy.aws_engine_created", engine=created["policyEngineId"])
         return str(created["policyEngineId"]), str(created["policyEngineArn"])
+
+    def resolve(self) -> tuple[dict[str, Any], str, str, bool]:
+        """The Gateway, the engine to sync into and whether the platform owns the Gateway's
+        mode. An engine already attached (the CDK stack's) is used as it is, its mode left to
+        whoever attached it; otherwise the named engine (created if missing) is attached here."""
+        gateway = self.client.get_gateway(gatewayIdentifier=self.gateway_id)
+        attached = gateway.get("policyEngineConfiguration")
+        if attached:
+            arn = str(attached["arn"])
+            engine_id = arn.rsplit("/", 1)[-1]
+            name = self.client.get_policy_engine(policyEngineId=engine_id)["name"]
+            return gateway, engine_id, arn, name == self.engine_name
+        engine_id, arn = self.engine()
+        return gateway, engine_id, arn, True
 
     def _policies(self, engine_id: str) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -286,8 +304,7 @@ class AgentCorePolicies:
 
     def apply(self, active: Active) -> None:
         """Make AWS match `active` (idempotent)."""
-        gateway = self.client.get_gateway(gatewayIdentifier=self.gateway_id)
-        engine_id, engine_arn = self.engine()
+        gateway, engine_id, engine_arn, owns_mode = self.resolve()
         desired: dict[str, tuple[str, str]] = {}
         for version, mode in ((active.enforced, "ACTIVE"), (active.shadow, "LOG_ONLY")):
             if version is not None:
@@ -319,7 +336,8 @@ class AgentCorePolicies:
         for name, have in current.items():
             if name not in desired:
                 self.client.delete_policy(policyEngineId=engine_id, policyId=have["policyId"])
-        self._attach(gateway, engine_arn, "ENFORCE" if active.enforced else "LOG_ONLY")
+        if owns_mode:
+            self._attach(gateway, engine_arn, "ENFORCE" if active.enforced else "LOG_ONLY")
 
     def _attach(self, gateway: dict[str, Any], engine_arn: str, mode: str) -> None:
         wanted = {"arn": engine_arn, "mode": mode}
@@ -356,7 +374,7 @@ class AgentCorePolicies:
 
     def ensure_engine(self) -> None:
         try:
-            self.engine()
+            self.resolve()
         except Exception as exc:
             raise mapped(exc) from exc
 
