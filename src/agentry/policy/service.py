@@ -71,17 +71,23 @@ class PolicyService:
         self.aws = aws  # the platform set is also synced to AgentCore Policy (policy/aws.py)
         self.engine = engine or PolicyEngine()
         self._seen: tuple[int, datetime | None] | None = None
+        self._generation = 0  # bumped by every change applied here (see refresh)
         self._poller = Periodic("policy-refresh", REFRESH_S, self.refresh)
 
     # loading
 
     async def refresh(self) -> None:
+        generation = self._generation
         async with self._maker() as session:
             repo = PolicyLoadRepository(session)
             stamp = await repo.stamp()
             if stamp == self._seen:
                 return
             sets = await repo.active()
+        if generation != self._generation:
+            # A change was applied here while this read ran: what was read may predate its
+            # commit, and installing it would undo the change. The next poll reads again.
+            return
         scopes = set()
         for scope, enforced, shadow, texts in sets:
             scopes.add(scope)
@@ -284,6 +290,7 @@ class PolicyService:
         )
         # Forget what was seen: the next poll reloads (and undoes this if the request fails).
         self._seen = None
+        self._generation += 1
 
     async def _audit_in(
         self, session: AsyncSession, who: Actor, scope: str, action: str, details: dict[str, Any]
