@@ -122,7 +122,9 @@ def _artifact_of(events: list[Any]) -> Any:
 
 
 def test_subscribe_and_a_streamed_send_follow_the_job_to_its_artifact(stack: Stack) -> None:
-    work = json.dumps({"steps": 3, "step_s": 0.2})
+    # Long enough that the job is still running when the subscription starts (an ended task
+    # cannot be subscribed to).
+    work = json.dumps({"steps": 4, "step_s": 0.5})
     task = run(stack, stack.acme_key, "longrun", lambda c: _start(c, work))
 
     async def go() -> tuple[list[Any], list[Any]]:
@@ -136,11 +138,11 @@ def test_subscribe_and_a_streamed_send_follow_the_job_to_its_artifact(stack: Sta
     assert followed[0].task.id == task.id
     working = [e for e in followed if e.HasField("status_update")]
     assert any(e.status_update.status.state == S.TASK_STATE_WORKING for e in working)
-    assert _artifact_of(followed)["trail"] == [1, 2, 3]
+    assert _artifact_of(followed)["trail"] == [1, 2, 3, 4]
     # A streamed send that asks not to block: the job created, then followed to its end
     assert streamed[0].HasField("task")
     assert streamed[0].task.id != task.id
-    assert _artifact_of(streamed)["trail"] == [1, 2, 3]
+    assert _artifact_of(streamed)["trail"] == [1, 2, 3, 4]
 
 
 def test_another_tenant_cannot_get_or_cancel_the_task_same_as_unknown(stack: Stack) -> None:
