@@ -17,6 +17,7 @@ from agentry.a2a.delegation import Delegator
 from agentry.a2a.endpoints import protocol_router as a2a_protocol_router
 from agentry.a2a.endpoints import router as a2a_agent_router
 from agentry.a2a.protocol import A2AServer
+from agentry.a2a.tasks import JobTasks
 from agentry.agent_auth.ended import EndedInvocations
 from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.endpoints import router as api_keys_router
@@ -68,6 +69,7 @@ from agentry.ops.endpoints import router as ops_router
 from agentry.placement.endpoints import router as placement_router
 from agentry.placement.wiring import build_regional_runtime, start_placement
 from agentry.platform import Platform
+from agentry.policy.aws import policy_sync
 from agentry.policy.endpoints import admin_router as admin_policies_router
 from agentry.policy.endpoints import router as policies_router
 from agentry.policy.gate import InvocationGate
@@ -173,7 +175,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         quotas.budgets = app.state.budgets = budgets
         budget_sweep = Periodic("budgets", settings.budget_check_interval_s, budgets.sweep)
         budget_sweep.start()
-        policies = PolicyService(maker, app.state.platform.audit)
+        policies = PolicyService(maker, app.state.platform.audit, aws=policy_sync(settings))
         await policies.refresh()
         policies.start()
         app.state.policies = policies
@@ -206,7 +208,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.state.delegator = Delegator(
             maker, app.state.platform.audit, max_depth=settings.a2a_max_depth
         )
-        app.state.a2a = A2AServer(app.state.invocations, settings.effective_public_url)
         housekeeper = Housekeeper(maker, settings)
         housekeeper.start()
         canary = CanaryMonitor(app.state.platform)
@@ -214,6 +215,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         checkpoints = checkpoint_publisher(settings, app.state.platform.audit)
         checkpoints.start()
         app.state.secret_box = SecretBox(settings)
+        app.state.a2a = A2AServer(
+            app.state.invocations,
+            settings.effective_public_url,
+            JobTasks(app.state.platform, quotas, app.state.secret_box, gate),
+        )
         app.state.gateways = build_gateways(
             settings,
             maker,

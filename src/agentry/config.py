@@ -243,6 +243,12 @@ class Settings(BaseSettings):
         description="AWS profile: the AgentCore Gateway id that external MCP tool targets are "
         "also registered on (CreateGatewayTarget). Empty: targets are served by this API only.",
     )
+    policy_engine_name: str = Field(
+        "agentry",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$",
+        description="AWS profile with `gateway_id` set: the AgentCore Policy Engine the platform "
+        "policy set's tool rules are synced to (created if missing, attached to the Gateway).",
+    )
     a2a_max_depth: int = Field(
         3,
         ge=1,

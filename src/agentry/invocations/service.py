@@ -62,6 +62,7 @@ INVOCATIONS = Counter(
 
 RESUME_FALLBACK_S = 1.0  # a reader on another replica re-reads at least this often
 CANCEL_WAIT_S = 5.0
+RESUME_COMMIT_WAIT_S = 1.0  # a reconnect can beat the start event's group commit
 
 
 class ModeNotSupported(BadRequest):
@@ -715,11 +716,26 @@ class InvocationService:
         after = _parse_last_event_id(last_event_id)
         if self._quotas is not None:
             await self._quotas.check_rate(principal)
-        if not await self._events_after(principal, invocation_id, -1, limit=1):
+        if not await self._stream_exists(principal, invocation_id):
             raise StreamNotFound("No such stream (or it has expired).")
         return StreamReply(
             self._follow(principal, invocation_id, after), {"X-Invocation-Id": invocation_id}
         )
+
+    async def _stream_exists(self, principal: Principal, invocation_id: str) -> bool:
+        """Running here (its first events may not be committed yet), or stored. A reconnect to
+        another replica right after the start can beat the start event's group commit: look
+        again until a commit has had time to land before answering 404."""
+        assert self._streams is not None
+        deadline = time.monotonic() + RESUME_COMMIT_WAIT_S
+        while True:
+            if self._streams.local(invocation_id, principal.tenant_id) is not None:
+                return True
+            if await self._events_after(principal, invocation_id, -1, limit=1):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
 
     async def cancel_stream(self, principal: Principal, invocation_id: str) -> str:
         """Stop a running stream's agent call: "cancelled" once its terminal event is stored,
