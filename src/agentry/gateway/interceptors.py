@@ -27,6 +27,7 @@ from agentry.gateway import events
 from agentry.gateway.events import Event, JsonRpc
 from agentry.gateway.policy import Subject, TierPolicy
 from agentry.gateway.tools import ToolCatalog, ToolSpec
+from agentry.kit import tracing
 from agentry.metering.budgets import InvocationBudgets
 from agentry.policy.engine import PolicyEngine
 from agentry.policy.engine import Request as CedarRequest
@@ -105,6 +106,7 @@ class TokenCheck:
                 data_code="insufficient_scope",
                 reason="the invocation token lacks the 'tools' scope",
             )
+        tracing.annotate(tenant_id=found.tenant_id, invocation_id=found.invocation_id)
         return events.passthrough()
 
 
