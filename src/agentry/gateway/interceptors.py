@@ -28,7 +28,9 @@ from agentry.gateway.events import Event, JsonRpc
 from agentry.gateway.policy import Subject, TierPolicy
 from agentry.gateway.tools import ToolCatalog, ToolSpec
 from agentry.kit import tracing
+from agentry.metering.budgets import DENIALS as BUDGET_DENIALS
 from agentry.metering.budgets import InvocationBudgets
+from agentry.policy.engine import DENIALS as POLICY_DENIALS
 from agentry.policy.engine import PolicyEngine
 from agentry.policy.engine import Request as CedarRequest
 
@@ -138,6 +140,7 @@ class TierPolicyCheck:
         if decision.allowed and self.cedar is not None:
             verdict = self.cedar.decide(cedar_tool_request(claims, name))
             if not verdict.allowed:
+                POLICY_DENIALS.labels(claims.tenant_id, "CallTool", "cedar").inc()
                 return _deny(
                     event,
                     200,
@@ -157,6 +160,7 @@ class TierPolicyCheck:
                 data_code="unknown_tool",
                 reason=decision.reason,
             )
+        POLICY_DENIALS.labels(claims.tenant_id, "CallTool", "tier").inc()
         return _deny(
             event,
             200,
@@ -256,6 +260,7 @@ class ToolCallBudget:
         spent = await self.budgets.of(found.tenant_id, found.invocation_id)
         if spent.may_call_tool(tool_call_key(found, event), limit):
             return events.passthrough()
+        BUDGET_DENIALS.labels(found.tenant_id, "invocation_tool_calls").inc()
         return _deny(
             event,
             200,

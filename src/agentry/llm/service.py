@@ -23,6 +23,7 @@ from agentry.kit.errors import Forbidden, TooManyRequests
 from agentry.kit.ids import new_id
 from agentry.llm.providers.base import Provider
 from agentry.llm.schemas import ChatRequest, Completion
+from agentry.metering.budgets import DENIALS as BUDGET_DENIALS
 from agentry.metering.budgets import InvocationBudgets
 
 
@@ -101,6 +102,7 @@ class ModelGateway:
         left = spent.tokens_left(key, route.max_tokens_per_invocation)
         if left <= 0:
             await self._denied(claims, "token budget spent")
+            BUDGET_DENIALS.labels(claims.tenant_id, "invocation_tokens").inc()
             raise BudgetExceeded(
                 f"Invocation {claims.invocation_id} used its {route.max_tokens_per_invocation} "
                 f"tokens ({claims.tier} tier).",

@@ -22,6 +22,7 @@ from agentry.kit.periodic import Periodic
 from agentry.models import PolicySet, PolicyVersion
 from agentry.models.policy import PLATFORM_SCOPE
 from agentry.policy.engine import (
+    DENIALS,
     Compiled,
     Decision,
     PolicyDenied,
@@ -116,6 +117,7 @@ class PolicyService:
                     **details,
                 },
             )
+        DENIALS.labels(req.tenant_id, req.action, "cedar").inc()
         raise PolicyDenied(
             f"{req.action} on '{req.resource}' denied: {decision.reason}",
             extra={"policy_version": decision.version},
