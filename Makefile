@@ -204,6 +204,10 @@ bench-tools: ## wrk for the HTTP benchmarks (apt when missing; elsewhere install
 bench-sync: install bench-tools ## Sync echo through the platform vs. direct to the agent process
 	$(VENV)/bin/python bench/sync_invoke.py
 
+.PHONY: bench-tracing
+bench-tracing: install bench-tools ## Sync echo through the platform with tracing off vs on (OTLP export)
+	$(VENV)/bin/python bench/tracing_overhead.py
+
 # Agent developers (see docs/agent-developer-guide.md). ALIAS defaults to live.
 ALIAS ?= live
 agent-init: install ## Scaffold an agent: make agent-init NAME=my_agent [DIR=agents/my_agent]
