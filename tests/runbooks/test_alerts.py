@@ -60,7 +60,7 @@ def test_every_alert_has_a_promtool_unit_test() -> None:
     """The rate rules are evaluated by promtool (`make alerts-check`): each must be tested
     firing there, with its runbook annotation."""
     tests = (RULES.parent / "agentry.rules.test.yml").read_text()
-    for name in NEW_IN_ISSUE_16 + ("BudgetDenials", "WebhookDeliveriesFailing"):
+    for name in (*NEW_IN_ISSUE_16, "BudgetDenials", "WebhookDeliveriesFailing"):
         assert re.search(rf"alertname: {name}\n\s+exp_alerts:\n\s+- exp_labels", tests), name
 
 
