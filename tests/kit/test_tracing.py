@@ -18,7 +18,7 @@ from agentry.llm.service import ModelGateway
 from agentry.testing.inproc import InProcApp
 from tests.llm.test_service import _ask, _claims, gateway, recorded  # noqa: F401 (fixtures)
 
-TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"  # pragma: allowlist secret (W3C example id)
 PARENT = "00f067aa0ba902b7"
 
 
