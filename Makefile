@@ -204,6 +204,10 @@ bench-tools: ## wrk for the HTTP benchmarks (apt when missing; elsewhere install
 bench-sync: install bench-tools ## Sync echo through the platform vs. direct to the agent process
 	$(VENV)/bin/python bench/sync_invoke.py
 
+.PHONY: bench-tracing
+bench-tracing: install bench-tools ## Sync echo through the platform with tracing off vs on (OTLP export)
+	$(VENV)/bin/python bench/tracing_overhead.py
+
 # Agent developers (see docs/agent-developer-guide.md). ALIAS defaults to live.
 ALIAS ?= live
 agent-init: install ## Scaffold an agent: make agent-init NAME=my_agent [DIR=agents/my_agent]
@@ -268,6 +272,12 @@ test-ci: install ## The whole suite with JUnit and coverage reports in reports/ 
 
 build: install ## The platform's wheel and sdist in dist/ (built from the locked tree)
 	$(UV) build --out-dir $(CURDIR)/dist
+
+.PHONY: alerts-check
+alerts-check: ## promtool: check the alert rules and run their unit tests (promtool: apt-get install prometheus)
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (Debian) provides it" >&2; exit 1; }
+	promtool check rules docs/alerts/agentry.rules.yml
+	cd docs/alerts && promtool test rules agentry.rules.test.yml
 
 secret-scan: install ## Fail on any secret in the tracked files that .secrets.baseline does not hold
 	$(VENV)/bin/python -m agentry.delivery.secret_scan .secrets.baseline

@@ -51,6 +51,7 @@ from agentry.invocations.streams import StreamHub
 from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
+from agentry.kit import tracing
 from agentry.kit.cors import install_cors
 from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import create_engine, create_sessionmaker
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)
+        traced = tracing.configure(settings, "agentry-api")
         url = settings.effective_database_url
         if migrate:
             await upgrade_async(url)
@@ -263,6 +265,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await authenticator.stop()
             await runtime.aclose()
             await engine.dispose()
+            if traced is not None:
+                tracing.shutdown()
 
     local = settings.profile == "local"
     app = FastAPI(

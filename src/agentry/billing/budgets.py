@@ -26,6 +26,7 @@ from agentry.kit.clock import monotonic
 from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError
 from agentry.kit.logging import get_logger
+from agentry.metering.budgets import DENIALS as BUDGET_DENIALS
 from agentry.models import TenantBudget
 from agentry.webhooks.service import enqueue_tenant_event
 
@@ -69,6 +70,7 @@ class MonthlyBudgets:
         if known is None or known.month != month or monotonic() - known.loaded_at > self._ttl_s:
             known = await self.load(tenant_id, month)
         if known.status == "exhausted":
+            BUDGET_DENIALS.labels(tenant_id, "monthly").inc()
             raise BudgetExhausted(
                 f"This month's budget of {known.limit:f} {self._currency} is used up "
                 f"({known.spent:f} spent). Running work finishes; new work starts again next "

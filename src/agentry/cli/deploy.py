@@ -7,6 +7,7 @@ Exit codes: 0 deployed/verified, 1 rolled back or failed, 2 bad input.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -119,7 +120,14 @@ def verify_cmd(
     from agentry.delivery.verify import verify
 
     base, secret = resolve(url, key)
-    result = verify(base, secret, rounds=rounds, max_error_rate=max_error_rate, max_p99_s=max_p99_s)
+    result = verify(
+        base,
+        secret,
+        rounds=rounds,
+        max_error_rate=max_error_rate,
+        max_p99_s=max_p99_s,
+        metrics_token=os.environ.get("AGENTRY_METRICS_TOKEN", ""),
+    )
     if as_json:
         print_json(result.as_dict())
     else:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.agent_auth.tokens import TokenSigner
@@ -33,6 +34,7 @@ from agentry.invocations.sessions import runtime_session_id
 from agentry.jobs import metrics
 from agentry.jobs.repository import JobQueueRepository, JobRepository
 from agentry.jobs.service import ResultTooLarge, finish_job, result_size, too_large_message
+from agentry.kit import tracing
 from agentry.kit.clock import utcnow
 from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError
@@ -292,11 +294,24 @@ class JobWorker:
         assert job.deadline_at is not None
         remaining = (job.deadline_at - self._clock()).total_seconds()
         try:
-            async with asyncio.timeout_at(loop.time() + max(remaining, 0.0)):
-                if job.async_agent:
-                    await self._run_async(job, invocation)
-                else:
-                    await self._run_plain(job, invocation, remaining)
+            # Each attempt is its own trace (the job row does not keep the submitter's context).
+            with tracing.span(
+                f"invoke_agent {job.agent_name}",
+                kind=SpanKind.CLIENT,
+                attributes={
+                    tracing.OPERATION: "invoke_agent",
+                    "gen_ai.agent.name": job.agent_name,
+                    tracing.TENANT: job.tenant_id,
+                    tracing.INVOCATION: invocation.invocation_id,
+                    "agentry.invocation.mode": "job",
+                    "agentry.job.attempt": job.attempts,
+                },
+            ):
+                async with asyncio.timeout_at(loop.time() + max(remaining, 0.0)):
+                    if job.async_agent:
+                        await self._run_async(job, invocation)
+                    else:
+                        await self._run_plain(job, invocation, remaining)
         except TimeoutError:
             await self._finish(
                 job,

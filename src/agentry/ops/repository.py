@@ -51,6 +51,13 @@ class OpsRepository:
         rows = (await self.session.execute(stmt)).all()
         return {status: (int(n), oldest) for status, n, oldest in rows}
 
+    async def retrying_deliveries(self) -> int:
+        """Pending deliveries that failed at least once and wait for their next attempt."""
+        stmt = select(func.count()).where(  # scoping: exempt (operator webhook failures)
+            WebhookDelivery.status == "pending", WebhookDelivery.attempts > 0
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def delivery_counts(self) -> dict[str, tuple[int, datetime | None]]:
         """Per webhook delivery status: how many, and the oldest one's `created_at`."""
         stmt = select(  # scoping: exempt (operator webhook backlog across tenants)

@@ -23,6 +23,7 @@ from agentry.models import PolicySet, PolicyVersion
 from agentry.models.policy import PLATFORM_SCOPE
 from agentry.policy.aws import Active, AgentCorePolicies, Version
 from agentry.policy.engine import (
+    DENIALS,
     Compiled,
     Decision,
     PolicyDenied,
@@ -125,6 +126,7 @@ class PolicyService:
                     **details,
                 },
             )
+        DENIALS.labels(req.tenant_id, req.action, "cedar").inc()
         raise PolicyDenied(
             f"{req.action} on '{req.resource}' denied: {decision.reason}",
             extra={"policy_version": decision.version},

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from agentry.config import Settings, get_settings
+from agentry.kit import tracing
 from agentry.kit.logging import get_logger
 from agentry.runtime.agentcore import (
     AgentCoreRuntime,
@@ -199,6 +200,7 @@ class LocalRuntime:
         }
         if extra:
             headers.update(extra)
+        tracing.inject(headers)  # the agent's spans join the caller's trace
         return headers
 
     async def _post(
