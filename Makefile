@@ -9,6 +9,10 @@ AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents infra
 LOGS = $(or $(AGENTRY_HOME),.agentry)/logs
+# `make ops-... BREAK_GLASS=1`: the long-lived operator key even with a login (audited; RUNBOOK-009).
+ifneq ($(BREAK_GLASS),)
+export AGENTRY_BREAK_GLASS := 1
+endif
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
 	agent-init agent-push agent-validate agent-golden agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
@@ -16,7 +20,7 @@ LOGS = $(or $(AGENTRY_HOME),.agentry)/logs
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust \
 	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable \
 	ops-tenant-erase ops-jobs ops-job-cancel ops-dead-letters ops-dead-letter-replay ops-webhooks-replay-failed \
-	ops-sessions ops-session-stop ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
+	ops-sessions ops-session-stop ops-login ops-logout ops-whoami ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -88,6 +92,15 @@ ops-tenant-erase: install ## Erase a tenant and its data, audit pseudonymised (R
 	$(AGENTRY) ops tenants erase $(TENANT) $(if $(filter yes,$(CONFIRM)),--yes) $(if $(JSON),--json)
 
 # Operators at 3 a.m. (docs/runbooks/). Add JSON=1 for --json. Every change is audited.
+ops-login: install ## Short-lived operator credentials from the identity provider (RUNBOOK-009): make ops-login [AS=oli@platform]
+	$(AGENTRY) ops login $(if $(AS),--as '$(AS)')
+
+ops-logout: install ## Forget the stored operator token
+	$(AGENTRY) ops logout
+
+ops-whoami: install ## Who operator targets act as: the login and its expiry, or the break-glass key
+	$(AGENTRY) ops whoami $(if $(JSON),--json)
+
 ops-health: install ## One screen: readiness, job queues, webhook backlog, sessions; exit 1 when something needs you
 	$(AGENTRY) ops health $(if $(JSON),--json)
 
