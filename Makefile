@@ -20,7 +20,7 @@ endif
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust \
 	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable \
 	ops-tenant-erase ops-jobs ops-job-cancel ops-dead-letters ops-dead-letter-replay ops-webhooks-replay-failed \
-	ops-sessions ops-session-stop ops-login ops-logout ops-whoami ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
+	ops-sessions ops-session-stop ops-login ops-logout ops-whoami ops-keys ops-signing-key-rotate ops-signing-key-retire ops-webhook-key-rotate ops-webhook-key-retire ops-pepper-rotate ops-pepper-retire ops-operator-key-rotate keys-list keys-rotate ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -203,6 +203,38 @@ ops-tool-target-refresh: install ## Re-list a target's tools: make ops-tool-targ
 
 ops-tool-target-remove: install ## Remove a target and its tools: make ops-tool-target-remove NAME=crm
 	$(AGENTRY) ops tools targets remove $(NAME) $(if $(JSON),--json)
+
+# Key and secret rotation (RUNBOOK-010): rotate, overlap, retire. Every change is audited.
+ops-keys: install ## Signing key ids (current, retired), webhook box keys and API key peppers in use
+	$(AGENTRY) ops keys status $(if $(JSON),--json)
+
+ops-signing-key-rotate: install ## New invocation-token signing key; the old one verifies (JWKS) until retired
+	$(AGENTRY) ops keys rotate-signing $(if $(JSON),--json)
+
+ops-signing-key-retire: install ## End the signing key overlap (wait the token lifetime first)
+	$(AGENTRY) ops keys retire-signing $(if $(JSON),--json)
+
+ops-webhook-key-rotate: install ## New secret box key and every stored secret re-encrypted: make ops-webhook-key-rotate [REENCRYPT_ONLY=1]
+	$(AGENTRY) ops keys rotate-webhook-box $(if $(REENCRYPT_ONLY),--reencrypt-only) $(if $(JSON),--json)
+
+ops-webhook-key-retire: install ## Drop old secret box keys (refused while a stored secret needs one)
+	$(AGENTRY) ops keys retire-webhook-box $(if $(JSON),--json)
+
+ops-pepper-rotate: install ## New API key pepper; keys re-hash at their next use during the overlap
+	$(AGENTRY) ops keys rotate-pepper $(if $(JSON),--json)
+
+ops-pepper-retire: install ## End the pepper overlap: keys not used since the rotation are refused
+	$(AGENTRY) ops keys retire-pepper $(if $(JSON),--json)
+
+ops-operator-key-rotate: install ## Rotate the break-glass operator key (new secret printed once): make ops-operator-key-rotate [OVERLAP=3600]
+	$(AGENTRY) ops keys rotate-operator-key $(if $(OVERLAP),--overlap $(OVERLAP)) $(if $(JSON),--json)
+
+# Tenant admins: their own API keys (AGENTRY_API_KEY).
+keys-list: install ## Your tenant's API keys: make keys-list
+	$(AGENTRY) keys list $(if $(JSON),--json)
+
+keys-rotate: install ## New key, same scopes; the old one works OVERLAP s more: make keys-rotate ID=key_... [OVERLAP=86400]
+	$(AGENTRY) keys rotate $(ID) $(if $(OVERLAP),--overlap $(OVERLAP)) $(if $(JSON),--json)
 
 fmt: install ## Format and autofix
 	$(VENV)/bin/ruff format $(CODE)

@@ -126,9 +126,10 @@ class TokenVerifier:
             kid = jwt.get_unverified_header(token).get("kid")
         except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
             raise InvalidInvocationToken(f"unusable token: {exc}") from exc
-        if kid not in self._keys:
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
             raise InvalidInvocationToken("unknown signing key")
-        return self._keys[kid]
+        return key
 
     def verify(self, token: str) -> InvocationClaims:
         if len(token) > MAX_TOKEN_CHARS:  # before any parsing: a 200 KB "token" costs nothing
@@ -264,6 +265,10 @@ class TokenSigner:
         retired.pop(self._kid, None)
         self._retired = retired
         self._seen = seen
+
+    @property
+    def key_dir(self) -> Path:
+        return self._dir
 
     @property
     def kid(self) -> str:

@@ -12,6 +12,7 @@ Standard library only: every CLI command imports this module (through `client.re
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -108,9 +109,7 @@ def operator_credential(url: str, fallback_key: str | None) -> str:
         return token.access_token
     if fallback_key:
         return fallback_key
-    raise LoginError(
-        f"no operator login: run `make ops-login` (break-glass: {OPERATOR_KEY_ENV})"
-    )
+    raise LoginError(f"no operator login: run `make ops-login` (break-glass: {OPERATOR_KEY_ENV})")
 
 
 def _b64url(raw: bytes) -> str:
@@ -162,10 +161,8 @@ def _loopback_code(authorize_url: str, server: Any, state: str, say: Any) -> str
     import webbrowser
 
     say(f"Open this URL to sign in: {authorize_url}")
-    try:
+    with contextlib.suppress(webbrowser.Error):
         webbrowser.open(authorize_url)
-    except webbrowser.Error:
-        pass
     server.timeout = LOOPBACK_WAIT_S
     server.handle_request()
     if server.location is None:
@@ -226,6 +223,7 @@ def login(url: str, *, dev_user: str | None, say: Any) -> StoredToken:
             raise LoginError(f"dev sign-in as {dev_user!r} refused: {body[:200].decode()}")
         code = _code_from_redirect(headers["location"], state)
     else:
+        assert server is not None
         try:
             code = _loopback_code(authorize, server, state, say)
         finally:
@@ -253,7 +251,9 @@ def login(url: str, *, dev_user: str | None, say: Any) -> StoredToken:
         me.close()
     if answer.status_code != 200:
         problem = answer.json() if answer.content else {}
-        raise LoginError(f"the platform refused the login: {problem.get('code', answer.status_code)}")
+        raise LoginError(
+            f"the platform refused the login: {problem.get('code', answer.status_code)}"
+        )
     who = answer.json()
     if who.get("role") != "operator":
         raise LoginError(

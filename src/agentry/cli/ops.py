@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.cli import billing, failover, gateway, operate, policies, tenants, tools, usage
+from agentry.cli import billing, failover, gateway, keys, operate, policies, tenants, tools, usage
 from agentry.cli.output import group
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ app.command("metrics")(operate.metrics)
 app.command("token-issuer")(operate.token_issuer)
 audit_app.command("export")(operate.audit_export)
 app.add_typer(operate.db_app, name="db")
+app.add_typer(keys.ops_app, name="keys")
 
 
 async def _verify() -> Verification:
@@ -99,12 +100,15 @@ def login(
     import os
 
     from agentry.cli.client import err
-    from agentry.cli.login import LoginError, login as sign_in
+    from agentry.cli.login import LoginError
+    from agentry.cli.login import login as sign_in
     from agentry.kit.envfile import read_env_file
 
     home = os.environ.get("AGENTRY_HOME", ".agentry")
-    base = url or os.environ.get("AGENTRY_URL") or read_env_file(Path(home) / "dev.env").get(
-        "AGENTRY_URL"
+    base = (
+        url
+        or os.environ.get("AGENTRY_URL")
+        or read_env_file(Path(home) / "dev.env").get("AGENTRY_URL")
     )
     if not base:
         err().print("[red]error[/] set AGENTRY_URL (or pass --url)")
@@ -145,4 +149,6 @@ def whoami(
         print_json(me)
         return
     until = f" until {me['expires_at']}" if via_login else " (audited on every use)"
-    typer.echo(f"{me['subject']} role {me['role']} in {me['tenant_slug']}: {me['credential']}{until}")
+    typer.echo(
+        f"{me['subject']} role {me['role']} in {me['tenant_slug']}: {me['credential']}{until}"
+    )
