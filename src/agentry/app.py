@@ -21,7 +21,7 @@ from agentry.a2a.tasks import JobTasks
 from agentry.agent_auth.ended import EndedInvocations
 from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.endpoints import router as api_keys_router
-from agentry.api_keys.pepper import api_key_pepper
+from agentry.api_keys.pepper import PepperRing
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.endpoints import router as audit_router
 from agentry.audit.wiring import build_audit_log, checkpoint_publisher
@@ -130,8 +130,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         runtime = build_regional_runtime(settings)
         await runtime.start()
         placement = await start_placement(maker, runtime, settings)
-        pepper = api_key_pepper(settings)
-        authenticator = ApiKeyAuthenticator(maker, pepper)
+        peppers = PepperRing(settings)
+        authenticator = ApiKeyAuthenticator(maker, peppers.all)
+        app.state.peppers = peppers
         authenticator.start()
         routes = RouteCache(maker)
         prices, price_refresher = await start_price_book(maker, settings)

@@ -95,6 +95,8 @@ async def authenticate(request: Request) -> Principal:
         raise
     request.state.tenant_id = principal.tenant_id
     request.state.principal = principal
+    if is_key and principal.is_operator:
+        await _break_glass(request, platform, principal)
     structlog.contextvars.bind_contextvars(tenant=principal.tenant_id)
     return principal
 
@@ -119,6 +121,20 @@ async def _failed(
         )
     except Exception as exc:  # an audit outage must not turn a 401 into a 500
         log.error("audit_append_failed", action="auth.failed", error_type=type(exc).__name__)
+
+
+async def _break_glass(request: Request, platform: Platform, principal: Principal) -> None:
+    """The long-lived operator key is break-glass (`make ops-login` is the daily path): every
+    use leaves an audit row, written before the call runs."""
+    route = getattr(request.scope.get("route"), "path", None) or request.url.path
+    await platform.audit.append_now(
+        actor=principal.actor,
+        action="operator.break_glass",
+        outcome=Outcome.success,
+        actor_tenant_id=principal.tenant_id,
+        target_tenant_id=principal.tenant_id,
+        details={"break_glass": True, "method": request.method, "route": route},
+    )
 
 
 async def _denied(request: Request, principal: Principal, needed: str) -> None:
