@@ -141,7 +141,8 @@ async def test_daily_lines_by_day_agent_model_and_kind_with_csv(api: InProcApp) 
             ("2026-11-01", "concierge", "local-large", "input_tokens", 2, 120),
             ("2026-11-02", "concierge", "local-large", "input_tokens", 1, 50),
         ]
-        assert Decimal(body["total_cost"]) == Decimal("0.19")
+        assert body["total_cost"] == "0.190000000"  # fixed-point text, as in the CSV
+        assert [x["cost"] for x in body["lines"]] == ["0.020000000", "0.120000000", "0.050000000"]
         assert body["currency"] == "USD"
 
         csv_r = await c.get("/v1/usage/daily.csv", params=WINDOW)
@@ -152,7 +153,7 @@ async def test_daily_lines_by_day_agent_model_and_kind_with_csv(api: InProcApp) 
         assert rows[0] == "day,agent,model,kind,events,quantity,cost"
         assert rows[1:] == [
             f"{x['day']},{x['agent']},{x['model']},{x['kind']},{x['events']},{x['quantity']},"
-            f"{Decimal(x['cost']):f}"
+            f"{x['cost']}"
             for x in body["lines"]
         ]
         assert rows[2].endswith(",0.120000000")

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
+
+# Fixed-point text ("0.000000100", never "1.00E-7"): what the CSV and the web app show.
+Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)]
 
 
 class UsageLine(BaseModel):
@@ -29,7 +33,7 @@ class DailyUsageLine(BaseModel):
     kind: str
     events: int
     quantity: int
-    cost: Decimal
+    cost: Money
 
 
 class DailyUsage(BaseModel):
@@ -37,4 +41,4 @@ class DailyUsage(BaseModel):
     end: datetime
     currency: str = "USD"
     lines: list[DailyUsageLine]
-    total_cost: Decimal
+    total_cost: Money
