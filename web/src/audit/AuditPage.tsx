@@ -96,7 +96,7 @@ export function AuditPage() {
                 <Row id={e.id} data-action={e.action} data-seq={e.seq}>
                   <Cell data-label="Time (UTC)">{e.at.replace("T", " ").replace(/\.\d+/, "").replace(/(Z|\+00:00)$/, "")}</Cell>
                   <Cell data-label="Action">
-                    <code>{e.action}</code>
+                    <code className="action">{e.action}</code>
                   </Cell>
                   <Cell data-label="Outcome">{e.outcome}</Cell>
                   <Cell data-label="Actor">
