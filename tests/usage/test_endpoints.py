@@ -182,3 +182,14 @@ async def test_bad_daily_windows_are_422_problems(api: InProcApp) -> None:
                 assert r.json()["code"] == "validation_error"
     async with api.client() as c:
         assert (await c.get("/v1/usage/daily.csv")).status_code == 401
+
+
+async def test_daily_costs_are_fixed_point_text_never_exponents(api: InProcApp) -> None:
+    acme = await api.tenant("acme")
+    await _usage(api, acme.id, "tiny", "input_tokens", 1, "0.0000001", DAY1)
+    async with api.client((await api.key(acme, Role.member)).secret) as c:
+        body = (await c.get("/v1/usage/daily", params=WINDOW)).json()
+        assert [x["cost"] for x in body["lines"]] == ["0.000000100"]  # str(Decimal) is 1.00E-7
+        assert body["total_cost"] == "0.000000100"
+        csv_text = (await c.get("/v1/usage/daily.csv", params=WINDOW)).text
+        assert csv_text.splitlines()[1].endswith(",input_tokens,1,1,0.000000100")
