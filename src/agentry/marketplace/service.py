@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.audit.service import AuditLog
-from agentry.identity.principal import Principal
+from agentry.identity.principal import Principal, Role
 from agentry.kit.clock import monotonic, utcnow
 from agentry.kit.errors import Conflict, Forbidden, NotFound
 from agentry.kit.ids import new_id
@@ -248,6 +248,10 @@ class Marketplace:
     ) -> list[dict[str, Any]]:
         rows = await ListingRepository(session).with_agents(status=ListingStatus.approved.value)
         subs = await SubscriptionRepository(session, p.tenant_id).agent_ids()
+        versions: dict[str, list[dict[str, Any]]] = {}
+        numbers = await AgentVersionRepository(session).numbers_for_agents([a.id for _, a in rows])
+        for agent_id, number, created_at in numbers:
+            versions.setdefault(agent_id, []).append({"number": number, "created_at": created_at})
         needle = (q or "").lower()
         out = []
         for listing, agent in rows:
@@ -256,12 +260,16 @@ class Marketplace:
                 continue
             if tag and tag not in listing.tags:
                 continue
+            mine = listing.publisher_tenant_id == p.tenant_id
+            if p.role is Role.member and not (mine or agent.id in subs):
+                continue  # members browse what their admins subscribed to
             out.append(
                 listing_out(
                     listing,
                     agent.name,
                     subscribed=agent.id in subs,
-                    mine=listing.publisher_tenant_id == p.tenant_id,
+                    mine=mine,
+                    versions=versions.get(agent.id, []),
                 )
             )
         return out

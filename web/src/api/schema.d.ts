@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Platform Audit
-         * @description The whole audit trail, or one tenant's, newest first.
+         * @description The whole audit trail, or one tenant's, newest first (the same filters).
          */
         get: operations["platform_audit_v1_admin_audit_get"];
         put?: never;
@@ -1006,7 +1006,8 @@ export interface paths {
         };
         /**
          * Tenant Audit
-         * @description Your tenant's audit trail (events where it acted or was acted on), newest first.
+         * @description Your tenant's audit trail (events where it acted or was acted on), newest first;
+         *     filtered by action and time, paged with `next_before_seq`.
          */
         get: operations["tenant_audit_v1_audit_get"];
         put?: never;
@@ -1151,7 +1152,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The catalogue: approved listings, searched by text and tag */
+        /**
+         * The catalogue: approved listings, searched by text and tag
+         * @description Members see only what their tenant subscribes to (or publishes); admins, developers
+         *     and operators see every approved listing, with its versions.
+         */
         get: operations["catalogue_v1_marketplace_get"];
         put?: never;
         post?: never;
@@ -1590,6 +1595,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tenant's usage by day, agent, model and kind
+         * @description At most 366 days; days are UTC dates.
+         */
+        get: operations["tenant_daily_usage_v1_usage_daily_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage/daily.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The same lines as CSV (a download) */
+        get: operations["tenant_daily_usage_csv_v1_usage_daily_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -2012,6 +2054,51 @@ export interface components {
              * Format: date
              */
             day: string;
+        };
+        /** DailyUsage */
+        DailyUsage: {
+            /**
+             * Currency
+             * @default USD
+             */
+            currency: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Lines */
+            lines: components["schemas"]["DailyUsageLine"][];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Total Cost */
+            total_cost: string;
+        };
+        /** DailyUsageLine */
+        DailyUsageLine: {
+            /** Agent */
+            agent: string;
+            /** Cost */
+            cost: string;
+            /**
+             * Day
+             * @description UTC date, YYYY-MM-DD
+             */
+            day: string;
+            /** Events */
+            events: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Model
+             * @description Empty for quantities without a model (e.g. tool calls)
+             */
+            model: string;
+            /** Quantity */
+            quantity: number;
         };
         /** DeadLetter */
         DeadLetter: {
@@ -2500,6 +2587,21 @@ export interface components {
             tags: string[];
             /** Tier Minimum */
             tier_minimum: string | null;
+            /**
+             * Versions
+             * @description In the catalogue
+             */
+            versions?: components["schemas"]["ListingVersion"][] | null;
+        };
+        /** ListingVersion */
+        ListingVersion: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Number */
+            number: number;
         };
         /** LockTake */
         LockTake: {
@@ -3532,6 +3634,12 @@ export interface operations {
                 tenant_id?: string | null;
                 limit?: number;
                 before_seq?: number | null;
+                /** @description An action name, or a prefix ending in "." (e.g. `keys.`). */
+                action?: string | null;
+                /** @description At or after (with a zone). */
+                from?: string | null;
+                /** @description Before (with a zone). */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -7980,6 +8088,12 @@ export interface operations {
             query?: {
                 limit?: number;
                 before_seq?: number | null;
+                /** @description An action name, or a prefix ending in "." (e.g. `keys.`). */
+                action?: string | null;
+                /** @description At or after (with a zone). */
+                from?: string | null;
+                /** @description Before (with a zone). */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -10618,6 +10732,128 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenant_daily_usage_v1_usage_daily_get: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive); default 30 days ago. */
+                from?: string | null;
+                /** @description End (exclusive); default now. */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyUsage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenant_daily_usage_csv_v1_usage_daily_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive); default 30 days ago. */
+                from?: string | null;
+                /** @description End (exclusive); default now. */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The daily lines as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
                 };
             };
             /** @description Unauthorized */
