@@ -50,7 +50,6 @@ async def create_job(
     await quotas.admit(principal, len(await request.body()))
     body = await json_body(request, JobCreate)
     created = await service.create_job(
-        session,
         settings=platform.settings,
         routes=platform.routes,
         box=request.app.state.secret_box,

@@ -100,7 +100,6 @@ def request_hash(agent: str, body: JobCreate) -> str:
 
 
 async def create_job(
-    session: AsyncSession,
     *,
     settings: Settings,
     routes: RouteCache,
@@ -185,7 +184,9 @@ async def commit_created(inserts: GroupCommit, created: Created, session: AsyncS
         if existing is None:
             raise IdempotencyKeyReused("A request with this Idempotency-Key is in flight.") from exc
         if existing.request_hash != job.request_hash:
-            raise IdempotencyKeyReused("This Idempotency-Key was used for another request.") from exc
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used for another request."
+            ) from exc
         return Created(existing, None, replayed=True)
     return created
 
