@@ -13,6 +13,7 @@ replicas exactly one sends it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -63,12 +64,19 @@ class MonthlyBudgets:
         self._currency = currency
         self._ttl_s = ttl_s
         self._known: dict[str, _Known] = {}
+        self._loading: dict[str, asyncio.Future[_Known]] = {}
 
     async def check(self, tenant_id: str) -> None:
         known = self._known.get(tenant_id)
         month = Month.current()
         if known is None or known.month != month or monotonic() - known.loaded_at > self._ttl_s:
-            known = await self.load(tenant_id, month)
+            # One load per tenant at a time (many requests miss together when it expires).
+            loading = self._loading.get(tenant_id)
+            if loading is None:
+                loading = asyncio.ensure_future(self.load(tenant_id, month))
+                self._loading[tenant_id] = loading
+                loading.add_done_callback(lambda _f: self._loading.pop(tenant_id, None))
+            known = await asyncio.shield(loading)
         if known.status == "exhausted":
             BUDGET_DENIALS.labels(tenant_id, "monthly").inc()
             raise BudgetExhausted(

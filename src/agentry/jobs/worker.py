@@ -36,6 +36,7 @@ from agentry.jobs.repository import JobQueueRepository, JobRepository
 from agentry.jobs.service import ResultTooLarge, finish_job, result_size, too_large_message
 from agentry.kit import tracing
 from agentry.kit.clock import utcnow
+from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError
 from agentry.kit.ids import new_id
@@ -105,6 +106,8 @@ class JobWorker:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        # Terminal transitions of jobs finishing together share one transaction.
+        self._finishes = GroupCommit(maker)
         self.on_finished: Callable[[], None] = lambda: None
 
     # lifecycle
@@ -123,6 +126,7 @@ class JobWorker:
         for task in [*self._tasks, *self._running.values()]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._finishes.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -480,8 +484,10 @@ class JobWorker:
         return RuntimeTarget(runtime_arn=job.runtime_arn, qualifier=job.qualifier)
 
     async def _finish(self, job: Job, status: JobStatus, **kwargs: Any) -> None:
-        async with session_scope(self._maker) as session:
-            done = await finish_job(session, job, status, prices=self._prices, **kwargs)
+        async def finish(session: AsyncSession) -> Job | None:
+            return await finish_job(session, job, status, prices=self._prices, **kwargs)
+
+        done = await self._finishes.run(finish)
         if done is not None:
             self.on_finished()  # its webhook goes out now, not on the sender's next poll
         log.info("jobs.finished", job=job.id, status=status.value, applied=done is not None)

@@ -8,6 +8,7 @@ before. Entitlements are cached for `ttl_s` (a change in this process applies at
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +70,12 @@ class Entitlements:
         self._maker = maker
         self._ttl_s = ttl_s
         self._gates: tuple[dict[str, Gate], float] | None = None
+        self._loading: asyncio.Future[dict[str, Gate]] | None = None
         self._subs: dict[str, tuple[set[str], float]] = {}
 
     def invalidate(self, tenant_id: str | None = None) -> None:
         self._gates = None
+        self._loading = None  # a load started before the change must not be shared
         if tenant_id is None:
             self._subs.clear()
         else:
@@ -81,6 +84,12 @@ class Entitlements:
     async def _gated(self) -> dict[str, Gate]:
         if self._gates is not None and self._gates[1] > monotonic():
             return self._gates[0]
+        # One load at a time: the requests that miss together when it expires share it.
+        if self._loading is None or self._loading.done():
+            self._loading = asyncio.ensure_future(self._load_gates())
+        return await asyncio.shield(self._loading)
+
+    async def _load_gates(self) -> dict[str, Gate]:
         async with self._maker() as session:
             rows = await ListingRepository(session).with_agents()
         gates = {

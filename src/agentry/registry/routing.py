@@ -6,6 +6,7 @@ process invalidates at once, other replicas see it within `ttl_s`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,13 +99,21 @@ class RouteCache:
         self._maker = maker
         self._ttl_s = ttl_s
         self._cache: dict[tuple[str, str], tuple[Route, float]] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[Route]] = {}
 
     async def resolve(self, agent_name: str, alias: str) -> Route:
         key = (agent_name, alias)
         hit = self._cache.get(key)
         if hit is not None and hit[1] > monotonic():
             return hit[0]
-        route = await self._load(agent_name, alias)
+        # One load per key at a time: when the entry expires under load, the requests that
+        # miss together wait for one read instead of each making its own.
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(agent_name, alias))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda _f: self._loading.pop(key, None))
+        route = await asyncio.shield(loading)
         self._cache[key] = (route, monotonic() + self._ttl_s)
         return route
 
