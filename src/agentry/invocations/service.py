@@ -715,7 +715,11 @@ class InvocationService:
         after = _parse_last_event_id(last_event_id)
         if self._quotas is not None:
             await self._quotas.check_rate(principal)
-        if not await self._events_after(principal, invocation_id, -1, limit=1):
+        # Running here: its buffer is the truth (its first rows may not be committed yet).
+        running = self._streams is not None and (
+            self._streams.local(invocation_id, principal.tenant_id) is not None
+        )
+        if not running and not await self._events_after(principal, invocation_id, -1, limit=1):
             raise StreamNotFound("No such stream (or it has expired).")
         return StreamReply(
             self._follow(principal, invocation_id, after), {"X-Invocation-Id": invocation_id}
