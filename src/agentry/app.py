@@ -43,6 +43,7 @@ from agentry.invocations.channel import build_channel
 from agentry.invocations.context import AgentContext
 from agentry.invocations.endpoints import router as invocations_router
 from agentry.invocations.endpoints import streams_router
+from agentry.invocations.hot import hot_routes
 from agentry.invocations.housekeeping import Housekeeper
 from agentry.invocations.idempotency import IdempotencyStore
 from agentry.invocations.recorder import InvocationRecorder
@@ -326,4 +327,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.mount("/agent/mcp", McpMount())
     app.include_router(web_router)
+    # Ahead of every FastAPI route: the invoke and stream calls skip its router scan and
+    # dependency solving (same checks, same answers; invocations/hot.py).
+    app.router.routes[:0] = hot_routes()
     return app

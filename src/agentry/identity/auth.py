@@ -157,10 +157,15 @@ class RequireScope:
     async def __call__(
         self, request: Request, principal: Annotated[Principal, Depends(authenticate)]
     ) -> Principal:
-        if not principal.has(self.scope):
-            await _denied(request, principal, f"scope:{self.scope.value}")
-            raise MissingScope(f"This call needs the '{self.scope.value}' scope.")
-        return principal
+        return await require_scope(request, principal, self.scope)
+
+
+async def require_scope(request: Request, principal: Principal, scope: Scope) -> Principal:
+    """`RequireScope` without FastAPI's dependency machinery (invocations/hot.py)."""
+    if not principal.has(scope):
+        await _denied(request, principal, f"scope:{scope.value}")
+        raise MissingScope(f"This call needs the '{scope.value}' scope.")
+    return principal
 
 
 class RequireRole:

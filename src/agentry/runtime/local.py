@@ -59,6 +59,10 @@ def _agent_error(status: int, body: bytes) -> AgentFailed:
     return agent_error(status, message, extra={"agent_status": status})
 
 
+# The call's own deadline is the caller's asyncio timeout; one object, not one per call.
+_CALL_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10)
+
+
 class LocalRuntime:
     """`AgentRuntime` that calls session processes of the local emulator directly."""
 
@@ -219,7 +223,7 @@ class LocalRuntime:
                     f"{url}/invocations",
                     data=payload,
                     headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+                    timeout=_CALL_TIMEOUT,
                 )
             except aiohttp.ClientConnectorError as exc:
                 # Refused before anything was sent: the cached process was reaped or died.
