@@ -189,20 +189,18 @@ class PlatformRequestHandler(DefaultRequestHandler):
         p = self._jobs.platform
         try:
             await self._jobs.quotas.admit(principal, len(text.encode()))
+            created = await jobs.create_job(
+                settings=p.settings,
+                routes=p.routes,
+                box=self._jobs.box,
+                principal=principal,
+                agent_name=agent,
+                body=body,
+                idempotency_key=None,
+                gate=self._jobs.gate,
+            )
             async with p.sessionmaker() as session:
-                created = await jobs.create_job(
-                    session,
-                    settings=p.settings,
-                    routes=p.routes,
-                    box=self._jobs.box,
-                    principal=principal,
-                    agent_name=agent,
-                    body=body,
-                    idempotency_key=None,
-                    gate=self._jobs.gate,
-                )
-                await session.commit()
-            await jobs.commit_created(p.inserts, created)
+                created = await jobs.commit_created(p.inserts, created, session)
         except AgentryError as exc:
             raise refused(exc) from exc
         task = task_of(created.job)
