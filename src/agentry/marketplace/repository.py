@@ -30,7 +30,7 @@ class ListingRepository(RepositoryBase[MarketplaceListing]):
         if publisher is not None:
             stmt = stmt.where(MarketplaceListing.publisher_tenant_id == publisher)
         result = await self.session.execute(stmt.order_by(Agent.name))
-        return [(listing, agent) for listing, agent in result.tuples().all()]
+        return [(listing, agent) for listing, agent in result.all()]
 
 
 class SubscriptionRepository(TenantScopedRepository[AgentSubscription]):

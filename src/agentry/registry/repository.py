@@ -61,7 +61,7 @@ class AgentVersionRepository(RepositoryBase[AgentVersion]):
             .where(AgentVersion.agent_id.in_(agent_ids))
             .order_by(AgentVersion.agent_id, AgentVersion.number)
         )
-        return [(a, n, c) for a, n, c in result.tuples().all()]
+        return [(a, n, c) for a, n, c in result.all()]
 
 
 class AgentAliasRepository(RepositoryBase[AgentAlias]):
