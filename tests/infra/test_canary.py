@@ -33,8 +33,14 @@ EXEMPT = {
     "TenantSessionsRunaway": "per tenant: CloudWatch has no tenant dimension (and should not: "
     "unbounded cardinality)",
     "WebhookBacklog": "the oldest pending delivery's age is database state, on /metrics only; "
-    "the WebhookFailures alarm (same runbook) catches the failing attempts behind it",
+    "the WebhookFailures alarm (same runbook, mirroring WebhookDeliveriesFailing) catches the "
+    "failing attempts behind it",
     "JobsRunningTooLong": "a running job's age is database state, on /metrics only",
+    "PolicyDenialsSpike": "per tenant: CloudWatch has no tenant dimension (the 403s as a whole "
+    "are the AuthFailuresHigh alarm)",
+    "InvocationBudgetDenials": "per tenant, from an in-process counter: no tenant dimension",
+    "CanaryRolledBack": "agent canaries are decided by the platform and counted on /metrics; "
+    "the API's own CodeDeploy canary rolls back on its 5xx/p99 alarms (api stack)",
 }
 
 

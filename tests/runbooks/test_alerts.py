@@ -30,7 +30,7 @@ def test_every_alert_a_page_mentions_exists() -> None:
     for page in pages():
         head = page.text.split("## Steps")[0]
         for name in re.findall(r"Alerts? `([A-Z][A-Za-z]+)`", head) + re.findall(
-            r"or `([A-Z][A-Za-z]+)`", head
+            r"\bor `([A-Z][A-Za-z]+)`", head
         ):
             assert name in known, (page.path.name, name)
 

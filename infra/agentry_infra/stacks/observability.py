@@ -66,9 +66,11 @@ LOG_ALARMS: dict[str, LogAlarm] = {
     "JobsFailed": LogAlarm(
         "5 or more jobs failed in 5 minutes", 5, runbook="RUNBOOK-005-dead-letters.md"
     ),
+    # Failed attempts, where the Prometheus rule counts deliveries waiting for a retry: the
+    # attempts behind those retries are what the worker logs.
     "WebhookFailures": LogAlarm(
         "5 or more webhook attempts not delivered in 5 minutes", 5,
-        runbook="RUNBOOK-005-dead-letters.md",
+        runbook="RUNBOOK-005-dead-letters.md", mirrors=("WebhookDeliveriesFailing",),
     ),
     "WebhookDeadLetters": LogAlarm(
         "A webhook delivery failed every attempt", 1, runbook="RUNBOOK-005-dead-letters.md",
