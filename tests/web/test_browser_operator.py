@@ -28,10 +28,10 @@ if os.environ.get("AGENTRY_TEST_WEB") != "1":
         "browser tests run with AGENTRY_TEST_WEB=1 (make test-web)", allow_module_level=True
     )
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.web.test_browser import (  # noqa: E402
+from tests.web.test_browser import (
     AXE,
     CHROMIUM,
     DIST,
@@ -79,6 +79,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def app(web_stack: Stack, net: Forwarder) -> Forwarder:
+    """Where the browser opens the app, once the stack is up."""
+    assert net.target_port == int(web_stack.url.rsplit(":", 1)[1])
     return net
 
 
@@ -380,15 +382,17 @@ def test_silent_renewal_keeps_the_app_working_past_expiry(
     to_idp: list[str] = []
     page.on(
         "request",
-        lambda r: renewals.append(r.url)
-        if r.method == "POST" and "grant_type=refresh_token" in (r.post_data or "")
-        else None,
+        lambda r: (
+            renewals.append(r.url)
+            if r.method == "POST" and "grant_type=refresh_token" in (r.post_data or "")
+            else None
+        ),
     )
     page.on(
         "request",
-        lambda r: to_idp.append(r.url)
-        if r.is_navigation_request() and "/dev-idp/" in r.url
-        else None,
+        lambda r: (
+            to_idp.append(r.url) if r.is_navigation_request() and "/dev-idp/" in r.url else None
+        ),
     )
     time.sleep(TOKEN_LIFETIME_S + 6)  # past the first token's expiry (no leeway in this stack)
     with web_stack.client(first["access_token"]) as c:
@@ -397,7 +401,8 @@ def test_silent_renewal_keeps_the_app_working_past_expiry(
         page.get_by_role("link", name="Jobs", exact=True).click()
     assert answer.value.status == 200
     sent = answer.value.request.header_value("authorization") or ""
-    assert sent.startswith("Bearer ") and sent != f"Bearer {first['access_token']}"
+    assert sent.startswith("Bearer ")
+    assert sent != f"Bearer {first['access_token']}"
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
     expect(page.get_by_test_id("problem-code")).to_have_count(0)
     renewed = stored_user(page)
@@ -420,9 +425,10 @@ def test_sign_out_ends_the_session_at_the_provider_and_in_the_app(
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert any("/dev-idp/" in u and "/logout" in u for u in went), went
     assert page.url.rstrip("/").endswith("/app")
-    assert page.evaluate(
-        "() => Object.keys(sessionStorage).filter(k => k.startsWith('oidc.user:'))"
-    ) == []
+    assert (
+        page.evaluate("() => Object.keys(sessionStorage).filter(k => k.startsWith('oidc.user:'))")
+        == []
+    )
     page.reload()  # nothing left to sign in with
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.get_by_test_id("whoami")).to_have_count(0)
