@@ -9,6 +9,10 @@ AGENTRY := $(VENV)/bin/agentry
 PYTEST := $(VENV)/bin/pytest
 CODE := src tests bench agents infra
 LOGS = $(or $(AGENTRY_HOME),.agentry)/logs
+# `make ops-... BREAK_GLASS=1`: the long-lived operator key even with a login (audited; RUNBOOK-009).
+ifneq ($(BREAK_GLASS),)
+export AGENTRY_BREAK_GLASS := 1
+endif
 
 .PHONY: help install dev dev-fg dev-down dev-logs worker test test-unit lint fmt bench bench-tools bench-sync bench-push bench-async bench-billing bench-soak bench-drain clean \
 	agent-init agent-push agent-validate agent-golden agent-versions agent-promote agent-rollback agent-logs agent-invoke audit-verify \
@@ -16,7 +20,7 @@ LOGS = $(or $(AGENTRY_HOME),.agentry)/logs
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust \
 	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable \
 	ops-tenant-erase ops-jobs ops-job-cancel ops-dead-letters ops-dead-letter-replay ops-webhooks-replay-failed \
-	ops-sessions ops-session-stop ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
+	ops-sessions ops-session-stop ops-login ops-logout ops-whoami ops-keys ops-signing-key-rotate ops-signing-key-retire ops-webhook-key-rotate ops-webhook-key-retire ops-pepper-rotate ops-pepper-retire ops-operator-key-rotate keys-list keys-rotate ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -88,6 +92,15 @@ ops-tenant-erase: install ## Erase a tenant and its data, audit pseudonymised (R
 	$(AGENTRY) ops tenants erase $(TENANT) $(if $(filter yes,$(CONFIRM)),--yes) $(if $(JSON),--json)
 
 # Operators at 3 a.m. (docs/runbooks/). Add JSON=1 for --json. Every change is audited.
+ops-login: install ## Short-lived operator credentials from the identity provider (RUNBOOK-009): make ops-login [AS=oli@platform]
+	$(AGENTRY) ops login $(if $(AS),--as '$(AS)')
+
+ops-logout: install ## Forget the stored operator token
+	$(AGENTRY) ops logout
+
+ops-whoami: install ## Who operator targets act as: the login and its expiry, or the break-glass key
+	$(AGENTRY) ops whoami $(if $(JSON),--json)
+
 ops-health: install ## One screen: readiness, job queues, webhook backlog, sessions; exit 1 when something needs you
 	$(AGENTRY) ops health $(if $(JSON),--json)
 
@@ -191,6 +204,38 @@ ops-tool-target-refresh: install ## Re-list a target's tools: make ops-tool-targ
 ops-tool-target-remove: install ## Remove a target and its tools: make ops-tool-target-remove NAME=crm
 	$(AGENTRY) ops tools targets remove $(NAME) $(if $(JSON),--json)
 
+# Key and secret rotation (RUNBOOK-010): rotate, overlap, retire. Every change is audited.
+ops-keys: install ## Signing key ids (current, retired), webhook box keys and API key peppers in use
+	$(AGENTRY) ops keys status $(if $(JSON),--json)
+
+ops-signing-key-rotate: install ## New invocation-token signing key; the old one verifies (JWKS) until retired
+	$(AGENTRY) ops keys rotate-signing $(if $(JSON),--json)
+
+ops-signing-key-retire: install ## End the signing key overlap (wait the token lifetime first)
+	$(AGENTRY) ops keys retire-signing $(if $(JSON),--json)
+
+ops-webhook-key-rotate: install ## New secret box key and every stored secret re-encrypted: make ops-webhook-key-rotate [REENCRYPT_ONLY=1]
+	$(AGENTRY) ops keys rotate-webhook-box $(if $(REENCRYPT_ONLY),--reencrypt-only) $(if $(JSON),--json)
+
+ops-webhook-key-retire: install ## Drop old secret box keys (refused while a stored secret needs one)
+	$(AGENTRY) ops keys retire-webhook-box $(if $(JSON),--json)
+
+ops-pepper-rotate: install ## New API key pepper; keys re-hash at their next use during the overlap
+	$(AGENTRY) ops keys rotate-pepper $(if $(JSON),--json)
+
+ops-pepper-retire: install ## End the pepper overlap: keys not used since the rotation are refused
+	$(AGENTRY) ops keys retire-pepper $(if $(JSON),--json)
+
+ops-operator-key-rotate: install ## Rotate the break-glass operator key (new secret printed once): make ops-operator-key-rotate [OVERLAP=3600]
+	$(AGENTRY) ops keys rotate-operator-key $(if $(OVERLAP),--overlap $(OVERLAP)) $(if $(JSON),--json)
+
+# Tenant admins: their own API keys (AGENTRY_API_KEY).
+keys-list: install ## Your tenant's API keys: make keys-list
+	$(AGENTRY) keys list $(if $(JSON),--json)
+
+keys-rotate: install ## New key, same scopes; the old one works OVERLAP s more: make keys-rotate ID=key_... [OVERLAP=86400]
+	$(AGENTRY) keys rotate $(ID) $(if $(OVERLAP),--overlap $(OVERLAP)) $(if $(JSON),--json)
+
 fmt: install ## Format and autofix
 	$(VENV)/bin/ruff format $(CODE)
 	$(VENV)/bin/ruff check --fix $(CODE)
@@ -203,6 +248,10 @@ bench-tools: ## wrk for the HTTP benchmarks (apt when missing; elsewhere install
 
 bench-sync: install bench-tools ## Sync echo through the platform vs. direct to the agent process
 	$(VENV)/bin/python bench/sync_invoke.py
+
+.PHONY: bench-tracing
+bench-tracing: install bench-tools ## Sync echo through the platform with tracing off vs on (OTLP export)
+	$(VENV)/bin/python bench/tracing_overhead.py
 
 # Agent developers (see docs/agent-developer-guide.md). ALIAS defaults to live.
 ALIAS ?= live
@@ -268,6 +317,12 @@ test-ci: install ## The whole suite with JUnit and coverage reports in reports/ 
 
 build: install ## The platform's wheel and sdist in dist/ (built from the locked tree)
 	$(UV) build --out-dir $(CURDIR)/dist
+
+.PHONY: alerts-check
+alerts-check: ## promtool: check the alert rules and run their unit tests (promtool: apt-get install prometheus)
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (Debian) provides it" >&2; exit 1; }
+	promtool check rules docs/alerts/agentry.rules.yml
+	cd docs/alerts && promtool test rules agentry.rules.test.yml
 
 secret-scan: install ## Fail on any secret in the tracked files that .secrets.baseline does not hold
 	$(VENV)/bin/python -m agentry.delivery.secret_scan .secrets.baseline

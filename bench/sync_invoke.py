@@ -110,19 +110,27 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,4,16")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--no-agentcore", action="store_true", help="Skip the AgentCore-shaped path (one stack)."
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
     levels = [int(c) for c in args.concurrency.split(",")]
     work = Path(tempfile.mkdtemp(prefix="agentry-bench-"))
     stack = start_stack(work / "home")
-    via_agentcore = start_stack(work / "home-agentcore", runtime_mode="agentcore")
+    via_agentcore = (
+        None
+        if args.no_agentcore
+        else start_stack(work / "home-agentcore", runtime_mode="agentcore")
+    )
     try:
         tgts = targets(stack, work)
-        with via_agentcore.client(via_agentcore.acme_key) as c:
-            payload = {"input": {"prompt": "hi"}, "session_id": "bench"}
-            c.post("/v1/agents/echo/invoke", json=payload).raise_for_status()
-        tgts["agentcore"] = _platform_target(via_agentcore, work, "agentcore")
+        if via_agentcore is not None:
+            with via_agentcore.client(via_agentcore.acme_key) as c:
+                payload = {"input": {"prompt": "hi"}, "session_id": "bench"}
+                c.post("/v1/agents/echo/invoke", json=payload).raise_for_status()
+            tgts["agentcore"] = _platform_target(via_agentcore, work, "agentcore")
         runs: dict[tuple[str, int], list[Run]] = {}
         for rnd in range(args.rounds):
             for c in levels:
@@ -137,7 +145,8 @@ def main() -> None:
                     )
     finally:
         stop_stack(stack)
-        stop_stack(via_agentcore)
+        if via_agentcore is not None:
+            stop_stack(via_agentcore)
     report(runs, levels, args)
 
 
@@ -157,7 +166,7 @@ def report(
     for c in levels:
         d50, drps = med("direct", c, "p50_ms"), med("direct", c, "rps")
         row: dict[str, object] = {"c": c}
-        for name in ("direct", "platform", "agentcore"):
+        for name in [n for n in ("direct", "platform", "agentcore") if (n, c) in runs]:
             p50, p99, rps = med(name, c, "p50_ms"), med(name, c, "p99_ms"), med(name, c, "rps")
             print(
                 f"| {name} | {c} | {p50:.2f} ms | {p50 - d50:+.2f} ms | {p99:.2f} ms "

@@ -121,7 +121,7 @@ def add_stacks(platform: Platform) -> None:
         api.add_stack_dependency(runtime)
     observability = ObservabilityStack(
         app, stack_id("observability"), env=home, config=config, alb=api.alb,
-        target_group=api.target_group, worker_service=api.worker_service,
+        target_groups=api.target_groups, worker_service=api.worker_service,
         log_groups={"api": api.api_logs, "worker": api.worker_logs},
         description=f"Agentry {config.name}: alarms",
     )  # fmt: skip

@@ -56,6 +56,11 @@ class EnvConfig:
     api_max_tasks: int = 4
     worker_min_tasks: int = 1
     worker_max_tasks: int = 4
+    # The API deploys through CodeDeploy blue/green: `api_canary_percent` of traffic on the new
+    # tasks for `api_canary_minutes`, then all of it. 0: all at once (dev), still blue/green.
+    api_canary_percent: int = 0
+    api_canary_minutes: int = 5
+    api_blue_kept_minutes: int = 5  # old tasks kept after the shift, for a fast manual rollback
     log_retention_days: int = 30
     deletion_protection: bool = False
     alarm_email: str = ""
@@ -100,6 +105,8 @@ _BASE: dict[str, EnvConfig] = {
         db_max_acu=8,
         api_min_tasks=2,
         worker_min_tasks=2,
+        api_canary_percent=10,
+        api_canary_minutes=5,
         log_retention_days=90,
         deletion_protection=True,
     ),
@@ -120,6 +127,9 @@ _BASE: dict[str, EnvConfig] = {
         api_max_tasks=20,
         worker_min_tasks=2,
         worker_max_tasks=20,
+        api_canary_percent=10,
+        api_canary_minutes=10,
+        api_blue_kept_minutes=30,
         log_retention_days=365,
         deletion_protection=True,
     ),
@@ -130,6 +140,7 @@ _STR_KEYS = {
     "account", "home_region", "runtime_region", "failover_region", "second_runtime_account",
     "domain_name", "certificate_arn", "alarm_email", "gateway_id",
 }  # fmt: skip
+_INT_KEYS = {"api_canary_percent", "api_canary_minutes", "api_blue_kept_minutes"}
 
 
 def _as_bool(value: Any) -> bool:
@@ -144,9 +155,17 @@ def load(name: str, overrides: dict[str, Any] | None = None) -> EnvConfig:
     if not os.environ.get("AGENTRY_INFRA_ACCOUNT") and os.environ.get("CDK_DEFAULT_ACCOUNT"):
         base = replace(base, account=os.environ["CDK_DEFAULT_ACCOUNT"])
     changes: dict[str, Any] = {}
-    for key in sorted(_BOOL_KEYS | _STR_KEYS):
+    for key in sorted(_BOOL_KEYS | _STR_KEYS | _INT_KEYS):
         value = (overrides or {}).get(key, os.environ.get(f"AGENTRY_INFRA_{key.upper()}"))
         if value is None:
             continue
-        changes[key] = _as_bool(value) if key in _BOOL_KEYS else str(value)
-    return replace(base, **changes)
+        if key in _BOOL_KEYS:
+            changes[key] = _as_bool(value)
+        elif key in _INT_KEYS:
+            changes[key] = int(value)
+        else:
+            changes[key] = str(value)
+    config = replace(base, **changes)
+    if not 0 <= config.api_canary_percent < 100 or config.api_canary_minutes < 1:
+        raise ValueError("api_canary_percent is 0 (all at once) to 99; api_canary_minutes >= 1")
+    return config

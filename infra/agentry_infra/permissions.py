@@ -26,6 +26,17 @@ GATEWAY_TARGET_ACTIONS = [
     "bedrock-agentcore:GetGatewayTarget",
     "bedrock-agentcore:ListGatewayTargets",
     "bedrock-agentcore:SynchronizeGatewayTargets",
+    "bedrock-agentcore:GetGateway",  # the policy sync reads the Gateway's engine
+]
+# The platform policy set's tool rules, synced into the engine this stack attached to the
+# Gateway (src/agentry/policy/aws.py). Not UpdateGateway nor CreatePolicyEngine: with the
+# engine attached here the platform never changes the Gateway.
+POLICY_ACTIONS = [
+    "bedrock-agentcore:GetPolicyEngine",
+    "bedrock-agentcore:ListPolicies",
+    "bedrock-agentcore:CreatePolicy",
+    "bedrock-agentcore:UpdatePolicy",
+    "bedrock-agentcore:DeletePolicy",
 ]
 
 
@@ -35,6 +46,10 @@ def runtimes_arn(region: str, account: str) -> str:
 
 def gateways_arn(region: str, account: str) -> str:
     return f"arn:aws:bedrock-agentcore:{region}:{account}:gateway/*"
+
+
+def policy_engines_arn(region: str, account: str) -> str:
+    return f"arn:aws:bedrock-agentcore:{region}:{account}:policy-engine/*"
 
 
 def agentcore_statements(
@@ -55,6 +70,11 @@ def agentcore_statements(
             resources=[gateways_arn(r, account) for r in regions],
         ),
         iam.PolicyStatement(
+            sid="PlatformPolicies",
+            actions=POLICY_ACTIONS,
+            resources=[policy_engines_arn(r, account) for r in regions],
+        ),
+        iam.PolicyStatement(
             sid="PassRuntimeRole",
             actions=["iam:PassRole"],
             resources=runtime_role_arns,
@@ -73,6 +93,11 @@ def wildcard_reasons(regions: tuple[str, ...], account: str) -> dict[str, str]:
         )
         reasons[f"Resource::{gateways_arn(r, account)}"] = (
             "The gateway lives in the runtime region's stack and its id is only known after "
-            "deploy; scoped to one account and region, target actions only."
+            "deploy; scoped to one account and region, target actions and GetGateway only."
+        )
+        reasons[f"Resource::{policy_engines_arn(r, account)}"] = (
+            "The engine's id is only known after deploy, and the platform's policies in it are "
+            "created at run time (platform-owned); scoped to one account and region, policy "
+            "actions only."
         )
     return reasons

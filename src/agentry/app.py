@@ -17,10 +17,11 @@ from agentry.a2a.delegation import Delegator
 from agentry.a2a.endpoints import protocol_router as a2a_protocol_router
 from agentry.a2a.endpoints import router as a2a_agent_router
 from agentry.a2a.protocol import A2AServer
+from agentry.a2a.tasks import JobTasks
 from agentry.agent_auth.ended import EndedInvocations
 from agentry.agent_auth.endpoints import router as agent_auth_router
 from agentry.api_keys.endpoints import router as api_keys_router
-from agentry.api_keys.pepper import api_key_pepper
+from agentry.api_keys.pepper import PepperRing
 from agentry.api_keys.service import ApiKeyAuthenticator
 from agentry.audit.endpoints import router as audit_router
 from agentry.audit.wiring import build_audit_log, checkpoint_publisher
@@ -42,6 +43,7 @@ from agentry.invocations.channel import build_channel
 from agentry.invocations.context import AgentContext
 from agentry.invocations.endpoints import router as invocations_router
 from agentry.invocations.endpoints import streams_router
+from agentry.invocations.hot import hot_routes
 from agentry.invocations.housekeeping import Housekeeper
 from agentry.invocations.idempotency import IdempotencyStore
 from agentry.invocations.recorder import InvocationRecorder
@@ -50,6 +52,7 @@ from agentry.invocations.streams import StreamHub
 from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
+from agentry.kit import tracing
 from agentry.kit.cors import install_cors
 from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import create_engine, create_sessionmaker
@@ -68,6 +71,7 @@ from agentry.ops.endpoints import router as ops_router
 from agentry.placement.endpoints import router as placement_router
 from agentry.placement.wiring import build_regional_runtime, start_placement
 from agentry.platform import Platform
+from agentry.policy.aws import policy_sync
 from agentry.policy.endpoints import admin_router as admin_policies_router
 from agentry.policy.endpoints import router as policies_router
 from agentry.policy.gate import InvocationGate
@@ -118,6 +122,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)
+        traced = tracing.configure(settings, "agentry-api")
         url = settings.effective_database_url
         if migrate:
             await upgrade_async(url)
@@ -126,8 +131,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         runtime = build_regional_runtime(settings)
         await runtime.start()
         placement = await start_placement(maker, runtime, settings)
-        pepper = api_key_pepper(settings)
-        authenticator = ApiKeyAuthenticator(maker, pepper)
+        peppers = PepperRing(settings)
+        authenticator = ApiKeyAuthenticator(maker, peppers.all)
+        app.state.peppers = peppers
         authenticator.start()
         routes = RouteCache(maker)
         prices, price_refresher = await start_price_book(maker, settings)
@@ -174,7 +180,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         quotas.budgets = app.state.budgets = budgets
         budget_sweep = Periodic("budgets", settings.budget_check_interval_s, budgets.sweep)
         budget_sweep.start()
-        policies = PolicyService(maker, app.state.platform.audit)
+        policies = PolicyService(maker, app.state.platform.audit, aws=policy_sync(settings))
         await policies.refresh()
         policies.start()
         app.state.policies = policies
@@ -207,7 +213,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.state.delegator = Delegator(
             maker, app.state.platform.audit, max_depth=settings.a2a_max_depth
         )
-        app.state.a2a = A2AServer(app.state.invocations, settings.effective_public_url)
         housekeeper = Housekeeper(maker, settings)
         housekeeper.start()
         canary = CanaryMonitor(app.state.platform)
@@ -215,6 +220,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         checkpoints = checkpoint_publisher(settings, app.state.platform.audit)
         checkpoints.start()
         app.state.secret_box = SecretBox(settings)
+        app.state.a2a = A2AServer(
+            app.state.invocations,
+            settings.effective_public_url,
+            JobTasks(app.state.platform, quotas, app.state.secret_box, gate),
+        )
         app.state.gateways = build_gateways(
             settings,
             maker,
@@ -258,6 +268,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await authenticator.stop()
             await runtime.aclose()
             await engine.dispose()
+            if traced is not None:
+                tracing.shutdown()
 
     local = settings.profile == "local"
     app = FastAPI(
@@ -316,4 +328,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.mount("/agent/mcp", McpMount())
     app.include_router(web_router)
+    # Ahead of every FastAPI route: the invoke and stream calls skip its router scan and
+    # dependency solving (same checks, same answers; invocations/hot.py).
+    app.router.routes[:0] = hot_routes()
     return app

@@ -243,6 +243,12 @@ class Settings(BaseSettings):
         description="AWS profile: the AgentCore Gateway id that external MCP tool targets are "
         "also registered on (CreateGatewayTarget). Empty: targets are served by this API only.",
     )
+    policy_engine_name: str = Field(
+        "agentry",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$",
+        description="AWS profile with `gateway_id` set: the AgentCore Policy Engine the platform "
+        "policy set's tool rules are synced to (created if missing, attached to the Gateway).",
+    )
     a2a_max_depth: int = Field(
         3,
         ge=1,
@@ -510,6 +516,23 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Log level for every process.")
     log_json: bool = Field(True, description="Emit structured JSON log lines.")
+    otlp_endpoint: str = Field(
+        "",
+        description="OpenTelemetry collector base URL (OTLP/HTTP, e.g. http://127.0.0.1:4318): "
+        "traces of the API, the workers and (through the runtime emulator) the agent processes "
+        "go there. Empty: no tracing and no exporter.",
+    )
+    trace_content: bool = Field(
+        False,
+        description="Put prompts and completions on model spans (gen_ai.input.messages / "
+        "gen_ai.output.messages). Off: spans carry sizes, models and token counts only.",
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token Prometheus sends to scrape /metrics. Set: /metrics answers "
+        "only that token or an operator credential (its series carry tenant ids). Unset: open "
+        "in the local profile, operator credentials only in the aws profile.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -558,6 +581,8 @@ class Settings(BaseSettings):
                 )
         if self.profile == "aws" and not self.api_key_pepper.get_secret_value():
             raise ValueError("AGENTRY_API_KEY_PEPPER is required in the aws profile")
+        if self.otlp_endpoint and not self.otlp_endpoint.startswith(("http://", "https://")):
+            raise ValueError("AGENTRY_OTLP_ENDPOINT must be an http(s) URL (OTLP/HTTP)")
         if not self.effective_token_issuer.startswith(("https://", "http://")):
             raise ValueError("AGENTRY_TOKEN_ISSUER must be an http(s) URL (the API's public URL)")
         if self.profile == "aws" and not self.effective_token_issuer.startswith("https://"):

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -77,6 +78,12 @@ def test_basic_tenant_is_denied_the_premium_tool_and_it_is_audited(stack: Stack)
     assert "insights___forecast" not in out["tools_visible"]
     denials = [e for e in _run(_audit(stack, "tool.call")) if e.outcome == "denied"]
     assert any(e.details.get("tool") == "insights___forecast" for e in denials)
+    scrape = httpx.get(f"{stack.url}/metrics", timeout=30).text  # counted, by tenant
+    tenant = denials[-1].actor_tenant_id
+    assert (
+        f'agentry_policy_denials_total{{action="CallTool",source="tier",tenant="{tenant}"}}'
+        in scrape
+    )
 
 
 def test_premium_tenant_gets_the_forecast_and_sees_more_tools(stack: Stack) -> None:

@@ -44,3 +44,15 @@ def test_helpers() -> None:
     assert short_region("eu-central-1") == "euc1"
     assert retention(14) == logs.RetentionDays.TWO_WEEKS
     assert retention(20) == logs.RetentionDays.ONE_MONTH  # never shorter than asked
+
+
+def test_the_api_canary_is_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load("dev").api_canary_percent == 0  # all at once, still blue/green
+    assert (load("staging").api_canary_percent, load("staging").api_canary_minutes) == (10, 5)
+    assert (load("prod").api_canary_percent, load("prod").api_canary_minutes) == (10, 10)
+    assert load("dev", {"api_canary_percent": "25"}).api_canary_percent == 25
+    monkeypatch.setenv("AGENTRY_INFRA_API_CANARY_MINUTES", "15")
+    assert load("staging").api_canary_minutes == 15
+    for bad in ({"api_canary_percent": "100"}, {"api_canary_minutes": "0"}):
+        with pytest.raises(ValueError, match="api_canary_percent"):
+            load("staging", bad)

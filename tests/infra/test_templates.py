@@ -203,8 +203,9 @@ def test_waf_is_attached_to_the_load_balancer(synth: Any, env: str) -> None:
 @pytest.mark.parametrize("env", ENVS)
 def test_api_and_workers_are_separate_autoscaled_services(synth: Any, env: str) -> None:
     s = synth(env)
-    [(_, _, tg)] = s.resources("AWS::ElasticLoadBalancingV2::TargetGroup", "api")
-    assert tg["HealthCheckPath"] == "/readyz"
+    groups = s.resources("AWS::ElasticLoadBalancingV2::TargetGroup", "api")
+    assert len(groups) == 2  # blue and green (test_canary.py)
+    assert all(tg["HealthCheckPath"] == "/readyz" for _, _, tg in groups)
     listeners = s.resources("AWS::ElasticLoadBalancingV2::Listener", "api")
     https = [p for _, _, p in listeners if p["Port"] == 443]
     assert https
@@ -280,6 +281,10 @@ def test_alarms_cover_api_jobs_webhooks_and_runtime(synth: Any, env: str) -> Non
         "JobsFailed",
         "WebhookFailures",
         "RuntimeErrors",
+        "ApiUnhealthy",
+        "AuthFailures",
+        "BudgetDenials",
+        "InvocationTokensRejected",
     ):
         assert any(a.startswith(name) for a in alarms), (name, alarms)
     for _, _, alarm in s.resources("AWS::CloudWatch::Alarm", "observability"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -117,6 +118,26 @@ def test_idempotency_key(stack: Stack) -> None:
         )
         assert other.status_code == 409
         assert other.json()["code"] == "idempotency_key_reused"
+
+
+def test_concurrent_submits_with_one_idempotency_key_make_one_job(stack: Stack) -> None:
+    # The key is checked by the group-committed insert: requests racing in one batch still
+    # get the first job back, never a second job and never a spurious 409.
+    key = uuid.uuid4().hex
+    body = {"input": {"prompt": "race"}}
+
+    def submit(_: int) -> tuple[int, str]:
+        with stack.client(stack.acme_key) as c:
+            r = c.post("/v1/agents/echo/jobs", json=body, headers={"Idempotency-Key": key})
+            return r.status_code, r.json().get("id", r.text)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(submit, range(8)))
+    assert {status for status, _ in answers} == {202}
+    assert len({job_id for _, job_id in answers}) == 1
+    with stack.client(stack.acme_key) as c:
+        page = c.get("/v1/jobs", params={"limit": 100}).json()["items"]
+    assert sum(1 for j in page if j["id"] == answers[0][1]) == 1
 
 
 def test_list_filters_and_cursor_pagination(stack: Stack) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -71,3 +72,31 @@ async def test_a_bad_row_fails_its_caller(sessionmaker: async_sessionmaker[Async
         await group.insert([bad])
     await group.close()
     assert await _slugs(sessionmaker) == set()
+
+
+async def test_run_returns_each_callers_result_and_a_failing_work_fails_alone(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = GroupCommit(sessionmaker)
+
+    def work(slug: str, fail: bool = False) -> Any:
+        async def go(session: AsyncSession) -> str:
+            session.add(_tenant(slug))
+            await session.flush()
+            if fail:
+                raise ValueError(slug)
+            return slug.upper()
+
+        return go
+
+    results = await asyncio.gather(
+        group.run(work("gc-r1")),
+        group.run(work("gc-r2", fail=True)),
+        group.run(work("gc-r3")),
+        return_exceptions=True,
+    )
+    await group.close()
+    assert results[0] == "GC-R1"
+    assert results[2] == "GC-R3"
+    assert isinstance(results[1], ValueError)
+    assert await _slugs(sessionmaker) == {"gc-r1", "gc-r3"}

@@ -4,17 +4,37 @@ A2A delegation) and GET /v1/agents; another tenant stays out."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from agentry.api_keys.service import issue_key
 from agentry.identity.principal import Role
+from agentry.kit.db.engine import create_engine, create_sessionmaker, session_scope
+from agentry.models import Tenant
 from agentry.testing.stack import Stack
-from tests.policy.test_hops_e2e import audit, fresh_tenant
+from tests.policy.test_hops_e2e import audit, db_url, fresh_tenant
 
 pytestmark = pytest.mark.e2e
 AGENT = "summariser"
+
+
+def tenant_key(stack: Stack, tenant_id: str, role: Role) -> str:
+    async def issue() -> str:
+        engine = create_engine(db_url(stack))
+        try:
+            async with session_scope(create_sessionmaker(engine)) as session:
+                tenant = await session.get(Tenant, tenant_id)
+                assert tenant is not None
+                pepper = (stack.home / "pepper").read_text().strip().encode()
+                issued = await issue_key(session, tenant, name=role.value, role=role, pepper=pepper)
+                return issued.secret
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(issue())
 
 
 def invoke(stack: Stack, key: str) -> Any:
@@ -85,7 +105,11 @@ def test_listing_approval_subscription_and_entitlement(
     with stack.client(subscriber) as c:
         found = c.get("/v1/marketplace", params={"q": "summar", "tag": "summary"}).json()
         assert [(f["agent"], f["subscribed"]) for f in found] == [(AGENT, False)]
+        assert [v["number"] for v in found[0]["versions"]] == [1]  # the seed pushed one
         assert c.get("/v1/marketplace", params={"tag": "nope"}).json() == []
+    colleague = tenant_key(stack, subscriber_id, Role.member)  # same tenant, not an admin
+    with stack.client(colleague) as c:
+        assert c.get("/v1/marketplace").json() == []  # members see subscribed agents only
     assert AGENT not in agents(stack, subscriber)
     assert invoke(stack, subscriber).status_code == 403
 
@@ -98,6 +122,8 @@ def test_listing_approval_subscription_and_entitlement(
         assert r.status_code == 201, r.text
         assert c.get("/v1/marketplace/subscriptions").json()["agents"] == [AGENT]
         assert c.get("/v1/marketplace").json()[0]["subscribed"] is True
+    with stack.client(colleague) as c:
+        assert [f["agent"] for f in c.get("/v1/marketplace").json()] == [AGENT]
     assert AGENT in agents(stack, subscriber)
     assert invoke(stack, subscriber).status_code == 200
 
@@ -117,6 +143,8 @@ def test_listing_approval_subscription_and_entitlement(
         assert c.delete(f"/v1/marketplace/subscriptions/{AGENT}").status_code == 204
         assert c.delete(f"/v1/marketplace/subscriptions/{AGENT}").status_code == 404
     assert invoke(stack, subscriber).status_code == 403
+    with stack.client(colleague) as c:
+        assert c.get("/v1/marketplace").json() == []
     actions = {(e.action, e.actor_tenant_id) for e in audit(stack, "marketplace.subscribe")}
     assert ("marketplace.subscribe", subscriber_id) in actions
     assert [e.details["to"] for e in audit(stack, "marketplace.listing.approved")][-1:] == [

@@ -224,6 +224,7 @@ def test_the_canary_names_come_from_the_stack_outputs() -> None:
                             {"OutputKey": "CanaryDeploymentGroup", "OutputValue": "grp"},
                             {"OutputKey": "CanaryAlarms", "OutputValue": "a5xx,ap99"},
                             {"OutputKey": "ApiContainerPort", "OutputValue": "8080"},
+                            {"OutputKey": "ApiTaskFamily", "OutputValue": "agentry-staging-api"},
                         ],
                     }
                 ]
@@ -231,7 +232,9 @@ def test_the_canary_names_come_from_the_stack_outputs() -> None:
             {"StackName": "Agentry-staging-Api"},
         )
         target = canary.target_from_stack(cloudformation, "Agentry-staging-Api")
-    assert target == canary.Target("app", "grp", ("a5xx", "ap99"), "api", 8080)
+    assert target == canary.Target(
+        "app", "grp", ("a5xx", "ap99"), "api", 8080, "agentry-staging-api"
+    )
 
 
 def test_nothing_deploys_while_an_alarm_fires_or_is_missing(aws: dict[str, Any]) -> None:

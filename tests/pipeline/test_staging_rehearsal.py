@@ -85,6 +85,7 @@ def test_check_mode_wants_broken_rolled_back_and_good_passed(
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(300)  # two deploys with their watch windows: ~80 s quiet, more when loaded
 def test_broken_build_rolls_back_and_exits_non_zero_good_build_passes() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "agentry.cli.main", "deploy", "rehearse",

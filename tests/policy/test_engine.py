@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import pytest
 
 from agentry.models.policy import PLATFORM_SCOPE
+from agentry.policy import service as policy_service
 from agentry.policy.engine import (
     ALLOW,
     Compiled,
@@ -127,3 +133,39 @@ def test_lock_out_detection() -> None:
     only_ops = 'permit(principal, action, resource) when { context.role == "operator" };'
     assert not locks_out(validate(only_ops), "operator")
     assert locks_out(validate(only_ops), "admin")
+
+
+async def test_a_poll_that_read_before_a_change_does_not_undo_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refresh whose read raced a change applied in this process leaves the change in force."""
+    started, release = asyncio.Event(), asyncio.Event()
+
+    class SlowLoad:  # a read that returns the state from before the change
+        def __init__(self, session: object) -> None:
+            pass
+
+        async def stamp(self) -> tuple[int, None]:
+            started.set()
+            await release.wait()
+            return (0, None)
+
+        async def active(self) -> list[Any]:
+            return []
+
+    @asynccontextmanager
+    async def maker() -> AsyncIterator[None]:
+        yield None
+
+    monkeypatch.setattr(policy_service, "PolicyLoadRepository", SlowLoad)
+    service = policy_service.PolicyService(maker)  # type: ignore[arg-type]
+    poll = asyncio.create_task(service.refresh())
+    await started.wait()
+    # the change, as PolicyService._changed applies it
+    service.engine.install("ten_a", compiled(1, NO_LONGRUN_FOR_BASIC), None)
+    service._seen = None
+    service._generation += 1
+    release.set()
+    await poll
+    assert service.engine.installed("ten_a") is not None
+    assert not service.engine.decide(invoke("longrun")).allowed

@@ -83,7 +83,10 @@ def _runtime_params(key: str, version_id: str) -> dict[str, Any]:
         "roleArn": ROLE,
         "networkConfiguration": {"networkMode": "PUBLIC"},
         "lifecycleConfiguration": {"idleRuntimeSessionTimeout": 900, "maxLifetime": 28800},
-        "environmentVariables": {"AGENTRY_ENTRYPOINT_ATTR": "app"},
+        "environmentVariables": {
+            "AGENTRY_ENTRYPOINT_ATTR": "app",
+            "OTEL_SERVICE_NAME": "echo",
+        },
     }
 
 

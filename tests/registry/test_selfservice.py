@@ -202,6 +202,8 @@ def test_failing_canary_rolls_back_by_itself(dev: Stack, tmp_path: Path) -> None
     assert decided
     assert decided[0]["reason"]["rule"] == "error_rate"
     assert decided[0]["from"] == {"version": 1, "canary": 2, "weight": 50}
+    scrape = httpx.get(f"{dev.url}/metrics", timeout=30).text
+    assert 'agentry_canary_decisions_total{decision="rolled_back"}' in scrape  # once labelled
     assert invoke(dev, "canary_bad", {"prompt": "y"}).json()["version"] == 1
 
 

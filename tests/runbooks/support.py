@@ -6,7 +6,7 @@ import json
 import os
 import shlex
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentry.testing.stack import REPO_ROOT, Stack
@@ -17,6 +17,8 @@ class Operator:
     """Runs `make` in the repository with the operator's environment, as a person would."""
 
     stack: Stack
+    # More environment (e.g. AGENTRY_OPERATOR_TOKEN_FILE: a login of this operator only).
+    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -27,6 +29,7 @@ class Operator:
             AGENTRY_OPERATOR_KEY=self.stack.operator_key,
             MAKEFLAGS="-s --no-print-directory",
         )
+        env.update(self.extra)
         return env
 
     def make(self, line: str, *, ok: bool = True, **shell: str) -> subprocess.CompletedProcess[str]:

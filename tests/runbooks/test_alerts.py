@@ -4,12 +4,14 @@ exposes, and the threshold rules fire on the state they describe."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import httpx
 import pytest
 
 from agentry.testing.stack import Stack
-from tests.runbooks.alerts import firing, rules
+from tests.runbooks.alerts import RULES, firing, rules
 from tests.runbooks.pages import ROOT, pages
 
 
@@ -46,3 +48,26 @@ def test_rules_use_only_exposed_series_and_thresholds_evaluate(ops_stack: Stack)
     stuck = 'agentry_jobs_oldest_age_seconds{status="queued"} 601.0\n'
     assert firing(by_name["JobsQueuedTooLong"], stuck) is True
     assert firing(by_name["AuthFailuresHigh"], scrape) is None  # rates: Prometheus evaluates
+    assert firing(by_name["WebhookDeliveriesFailing"], scrape) is False
+    retrying = "agentry_webhook_deliveries_retrying 21.0\n"
+    assert firing(by_name["WebhookDeliveriesFailing"], retrying) is True
+
+
+NEW_IN_ISSUE_16 = ("PolicyDenialsSpike", "InvocationBudgetDenials", "CanaryRolledBack")
+
+
+def test_every_alert_has_a_promtool_unit_test() -> None:
+    """The rate rules are evaluated by promtool (`make alerts-check`): each must be tested
+    firing there, with its runbook annotation."""
+    tests = (RULES.parent / "agentry.rules.test.yml").read_text()
+    for name in (*NEW_IN_ISSUE_16, "BudgetDenials", "WebhookDeliveriesFailing"):
+        assert re.search(rf"alertname: {name}\n\s+exp_alerts:\n\s+- exp_labels", tests), name
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool: apt-get install prometheus")
+def test_promtool_checks_the_rules_and_their_unit_tests() -> None:
+    for args in (["check", "rules", RULES.name], ["test", "rules", "agentry.rules.test.yml"]):
+        done = subprocess.run(
+            ["promtool", *args], cwd=RULES.parent, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -116,3 +116,80 @@ async def test_bad_report_requests_are_422_problems(api: InProcApp) -> None:
             assert r.status_code == 422, (params, r.text)
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.json()["code"] in ("validation_error",), r.json()
+
+
+WINDOW = {"from": "2026-10-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
+
+
+async def test_daily_lines_by_day_agent_model_and_kind_with_csv(api: InProcApp) -> None:
+    acme, globex = await api.tenant("acme"), await api.tenant("globex", tier="basic")
+    await _usage(api, acme.id, "a1", "input_tokens", 100, "0.001", DAY1)
+    await _usage(api, acme.id, "a1b", "input_tokens", 20, "0.001", DAY1)
+    await _usage(api, acme.id, "a2", "tool_call", 2, "0.01", DAY1)
+    await _usage(api, acme.id, "a3", "input_tokens", 50, "0.001", DAY2)
+    await _usage(api, globex.id, "g1", "input_tokens", 7, "0.002", DAY1)
+    async with api.client((await api.key(acme, Role.member)).secret) as c:
+        r = await c.get("/v1/usage/daily", params=WINDOW)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        got = [
+            (x["day"], x["agent"], x["model"], x["kind"], x["events"], x["quantity"])
+            for x in body["lines"]
+        ]
+        assert got == [  # never globex's 7
+            ("2026-11-01", "concierge", "", "tool_call", 1, 2),
+            ("2026-11-01", "concierge", "local-large", "input_tokens", 2, 120),
+            ("2026-11-02", "concierge", "local-large", "input_tokens", 1, 50),
+        ]
+        assert body["total_cost"] == "0.190000000"  # fixed-point text, as in the CSV
+        assert [x["cost"] for x in body["lines"]] == ["0.020000000", "0.120000000", "0.050000000"]
+        assert body["currency"] == "USD"
+
+        csv_r = await c.get("/v1/usage/daily.csv", params=WINDOW)
+        assert csv_r.status_code == 200
+        assert csv_r.headers["content-type"].startswith("text/csv")
+        assert 'filename="usage-20261001-20261201.csv"' in csv_r.headers["content-disposition"]
+        rows = csv_r.text.splitlines()
+        assert rows[0] == "day,agent,model,kind,events,quantity,cost"
+        assert rows[1:] == [
+            f"{x['day']},{x['agent']},{x['model']},{x['kind']},{x['events']},{x['quantity']},"
+            f"{x['cost']}"
+            for x in body["lines"]
+        ]
+        assert rows[2].endswith(",0.120000000")
+    async with api.client((await api.key(globex, Role.admin)).secret) as c:
+        other = (await c.get("/v1/usage/daily", params=WINDOW)).json()
+        assert [(x["day"], x["quantity"]) for x in other["lines"]] == [("2026-11-01", 7)]
+        assert (
+            "local-large,input_tokens,1,7,"
+            in (await c.get("/v1/usage/daily.csv", params=WINDOW)).text
+        )
+
+
+async def test_bad_daily_windows_are_422_problems(api: InProcApp) -> None:
+    acme = await api.tenant("acme")
+    async with api.client((await api.key(acme, Role.member)).secret) as c:
+        for path in ("/v1/usage/daily", "/v1/usage/daily.csv"):
+            for params in (
+                {"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"},  # backwards
+                {"from": "2024-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},  # two years
+                {"from": "2026-11-01T00:00:00"},  # no time zone
+                {"from": "last week"},
+            ):
+                r = await c.get(path, params=params)
+                assert r.status_code == 422, (path, params, r.text)
+                assert r.headers["content-type"].startswith("application/problem+json")
+                assert r.json()["code"] == "validation_error"
+    async with api.client() as c:
+        assert (await c.get("/v1/usage/daily.csv")).status_code == 401
+
+
+async def test_daily_costs_are_fixed_point_text_never_exponents(api: InProcApp) -> None:
+    acme = await api.tenant("acme")
+    await _usage(api, acme.id, "tiny", "input_tokens", 1, "0.0000001", DAY1)
+    async with api.client((await api.key(acme, Role.member)).secret) as c:
+        body = (await c.get("/v1/usage/daily", params=WINDOW)).json()
+        assert [x["cost"] for x in body["lines"]] == ["0.000000100"]  # str(Decimal) is 1.00E-7
+        assert body["total_cost"] == "0.000000100"
+        csv_text = (await c.get("/v1/usage/daily.csv", params=WINDOW)).text
+        assert csv_text.splitlines()[1].endswith(",input_tokens,1,1,0.000000100")

@@ -1,12 +1,20 @@
 """API: the platform's containers on ECS Fargate behind an internet-facing ALB with WAF, and
-the job/webhook workers as a separate service. Health checks on /readyz; both autoscale."""
+the job/webhook workers as a separate service. Health checks on /readyz; both autoscale.
+
+The API deploys through CodeDeploy blue/green as a canary (config `api_canary_percent` of
+traffic for `api_canary_minutes`), rolled back by CodeDeploy when a canary alarm fires; the
+pipeline's watcher (src/agentry/delivery/canary.py) reads the names from this stack's outputs.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -29,6 +37,37 @@ from agentry_infra.stacks.data import DB_NAME
 
 API_PORT = 8000
 HEALTH_PATH = "/readyz"
+API_CONTAINER = "api"
+TEST_LISTENER_PORT = 9443
+# The canary's limits: the same as the post-deploy verification's defaults (agentry deploy verify).
+CANARY_MAX_5XX_PERCENT = 1.0
+CANARY_MAX_P99_S = 2.5
+
+
+@dataclass(frozen=True)
+class CanaryNames:
+    """Names the CDK app gives the canary and the pipeline's watcher reads back (stack outputs)."""
+
+    application: str
+    deployment_group: str
+    alarm_5xx: str
+    alarm_p99: str
+    task_family: str
+
+    @property
+    def alarms(self) -> tuple[str, str]:
+        return (self.alarm_5xx, self.alarm_p99)
+
+
+def canary_names(config: EnvConfig) -> CanaryNames:
+    prefix = config.prefix()
+    return CanaryNames(
+        application=f"{prefix}-api",
+        deployment_group=f"{prefix}-api",
+        alarm_5xx=f"{prefix}-api-canary-5xx",
+        alarm_p99=f"{prefix}-api-canary-p99",
+        task_family=f"{prefix}-api",
+    )
 
 
 class ApiStack(cdk.Stack):
@@ -98,16 +137,17 @@ class ApiStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )  # fmt: skip
 
+        names = canary_names(config)
         api_task = ecs.FargateTaskDefinition(
             self, "ApiTask", cpu=config.api_cpu, memory_limit_mib=config.api_memory_mib,
-            task_role=task_role,
+            task_role=task_role, family=names.task_family,
             runtime_platform=ecs.RuntimePlatform(
                 cpu_architecture=ecs.CpuArchitecture.ARM64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )  # fmt: skip
         api_task.add_container(
-            "api",
+            API_CONTAINER,
             image=image,
             command=["serve"],
             environment={**environment, "AGENTRY_MIGRATE_ON_START": "1"},
@@ -135,8 +175,11 @@ class ApiStack(cdk.Stack):
             desired_count=config.api_min_tasks,
             security_groups=[app_sg],
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
-            min_healthy_percent=100,
+            # CodeDeploy shifts traffic between two task sets (blue/green); CloudFormation no
+            # longer rolls out new task definitions here, the pipeline does (`make deploy-api`).
+            deployment_controller=ecs.DeploymentController(
+                type=ecs.DeploymentControllerType.CODE_DEPLOY
+            ),
         )
 
         worker_task = ecs.FargateTaskDefinition(
@@ -155,6 +198,9 @@ class ApiStack(cdk.Stack):
             secrets=secrets,
             logging=ecs.LogDrivers.aws_logs(stream_prefix="worker", log_group=self.worker_logs),
         )
+        # Workers keep ECS rolling deploys: they take no traffic from the load balancer (they
+        # pull jobs and webhooks from the database), so there is nothing to shift 10% of; the
+        # circuit breaker rolls back a revision whose tasks do not stay up.
         self.worker_service = ecs.FargateService(
             self,
             "WorkerService",
@@ -186,7 +232,11 @@ class ApiStack(cdk.Stack):
                 "ecr:GetAuthorizationToken has no resource-level permission (image pulls "
                 "are limited to the asset repository).",
             )
-        self.alb, self.target_group = self._load_balancer(config, vpc, alb_sg)
+        self.alb, self.listener, self.test_listener, self.target_groups = self._load_balancer(
+            config, vpc, alb_sg
+        )
+        self.target_group = self.target_groups[0]  # blue: the service's first target group
+        self.canary = self._canary(config, names)
         self.waf = self._waf(config)
         wafv2.CfnWebACLAssociation(
             self,
@@ -203,6 +253,17 @@ class ApiStack(cdk.Stack):
                 "variables; every secret comes from Secrets Manager via `secrets`.",
             )
         cdk.CfnOutput(self, "LoadBalancerDns", value=self.alb.load_balancer_dns_name)
+        # Read by `agentry deploy api --stack` (canary.target_from_stack): literal names, so a
+        # test can check them against the resources without resolving tokens.
+        for key, value in {
+            "CanaryApplication": names.application,
+            "CanaryDeploymentGroup": names.deployment_group,
+            "CanaryAlarms": ",".join(names.alarms),
+            "ApiContainerName": API_CONTAINER,
+            "ApiContainerPort": str(API_PORT),
+            "ApiTaskFamily": names.task_family,
+        }.items():
+            cdk.CfnOutput(self, key, value=value)
         cdk.CfnOutput(self, "ApiUrl", value=config.token_issuer)
 
     def _environment(
@@ -289,7 +350,12 @@ class ApiStack(cdk.Stack):
 
     def _load_balancer(
         self, config: EnvConfig, vpc: ec2.IVpc, alb_sg: ec2.ISecurityGroup
-    ) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationTargetGroup]:
+    ) -> tuple[
+        elbv2.ApplicationLoadBalancer,
+        elbv2.ApplicationListener,
+        elbv2.ApplicationListener,
+        tuple[elbv2.ApplicationTargetGroup, elbv2.ApplicationTargetGroup],
+    ]:
         logs_bucket = s3.Bucket(
             self,
             "AlbLogs",
@@ -334,21 +400,47 @@ class ApiStack(cdk.Stack):
             open=False,
         )
         alb.add_redirect(source_port=80, target_port=443)
-        target_group = https.add_targets(
+        health_check = elbv2.HealthCheck(
+            path=HEALTH_PATH,
+            healthy_http_codes="200",
+            interval=cdk.Duration.seconds(15),
+            healthy_threshold_count=2,
+            unhealthy_threshold_count=3,
+        )
+        blue = https.add_targets(
             "Api",
             port=API_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[self.api_service],
-            health_check=elbv2.HealthCheck(
-                path=HEALTH_PATH,
-                healthy_http_codes="200",
-                interval=cdk.Duration.seconds(15),
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
-            ),
+            health_check=health_check,
             deregistration_delay=cdk.Duration.seconds(30),
         )
-        return alb, target_group
+        # Green: CodeDeploy registers the new task set here, and swaps the two groups' roles
+        # at the end of each deployment.
+        green = elbv2.ApplicationTargetGroup(
+            self,
+            "ApiGreen",
+            vpc=vpc,
+            port=API_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            health_check=health_check,
+            deregistration_delay=cdk.Duration.seconds(30),
+        )
+        # The test listener routes to the new tasks before they take any production traffic.
+        # `open=False` and no rule in the ALB's security group for its port: not reachable from
+        # the internet; an operator who wants to try a green task set adds their own /32 for
+        # the length of a deployment (docs/deployment.md).
+        test = alb.add_listener(
+            "Test",
+            port=TEST_LISTENER_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            certificates=[certificate],
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            open=False,
+            default_target_groups=[green],
+        )
+        return alb, https, test, (blue, green)
 
     def _waf(self, config: EnvConfig) -> wafv2.CfnWebACL:
         def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
@@ -390,14 +482,136 @@ class ApiStack(cdk.Stack):
             ],
         )
 
+    def _canary(self, config: EnvConfig, names: CanaryNames) -> codedeploy.EcsDeploymentGroup:
+        """CodeDeploy blue/green: a canary in staging and prod, rolled back on an alarm."""
+        minute = cdk.Duration.minutes(1)
+        blue, green = self.target_groups
+
+        # Per target group (blue and green swap roles every deployment): the worse of the two
+        # groups' target 5xx rates, and the load balancer's own 5xx (a green task that does not
+        # answer shows as an ELB 502/504, not as a target 5xx).
+        # (Metric ids are one namespace across the nested expressions: hence the prefixes.)
+        def rate(
+            name: str, errors: cloudwatch.IMetric, requests: cloudwatch.IMetric
+        ) -> cloudwatch.MathExpression:
+            return cloudwatch.MathExpression(
+                expression=f"IF({name}req > 0, 100 * {name}err / {name}req, 0)",
+                using_metrics={f"{name}err": errors, f"{name}req": requests},
+                period=minute,
+            )
+
+        def target_rate(
+            name: str, group: elbv2.ApplicationTargetGroup
+        ) -> cloudwatch.MathExpression:
+            return rate(
+                name,
+                group.metrics.http_code_target(
+                    elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=minute, statistic="Sum"
+                ),
+                group.metrics.request_count(period=minute, statistic="Sum"),
+            )
+
+        five_xx = cloudwatch.MathExpression(
+            expression="MAX([blue, green, elb])",
+            using_metrics={
+                "blue": target_rate("blue", blue),
+                "green": target_rate("green", green),
+                "elb": rate(
+                    "elb",
+                    self.alb.metrics.http_code_elb(
+                        elbv2.HttpCodeElb.ELB_5XX_COUNT, period=minute, statistic="Sum"
+                    ),
+                    self.alb.metrics.request_count(period=minute, statistic="Sum"),
+                ),
+            },
+            label="API 5xx % (worst target group, or the load balancer)",
+            period=minute,
+        )
+        alarm_5xx = five_xx.create_alarm(
+            self,
+            "Canary5xx",
+            alarm_name=names.alarm_5xx,
+            alarm_description=(
+                f"Canary: API 5xx above {CANARY_MAX_5XX_PERCENT:g}% of requests for 2 minutes; "
+                "CodeDeploy rolls the deployment back. "
+                "Runbook: docs/runbooks/RUNBOOK-017-failed-deploy.md"
+            ),
+            threshold=CANARY_MAX_5XX_PERCENT,
+            evaluation_periods=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        # p99 over the whole load balancer: with 10% of traffic on slow new tasks, the slowest
+        # 1% of all requests are theirs.
+        alarm_p99 = self.alb.metrics.target_response_time(
+            period=minute, statistic="p99"
+        ).create_alarm(
+            self,
+            "CanaryP99",
+            alarm_name=names.alarm_p99,
+            alarm_description=(
+                f"Canary: API p99 latency above {CANARY_MAX_P99_S:g} s for 2 minutes; "
+                "CodeDeploy rolls the deployment back. "
+                "Runbook: docs/runbooks/RUNBOOK-017-failed-deploy.md"
+            ),
+            threshold=CANARY_MAX_P99_S,
+            evaluation_periods=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if config.api_canary_percent:
+            deployment_config: codedeploy.IEcsDeploymentConfig = codedeploy.EcsDeploymentConfig(
+                self,
+                "CanaryConfig",
+                deployment_config_name=(
+                    f"{config.prefix()}-api-canary-{config.api_canary_percent}pct-"
+                    f"{config.api_canary_minutes}min"
+                ),
+                traffic_routing=codedeploy.TimeBasedCanaryTrafficRouting(
+                    interval=cdk.Duration.minutes(config.api_canary_minutes),
+                    percentage=config.api_canary_percent,
+                ),
+            )
+        else:
+            deployment_config = codedeploy.EcsDeploymentConfig.ALL_AT_ONCE
+        application = codedeploy.EcsApplication(
+            self, "CodeDeployApp", application_name=names.application
+        )
+        group = codedeploy.EcsDeploymentGroup(
+            self,
+            "CodeDeployGroup",
+            application=application,
+            deployment_group_name=names.deployment_group,
+            service=self.api_service,
+            blue_green_deployment_config=codedeploy.EcsBlueGreenDeploymentConfig(
+                blue_target_group=blue,
+                green_target_group=green,
+                listener=self.listener,
+                test_listener=self.test_listener,
+                termination_wait_time=cdk.Duration.minutes(config.api_blue_kept_minutes),
+            ),
+            deployment_config=deployment_config,
+            alarms=[alarm_5xx, alarm_p99],
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
+            ),
+        )
+        nag.acknowledge(
+            group,
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]",
+            "CodeDeploy's ECS blue/green service role: the AWS-maintained policy follows the "
+            "ECS and ELB actions CodeDeploy needs to shift traffic between task sets.",
+        )
+        return group
+
     def _autoscaling(self, config: EnvConfig) -> None:
         api = self.api_service.auto_scale_task_count(
             min_capacity=config.api_min_tasks, max_capacity=config.api_max_tasks
         )
+        # CPU and memory, not ALBRequestCountPerTarget: that metric belongs to one target
+        # group, and blue/green swaps which group takes the traffic at every deployment.
         api.scale_on_cpu_utilization("Cpu", target_utilization_percent=60)
-        api.scale_on_request_count(
-            "Requests", requests_per_target=500, target_group=self.target_group
-        )
+        api.scale_on_memory_utilization("Memory", target_utilization_percent=75)
         worker = self.worker_service.auto_scale_task_count(
             min_capacity=config.worker_min_tasks, max_capacity=config.worker_max_tasks
         )

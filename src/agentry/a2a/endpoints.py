@@ -104,5 +104,6 @@ async def agent_card(agent: AgentName, request: Request, principal: Invoker) -> 
 async def a2a_rpc(agent: AgentName, request: Request, principal: Invoker) -> Response:
     route = await _route(request, agent, principal)
     server: A2AServer = request.app.state.a2a
+    request.state.a2a_modes = route.modes  # a message to an agent without `sync` becomes a job
     answer: Response = await server.dispatcher(route).handle_requests(request)
     return answer

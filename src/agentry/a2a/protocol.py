@@ -19,7 +19,6 @@ from a2a.helpers.proto_helpers import new_text_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.context import ServerCallContext
 from a2a.server.events import EventQueue
-from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.request_handlers.response_helpers import agent_card_to_dict
 from a2a.server.routes.common import DefaultServerCallContextBuilder
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
@@ -29,18 +28,18 @@ from a2a.utils.constants import PROTOCOL_VERSION_CURRENT
 from a2a.utils.errors import A2AError
 from starlette.requests import Request
 
+from agentry.a2a.tasks import (
+    JobTasks,
+    PlatformRequestHandler,
+    message_input,
+    refused,
+)
 from agentry.identity.principal import Principal
 from agentry.invocations.schemas import InvokeRequest
 from agentry.invocations.service import InvocationService
 from agentry.kit.context import request_id_var
 from agentry.kit.errors import AgentryError
 from agentry.registry.routing import Route
-
-
-class PlatformRefused(A2AError):
-    """The platform refused or failed the call; `data` is its problem+json."""
-
-    message = "The platform refused the call"
 
 
 def agent_card(route: Route, base_url: str) -> pb.AgentCard:
@@ -83,14 +82,6 @@ def card_dict(route: Route, base_url: str) -> dict[str, Any]:
     return found
 
 
-def _input(text: str) -> Any:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {"prompt": text}
-    return value if isinstance(value, dict) else {"prompt": text}
-
-
 class PlatformExecutor(AgentExecutor):
     """Runs one message as one sync invocation of the agent for the calling tenant."""
 
@@ -101,8 +92,8 @@ class PlatformExecutor(AgentExecutor):
         state = context.call_context.state
         principal: Principal = state["principal"]
         agent: str = state["agent"]
-        text = context.get_user_input()
-        body = InvokeRequest(input=_input(text))
+        text, payload = message_input(context.message) if context.message else ("", {})
+        body = InvokeRequest(input=payload)
         try:
             reply = await self._invocations.handle_invoke(
                 principal,
@@ -113,9 +104,7 @@ class PlatformExecutor(AgentExecutor):
                 request_id=request_id_var.get(),
             )
         except AgentryError as exc:
-            raise PlatformRefused(
-                exc.detail, data={"code": exc.code, "status": exc.status_code, **exc.extra}
-            ) from exc
+            raise refused(exc) from exc
         result = orjson.loads(reply.body)
         message = new_text_message(
             json.dumps(result["output"]),
@@ -128,7 +117,7 @@ class PlatformExecutor(AgentExecutor):
         await event_queue.enqueue_event(message)
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
-        raise A2AError("An invocation cannot be cancelled through A2A yet.")
+        raise A2AError("A message answered at once has no task to cancel.")
 
 
 class _ContextBuilder(DefaultServerCallContextBuilder):
@@ -138,6 +127,7 @@ class _ContextBuilder(DefaultServerCallContextBuilder):
         context = super().build(request)
         context.state["principal"] = request.state.principal
         context.state["agent"] = request.path_params["agent"]
+        context.state["modes"] = getattr(request.state, "a2a_modes", frozenset())
         headers = context.state.get("headers") or {}
         # The SDK reads A2A-Version from here; the credential never travels further.
         context.state["headers"] = {
@@ -149,8 +139,9 @@ class _ContextBuilder(DefaultServerCallContextBuilder):
 class A2AServer:
     """One JSON-RPC dispatcher per (agent, version): the card the handler holds names it."""
 
-    def __init__(self, invocations: InvocationService, base_url: str) -> None:
+    def __init__(self, invocations: InvocationService, base_url: str, jobs: JobTasks) -> None:
         self._executor = PlatformExecutor(invocations)
+        self._jobs = jobs
         self._base_url = base_url
         self._dispatchers: dict[tuple[str, int], JsonRpcDispatcher] = {}
         self._builder = _ContextBuilder()
@@ -161,7 +152,8 @@ class A2AServer:
         if found is None:
             if len(self._dispatchers) > 1000:
                 self._dispatchers.clear()
-            handler = DefaultRequestHandler(
+            handler = PlatformRequestHandler(
+                self._jobs,
                 agent_executor=self._executor,
                 task_store=InMemoryTaskStore(),
                 agent_card=agent_card(route, self._base_url),

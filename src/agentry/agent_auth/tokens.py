@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,7 @@ class TokenVerifier:
             raise ValueError("give exactly one of keys (kid -> public key) or jwks_url")
         self.issuer = issuer
         self.audience = audience
-        self._keys = dict(keys or {})
+        self._keys: Mapping[str, Any] = keys if keys is not None else {}  # may be live (a ring)
         self._jwks = PyJWKClient(jwks_url, lifespan=300) if jwks_url else None
         self._ended = ended
 
@@ -126,9 +126,10 @@ class TokenVerifier:
             kid = jwt.get_unverified_header(token).get("kid")
         except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
             raise InvalidInvocationToken(f"unusable token: {exc}") from exc
-        if kid not in self._keys:
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
             raise InvalidInvocationToken("unknown signing key")
-        return self._keys[kid]
+        return key
 
     def verify(self, token: str) -> InvocationClaims:
         if len(token) > MAX_TOKEN_CHARS:  # before any parsing: a 200 KB "token" costs nothing
@@ -168,7 +169,60 @@ def _check_times(payload: Mapping[str, Any]) -> None:
         raise InvalidInvocationToken("invalid token: issued in the future")
 
 
+RETIRED = "retired"  # <key_dir>/retired/<kid>.pem: still published and verifying
+
+
+def rotate_signing_key(key_dir: Path) -> tuple[str, str]:
+    """A new signing key; the old one moves to `retired/` (JWKS overlap). Returns (old, new)."""
+    current = key_dir / "signing-key.pem"
+    old = _load_or_create_key(key_dir)
+    old_kid = key_id(old.public_key())
+    retired = key_dir / RETIRED
+    retired.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.link(current, retired / f"{old_kid}.pem")  # published before it stops signing
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tmp = key_dir / f".signing-key.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    os.replace(tmp, current)
+    return old_kid, key_id(key.public_key())
+
+
+def retire_signing_keys(key_dir: Path) -> list[str]:
+    """End the overlap: retired keys are no longer published nor accepted. Returns their kids."""
+    gone = []
+    for path in sorted((key_dir / RETIRED).glob("*.pem")):
+        path.unlink()
+        gone.append(path.stem)
+    return gone
+
+
+class _RingKeys(Mapping[str, Any]):
+    """kid -> public key of a signer's ring, current at every lookup."""
+
+    def __init__(self, signer: TokenSigner) -> None:
+        self._signer = signer
+
+    def __getitem__(self, kid: str) -> Any:
+        return self._signer.public_keys()[kid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._signer.public_keys())
+
+    def __len__(self) -> int:
+        return len(self._signer.public_keys())
+
+
 class TokenSigner:
+    """Signs with `<key_dir>/signing-key.pem`; keys in `<key_dir>/retired/` still verify and
+    are still in the JWKS. A rotation by another process (the API's admin route while a worker
+    signs) is picked up at the next use: the key files are checked for changes on every call."""
+
     def __init__(
         self,
         key_dir: Path,
@@ -177,18 +231,59 @@ class TokenSigner:
         audience: str = AUDIENCE,
         ttl_s: int = 900,
     ) -> None:
+        self._dir = key_dir
+        self._seen: tuple[Any, ...] | None = None
+        self._retired: dict[str, rsa.RSAPublicKey] = {}
         self._key = _load_or_create_key(key_dir)
-        self._public = self._key.public_key()
+        self._refresh()
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self.ttl_s = min(ttl_s, MAX_TTL_S)
-        self.kid = key_id(self._public)
         self._verifier = self.verifier()
 
+    def _fingerprint(self) -> tuple[Any, ...]:
+        st = (self._dir / "signing-key.pem").stat()
+        try:
+            rt = (self._dir / RETIRED).stat()
+            retired: tuple[int, int] = (rt.st_ino, rt.st_mtime_ns)
+        except FileNotFoundError:
+            retired = (0, 0)
+        return st.st_ino, st.st_mtime_ns, *retired
+
+    def _refresh(self) -> None:
+        seen = self._fingerprint()
+        if seen == self._seen:
+            return
+        self._key = _load_or_create_key(self._dir)
+        retired = {}
+        for path in sorted((self._dir / RETIRED).glob("*.pem")):
+            loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            assert isinstance(loaded, rsa.RSAPrivateKey)
+            retired[path.stem] = loaded.public_key()
+        self._public = self._key.public_key()
+        self._kid = key_id(self._public)
+        retired.pop(self._kid, None)
+        self._retired = retired
+        self._seen = seen
+
+    @property
+    def key_dir(self) -> Path:
+        return self._dir
+
+    @property
+    def kid(self) -> str:
+        self._refresh()
+        return self._kid
+
+    def public_keys(self) -> dict[str, Any]:
+        """Every key a token may be signed with: the current one first, then retired ones."""
+        self._refresh()
+        return {self._kid: self._public, **self._retired}
+
     def verifier(self, ended: EndedCheck | None = None) -> TokenVerifier:
-        """A verifier holding this signer's public key (no network)."""
+        """A verifier holding this signer's public keys (no network)."""
         return TokenVerifier(
-            issuer=self.issuer, audience=self.audience, keys={self.kid: self._public}, ended=ended
+            issuer=self.issuer, audience=self.audience, keys=_RingKeys(self), ended=ended
         )
 
     def sign(
@@ -236,16 +331,20 @@ class TokenSigner:
             claims["chain"] = list(chain)  # root first, this agent last (A2A depth and loops)
         if trace_id:
             claims["trace_id"] = trace_id
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+        kid = self.kid  # refreshes the key first
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": kid})
 
     def verify(self, token: str) -> InvocationClaims:
         """Signature and claims only; the API's verifier also refuses ended invocations."""
         return self._verifier.verify(token)
 
     def jwks(self) -> dict[str, Any]:
-        jwk: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public))
-        jwk.update(kid=self.kid, use="sig", alg=ALGORITHM)
-        return {"keys": [jwk]}
+        keys = []
+        for kid, public in self.public_keys().items():
+            jwk: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
+            jwk.update(kid=kid, use="sig", alg=ALGORITHM)
+            keys.append(jwk)
+        return {"keys": keys}
 
     def discovery(self) -> dict[str, Any]:
         """OpenID Provider metadata, as far as it applies to tokens the platform mints itself.

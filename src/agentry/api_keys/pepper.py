@@ -1,10 +1,18 @@
-"""The server-side pepper mixed into API key hashes (light import: the CLI uses it)."""
+"""The server-side pepper mixed into API key hashes (light import: the CLI uses it).
+
+Rotation (RUNBOOK-010) keeps a ring, newest first, in `<home>/api-key-peppers`: the newest
+hashes new keys and every key it sees; an older one still verifies a key hashed with it during
+the overlap (and the key is re-hashed under the newest on that use) until it is retired.
+The original `<home>/pepper` is never rewritten: without AGENTRY_AUDIT_KEY the audit chain key
+is derived from it.
+"""
 
 from __future__ import annotations
 
 import secrets
 
 from agentry.config import Settings
+from agentry.kit.keyfile import KeyLines
 
 
 def api_key_pepper(settings: Settings) -> bytes:
@@ -18,3 +26,38 @@ def api_key_pepper(settings: Settings) -> bytes:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+class PepperRing:
+    """The peppers API keys are hashed with, newest first."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._configured = bool(settings.api_key_pepper.get_secret_value())
+        self._original = api_key_pepper(settings)
+        self._ring = KeyLines(settings.home / "api-key-peppers")
+
+    @property
+    def rotatable(self) -> bool:
+        """False when the pepper is configuration (AWS: rotate it in Secrets Manager)."""
+        return not self._configured
+
+    def all(self) -> list[bytes]:
+        if self._configured:
+            return [self._original]
+        return [p.encode() for p in self._ring.lines()] or [self._original]
+
+    @property
+    def current(self) -> bytes:
+        return self.all()[0]
+
+    def rotate(self) -> int:
+        """A new pepper in front; returns how many peppers now verify."""
+        ring = [p.decode() for p in self.all()]
+        self._ring.write([secrets.token_hex(32), *ring])
+        return len(ring) + 1
+
+    def retire(self) -> int:
+        """Keep the newest only; returns how many were dropped."""
+        ring = [p.decode() for p in self.all()]
+        self._ring.write(ring[:1])
+        return len(ring) - 1

@@ -42,3 +42,11 @@ class ApiKeyAuthRepository:
                 .where(ApiKey.id == key_id)
                 .values(last_used_at=when)
             )
+
+    async def rehash(self, key_id: str, key_hash: str) -> None:
+        """The same key under the newest pepper (pepper rotation)."""
+        await self.session.execute(
+            update(ApiKey)  # scoping: exempt (authentication, by primary key)
+            .where(ApiKey.id == key_id)
+            .values(key_hash=key_hash)
+        )

@@ -7,6 +7,7 @@ Authentication is on the hot path, so verified keys are cached briefly in memory
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -170,27 +171,34 @@ async def rotate_key(
 
 
 class ApiKeyAuthenticator:
-    def __init__(self, maker: async_sessionmaker[AsyncSession], pepper: bytes) -> None:
+    """`peppers`: one pepper, or a callable giving the ring newest first (rotation)."""
+
+    def __init__(
+        self, maker: async_sessionmaker[AsyncSession], peppers: bytes | Callable[[], list[bytes]]
+    ) -> None:
         self._maker = maker
-        self._pepper = pepper
+        self._peppers = peppers if callable(peppers) else (lambda: [peppers])
         self._cache: dict[str, tuple[Principal, datetime | None, float]] = {}
         self._last_used: dict[str, datetime] = {}
         self._flusher: asyncio.Task[None] | None = None
 
     @property
     def pepper(self) -> bytes:
-        return self._pepper
+        """The newest pepper: new keys are hashed with it."""
+        return self._peppers()[0]
 
     async def authenticate(self, secret: str) -> Principal:
         if not keys.well_formed(secret):
             raise InvalidApiKey("The API key is malformed.")
-        key_hash = keys.hash_key(secret, self._pepper)
+        newest, *older = self._peppers()
+        key_hash = keys.hash_key(secret, newest)
         now = utcnow()
         cached = self._cache.get(key_hash)
         if cached is not None and cached[2] > monotonic():
             principal, expires_at = cached[0], cached[1]
         else:
-            principal, expires_at = await self._load(key_hash)
+            older_hashes = [keys.hash_key(secret, p) for p in older]
+            principal, expires_at = await self._load(key_hash, older_hashes)
             self._cache[key_hash] = (principal, expires_at, monotonic() + AUTH_CACHE_TTL_S)
         if expires_at is not None and expires_at <= now:
             raise InvalidApiKey("The API key has expired.")
@@ -198,9 +206,18 @@ class ApiKeyAuthenticator:
             self._last_used[principal.key_id] = now
         return principal
 
-    async def _load(self, key_hash: str) -> tuple[Principal, datetime | None]:
-        async with self._maker() as session:
-            found = await ApiKeyAuthRepository(session).lookup_by_hash(key_hash)
+    async def _load(
+        self, key_hash: str, older_hashes: list[str]
+    ) -> tuple[Principal, datetime | None]:
+        async with session_scope(self._maker) as session:
+            repo = ApiKeyAuthRepository(session)
+            found = await repo.lookup_by_hash(key_hash)
+            for old_hash in older_hashes if found is None else []:
+                found = await repo.lookup_by_hash(old_hash)
+                if found is not None:  # hashed with a pepper being rotated out: re-hash now
+                    await repo.rehash(found[0].id, key_hash)
+                    log.info("api_key_rehashed", key_id=found[0].id)
+                    break
         if found is None:
             raise InvalidApiKey("The API key is not valid.")
         key, tenant = found

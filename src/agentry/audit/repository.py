@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 
 from sqlalchemy import select, text, update
 
@@ -29,9 +30,17 @@ class AuditRepository(RepositoryBase[AuditEvent]):
         return None if row is None else (row[0], row[1])
 
     async def list_for_tenant(
-        self, tenant_id: str | None, *, limit: int, before_seq: int | None
+        self,
+        tenant_id: str | None,
+        *,
+        limit: int,
+        before_seq: int | None,
+        action: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
     ) -> Sequence[AuditEvent]:
-        """Events where the tenant acted or was acted on; all events when tenant_id is None."""
+        """Events where the tenant acted or was acted on; all events when tenant_id is None.
+        `action` is an exact name or, ending in ".", a prefix ("keys." for every key action)."""
         stmt = select(AuditEvent)  # scoping: explicit tenant filter below
         if tenant_id is not None:
             stmt = stmt.where(
@@ -40,6 +49,15 @@ class AuditRepository(RepositoryBase[AuditEvent]):
             )
         if before_seq is not None:
             stmt = stmt.where(AuditEvent.seq < before_seq)
+        if action is not None:
+            if action.endswith("."):
+                stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+            else:
+                stmt = stmt.where(AuditEvent.action == action)
+        if start is not None:
+            stmt = stmt.where(AuditEvent.at >= start)
+        if end is not None:
+            stmt = stmt.where(AuditEvent.at < end)
         result = await self.session.execute(stmt.order_by(AuditEvent.seq.desc()).limit(limit))
         return result.scalars().all()
 

@@ -13,6 +13,7 @@ replicas exactly one sends it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from agentry.kit.clock import monotonic
 from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError
 from agentry.kit.logging import get_logger
+from agentry.metering.budgets import DENIALS as BUDGET_DENIALS
 from agentry.models import TenantBudget
 from agentry.webhooks.service import enqueue_tenant_event
 
@@ -62,13 +64,21 @@ class MonthlyBudgets:
         self._currency = currency
         self._ttl_s = ttl_s
         self._known: dict[str, _Known] = {}
+        self._loading: dict[str, asyncio.Future[_Known]] = {}
 
     async def check(self, tenant_id: str) -> None:
         known = self._known.get(tenant_id)
         month = Month.current()
         if known is None or known.month != month or monotonic() - known.loaded_at > self._ttl_s:
-            known = await self.load(tenant_id, month)
+            # One load per tenant at a time (many requests miss together when it expires).
+            loading = self._loading.get(tenant_id)
+            if loading is None:
+                loading = asyncio.ensure_future(self.load(tenant_id, month))
+                self._loading[tenant_id] = loading
+                loading.add_done_callback(lambda _f: self._loading.pop(tenant_id, None))
+            known = await asyncio.shield(loading)
         if known.status == "exhausted":
+            BUDGET_DENIALS.labels(tenant_id, "monthly").inc()
             raise BudgetExhausted(
                 f"This month's budget of {known.limit:f} {self._currency} is used up "
                 f"({known.spent:f} spent). Running work finishes; new work starts again next "

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import typer
 
 from agentry.cli.http import HttpClient, HttpError, Response
+from agentry.cli.login import OPERATOR_KEY_ENV, LoginError, operator_credential
 from agentry.cli.output import err, print_json
 from agentry.kit.envfile import read_env_file
 
@@ -20,7 +21,14 @@ def resolve(url: str | None, key: str | None, key_env: str = "AGENTRY_API_KEY") 
     home = Path(os.environ.get("AGENTRY_HOME", ".agentry"))
     file_values = read_env_file(home / "dev.env")
     url = url or os.environ.get("AGENTRY_URL") or file_values.get("AGENTRY_URL")
-    key = key or os.environ.get(key_env) or file_values.get(key_env)
+    fallback = os.environ.get(key_env) or file_values.get(key_env)
+    if key is None and url and key_env == OPERATOR_KEY_ENV:
+        try:
+            key = operator_credential(url, fallback)
+        except LoginError as exc:
+            err().print(f"[red]error[/] {exc}")
+            raise typer.Exit(2) from exc
+    key = key or fallback
     if not url or not key:
         err().print(f"[red]Set AGENTRY_URL and {key_env} (or pass --url/--key); run `make dev`.[/]")
         raise typer.Exit(2)
@@ -53,6 +61,7 @@ class ApiClient:
         base, secret = resolve(url, key, key_env)
         self.as_json = as_json
         self.root = base
+        self.credential = secret
         try:
             self.client = HttpClient(
                 f"{base}{prefix}", headers={"Authorization": f"Bearer {secret}"}, timeout=timeout

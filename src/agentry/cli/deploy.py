@@ -7,6 +7,7 @@ Exit codes: 0 deployed/verified, 1 rolled back or failed, 2 bad input.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -39,7 +40,9 @@ def api(
     image: str = typer.Option(
         None, "--image", help="Image URI: registers a new revision of --family with it."
     ),
-    family: str = typer.Option("agentry-api", "--family", help="Task definition family."),
+    family: str = typer.Option(
+        None, "--family", help="Task definition family (default: the stack's ApiTaskFamily)."
+    ),
     region: str = typer.Option(None, "--region", help="AWS region (default from environment)."),
     poll_s: float = typer.Option(15.0, "--poll-s", min=0.0, help="Seconds between polls."),
     timeout_s: float = typer.Option(3600.0, "--timeout-s", min=1.0, help="Give up and roll back."),
@@ -60,9 +63,12 @@ def api(
             tuple(alarm) or found.alarms,
             found.container,
             found.port,
+            family or found.family,
         )
     elif application and deployment_group:
-        target = canary.Target(application, deployment_group, tuple(alarm))
+        target = canary.Target(
+            application, deployment_group, tuple(alarm), family=family or "agentry-api"
+        )
     else:
         typer.echo("error: give --stack, or --application and --deployment-group", err=True)
         raise typer.Exit(2)
@@ -70,7 +76,7 @@ def api(
         typer.echo("error: a canary needs at least one alarm to watch", err=True)
         raise typer.Exit(2)
     revision = task_definition or canary.register_revision(
-        aws["ecs"], family, target.container, image
+        aws["ecs"], target.family, target.container, image
     )
     outcome = canary.deploy(
         aws["codedeploy"],
@@ -114,7 +120,14 @@ def verify_cmd(
     from agentry.delivery.verify import verify
 
     base, secret = resolve(url, key)
-    result = verify(base, secret, rounds=rounds, max_error_rate=max_error_rate, max_p99_s=max_p99_s)
+    result = verify(
+        base,
+        secret,
+        rounds=rounds,
+        max_error_rate=max_error_rate,
+        max_p99_s=max_p99_s,
+        metrics_token=os.environ.get("AGENTRY_METRICS_TOKEN", ""),
+    )
     if as_json:
         print_json(result.as_dict())
     else:

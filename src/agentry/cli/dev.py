@@ -222,11 +222,11 @@ def _run_seed(settings: Settings) -> dict[str, str]:
     import asyncio
     import traceback
 
-    from agentry.api_keys.pepper import api_key_pepper
+    from agentry.api_keys.pepper import PepperRing
     from agentry.seed import seed, write_env_file
 
     try:
-        result = asyncio.run(seed(settings, api_key_pepper(settings), REPO_ROOT / "agents"))
+        result = asyncio.run(seed(settings, PepperRing(settings).current, REPO_ROOT / "agents"))
     except Exception as exc:
         log = _log_dir(settings) / "seed.log"
         log.parent.mkdir(parents=True, exist_ok=True)

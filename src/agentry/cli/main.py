@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agentry.cli import agent, db, deploy, dev, invoke, ops, runtime, serve, worker
+from agentry.cli import agent, db, deploy, dev, invoke, keys, ops, runtime, serve, worker
 
 app = typer.Typer(
     help="Agentry: Agent-as-a-Service platform.",
@@ -18,6 +18,7 @@ app.add_typer(runtime.app, name="runtime")
 app.add_typer(agent.app, name="agent")
 app.add_typer(ops.app, name="ops")
 app.add_typer(deploy.app, name="deploy")
+app.add_typer(keys.tenant_app, name="keys")
 app.command("serve")(serve.serve)
 app.command("invoke")(invoke.invoke)
 app.command("worker")(worker.worker)

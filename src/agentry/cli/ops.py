@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.cli import billing, failover, gateway, operate, policies, tenants, tools, usage
+from agentry.cli import billing, failover, gateway, keys, operate, policies, tenants, tools, usage
 from agentry.cli.output import group
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ app.command("metrics")(operate.metrics)
 app.command("token-issuer")(operate.token_issuer)
 audit_app.command("export")(operate.audit_export)
 app.add_typer(operate.db_app, name="db")
+app.add_typer(keys.ops_app, name="keys")
 
 
 async def _verify() -> Verification:
@@ -84,3 +86,69 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
             err=True,
         )
     raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("login")
+def login(
+    as_user: str | None = typer.Option(
+        None, "--as", help="Dev identity provider only: the seeded user to sign in as."
+    ),
+    url: str | None = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL)."),
+) -> None:
+    """Sign in through the identity provider (auth code + PKCE, loopback redirect) and keep a
+    short-lived operator token in $AGENTRY_HOME/operator-token.json (0600) for ops commands."""
+    import os
+
+    from agentry.cli.client import err
+    from agentry.cli.login import LoginError
+    from agentry.cli.login import login as sign_in
+    from agentry.kit.envfile import read_env_file
+
+    home = os.environ.get("AGENTRY_HOME", ".agentry")
+    base = (
+        url
+        or os.environ.get("AGENTRY_URL")
+        or read_env_file(Path(home) / "dev.env").get("AGENTRY_URL")
+    )
+    if not base:
+        err().print("[red]error[/] set AGENTRY_URL (or pass --url)")
+        raise typer.Exit(2)
+    try:
+        token = sign_in(base, dev_user=as_user, say=lambda line: typer.echo(line, err=True))
+    except LoginError as exc:
+        err().print(f"[red]error[/] {exc}")
+        raise typer.Exit(1) from exc
+    typer.echo(f"signed in as {token.subject}; operator token valid until {token.expires_iso}")
+
+
+@app.command("logout")
+def logout() -> None:
+    """Forget the stored operator token."""
+    from agentry.cli.login import token_path
+
+    token_path().unlink(missing_ok=True)
+    typer.echo("signed out")
+
+
+@app.command("whoami")
+def whoami(
+    url: str | None = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Who operator commands act as: the login (and until when) or the break-glass key."""
+    from agentry.cli.client import ApiClient, print_json
+    from agentry.cli.login import OPERATOR_KEY_ENV, read_token
+
+    api = ApiClient(url, None, OPERATOR_KEY_ENV, as_json, prefix="", timeout=30)
+    me = api.call("GET", "/v1/me")
+    token = read_token()
+    via_login = token is not None and api.credential == token.access_token
+    me["credential"] = "login" if via_login else "break_glass_key"
+    me["expires_at"] = token.expires_iso if via_login and token else None
+    if as_json:
+        print_json(me)
+        return
+    until = f" until {me['expires_at']}" if via_login else " (audited on every use)"
+    typer.echo(
+        f"{me['subject']} role {me['role']} in {me['tenant_slug']}: {me['credential']}{until}"
+    )

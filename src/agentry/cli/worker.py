@@ -12,6 +12,7 @@ async def _main() -> None:
     from agentry.billing.wiring import start_price_book
     from agentry.config import get_settings
     from agentry.jobs.background import Background, signer_for
+    from agentry.kit import tracing
     from agentry.kit.db.engine import create_engine, create_sessionmaker
     from agentry.kit.db.migrate import upgrade_async
     from agentry.kit.logging import get_logger
@@ -20,6 +21,7 @@ async def _main() -> None:
     log = get_logger("agentry.worker")
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
+    traced = tracing.configure(settings, "agentry-worker")
     url = settings.effective_database_url
     await upgrade_async(url)
     engine = create_engine(url)
@@ -46,6 +48,8 @@ async def _main() -> None:
         with contextlib.suppress(Exception):
             await runtime.aclose()
         await engine.dispose()
+        if traced is not None:
+            tracing.shutdown()
 
 
 def worker() -> None:

@@ -30,6 +30,7 @@ class Target:
     alarms: tuple[str, ...]
     container: str = "api"
     port: int = 8000
+    family: str = "agentry-api"  # task definition family `--image` registers a revision of
 
 
 @dataclass
@@ -95,7 +96,9 @@ def register_revision(ecs: Any, family: str, container: str, image: str) -> str:
 
 
 def target_from_stack(cloudformation: Any, stack: str) -> Target:
-    """The canary's names from the API stack's outputs (the CDK app writes them)."""
+    """The canary's names from the API stack's outputs: the CDK app writes them
+    (infra/agentry_infra/stacks/api.py, `canary_names`); tests/infra/test_canary.py feeds the
+    synthesized outputs through here and checks them against the resources."""
     found = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
     outputs = {o["OutputKey"]: o["OutputValue"] for o in found}
     missing = [
@@ -111,6 +114,7 @@ def target_from_stack(cloudformation: Any, stack: str) -> Target:
         alarms=tuple(a for a in outputs["CanaryAlarms"].split(",") if a),
         container=outputs.get("ApiContainerName", "api"),
         port=int(outputs.get("ApiContainerPort", "8000")),
+        family=outputs.get("ApiTaskFamily", "agentry-api"),
     )
 
 

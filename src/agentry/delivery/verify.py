@@ -182,10 +182,13 @@ def verify(
     max_error_rate: float = 0.01,
     max_p99_s: float = 2.5,
     job_timeout_s: float = 60.0,
+    metrics_token: str = "",
 ) -> Report:
-    """Smoke the platform at `url` with a tenant key and judge its metrics (see the module)."""
+    """Smoke the platform at `url` with a tenant key and judge its metrics (see the module).
+    `metrics_token`: the target's AGENTRY_METRICS_TOKEN (its /metrics is closed without)."""
     client = HttpClient(url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
-    probe = HttpClient(url, timeout=30)
+    scrape_auth = {"Authorization": f"Bearer {metrics_token}"} if metrics_token else {}
+    probe = HttpClient(url, headers=scrape_auth, timeout=30)
 
     def scrape() -> Metrics:
         try:

@@ -27,7 +27,10 @@ from agentry.gateway import events
 from agentry.gateway.events import Event, JsonRpc
 from agentry.gateway.policy import Subject, TierPolicy
 from agentry.gateway.tools import ToolCatalog, ToolSpec
+from agentry.kit import tracing
+from agentry.metering.budgets import DENIALS as BUDGET_DENIALS
 from agentry.metering.budgets import InvocationBudgets
+from agentry.policy.engine import DENIALS as POLICY_DENIALS
 from agentry.policy.engine import PolicyEngine
 from agentry.policy.engine import Request as CedarRequest
 
@@ -105,6 +108,7 @@ class TokenCheck:
                 data_code="insufficient_scope",
                 reason="the invocation token lacks the 'tools' scope",
             )
+        tracing.annotate(tenant_id=found.tenant_id, invocation_id=found.invocation_id)
         return events.passthrough()
 
 
@@ -136,6 +140,7 @@ class TierPolicyCheck:
         if decision.allowed and self.cedar is not None:
             verdict = self.cedar.decide(cedar_tool_request(claims, name))
             if not verdict.allowed:
+                POLICY_DENIALS.labels(claims.tenant_id, "CallTool", "cedar").inc()
                 return _deny(
                     event,
                     200,
@@ -155,6 +160,7 @@ class TierPolicyCheck:
                 data_code="unknown_tool",
                 reason=decision.reason,
             )
+        POLICY_DENIALS.labels(claims.tenant_id, "CallTool", "tier").inc()
         return _deny(
             event,
             200,
@@ -254,6 +260,7 @@ class ToolCallBudget:
         spent = await self.budgets.of(found.tenant_id, found.invocation_id)
         if spent.may_call_tool(tool_call_key(found, event), limit):
             return events.passthrough()
+        BUDGET_DENIALS.labels(found.tenant_id, "invocation_tool_calls").inc()
         return _deny(
             event,
             200,

@@ -17,6 +17,7 @@ from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
+from opentelemetry.trace import Span
 from starlette.types import Message, Receive, Scope, Send
 
 from agentry.gateway import remote
@@ -24,6 +25,7 @@ from agentry.gateway.chain import InterceptorChain
 from agentry.gateway.events import JsonRpc
 from agentry.gateway.remote import RemoteToolError, TargetUnavailable
 from agentry.gateway.tools import ToolCatalog
+from agentry.kit import tracing
 
 MAX_BODY = 1_048_576
 
@@ -74,7 +76,18 @@ class McpGateway:
         async def target(body: JsonRpc) -> tuple[int, JsonRpc]:
             return await self._forward(scope, body)
 
-        status, body, extra = await self.chain.run(headers, raw, target)
+        tool = _tool_call(raw) if tracing.enabled() else None
+        if tool is None:
+            status, body, extra = await self.chain.run(headers, raw, target)
+        else:
+            name, call_id, meta = tool
+            with tracing.span(
+                f"execute_tool {name}",
+                attributes=_tool_span(name, call_id),
+                carrier=meta,  # MCP's trace context (SEP-414) over the HTTP request's
+            ) as opened:
+                status, body, extra = await self.chain.run(headers, raw, target)
+                _tool_outcome(opened, status, body)
         await _send_json(send, status, body if body else None, extra)
 
     async def _forward(self, scope: Scope, body: JsonRpc) -> tuple[int, JsonRpc]:
@@ -102,6 +115,48 @@ class McpGateway:
         await self.manager.handle_request(inner, inner_receive, inner_send)
         data = b"".join(chunks)
         return status, (json.loads(data) if data.strip() else {})
+
+
+def _tool_call(raw: bytes) -> tuple[str, str, dict[str, str]] | None:
+    """(tool name, JSON-RPC id, `params._meta` strings) of a `tools/call` message, else None."""
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("method") != "tools/call":
+        return None
+    params = message.get("params")
+    if not isinstance(params, dict) or not isinstance(params.get("name"), str):
+        return None
+    meta = params.get("_meta")
+    carrier = (
+        {k: v for k, v in meta.items() if isinstance(v, str)} if isinstance(meta, dict) else {}
+    )
+    return params["name"], str(message.get("id", "")), carrier
+
+
+def _tool_span(name: str, call_id: str) -> dict[str, Any]:
+    # GenAI semantic conventions' execute_tool span; tenant and agent are set by the token check.
+    return {
+        tracing.OPERATION: "execute_tool",
+        "gen_ai.tool.name": name,
+        "gen_ai.tool.call.id": call_id,
+        "gen_ai.tool.type": "extension",  # run by the gateway, not by the agent
+    }
+
+
+def _tool_outcome(opened: Span | None, status: int, body: JsonRpc) -> None:
+    if opened is None:
+        return
+    opened.set_attribute("http.response.status_code", status)
+    error = body.get("error") if isinstance(body, dict) else None
+    result = body.get("result") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        data = error.get("data")
+        code = data.get("code") if isinstance(data, dict) else None
+        tracing.failed(opened, str(code or error.get("code", "error")))
+    elif isinstance(result, dict) and result.get("isError"):
+        tracing.failed(opened, "tool_error")
 
 
 async def _read(receive: Receive) -> bytes | None:

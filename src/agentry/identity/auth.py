@@ -95,6 +95,8 @@ async def authenticate(request: Request) -> Principal:
         raise
     request.state.tenant_id = principal.tenant_id
     request.state.principal = principal
+    if is_key and principal.is_operator:
+        await _break_glass(request, platform, principal)
     structlog.contextvars.bind_contextvars(tenant=principal.tenant_id)
     return principal
 
@@ -121,6 +123,20 @@ async def _failed(
         log.error("audit_append_failed", action="auth.failed", error_type=type(exc).__name__)
 
 
+async def _break_glass(request: Request, platform: Platform, principal: Principal) -> None:
+    """The long-lived operator key is break-glass (`make ops-login` is the daily path): every
+    use leaves an audit row, written before the call runs."""
+    route = getattr(request.scope.get("route"), "path", None) or request.url.path
+    await platform.audit.append_now(
+        actor=principal.actor,
+        action="operator.break_glass",
+        outcome=Outcome.success,
+        actor_tenant_id=principal.tenant_id,
+        target_tenant_id=principal.tenant_id,
+        details={"break_glass": True, "method": request.method, "route": route},
+    )
+
+
 async def _denied(request: Request, principal: Principal, needed: str) -> None:
     # The route template, not the URL: ids in the URL may be another tenant's.
     route = getattr(request.scope.get("route"), "path", None) or "unmatched"
@@ -141,10 +157,15 @@ class RequireScope:
     async def __call__(
         self, request: Request, principal: Annotated[Principal, Depends(authenticate)]
     ) -> Principal:
-        if not principal.has(self.scope):
-            await _denied(request, principal, f"scope:{self.scope.value}")
-            raise MissingScope(f"This call needs the '{self.scope.value}' scope.")
-        return principal
+        return await require_scope(request, principal, self.scope)
+
+
+async def require_scope(request: Request, principal: Principal, scope: Scope) -> Principal:
+    """`RequireScope` without FastAPI's dependency machinery (invocations/hot.py)."""
+    if not principal.has(scope):
+        await _denied(request, principal, f"scope:{scope.value}")
+        raise MissingScope(f"This call needs the '{scope.value}' scope.")
+    return principal
 
 
 class RequireRole:

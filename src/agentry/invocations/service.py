@@ -13,11 +13,13 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import orjson
+from opentelemetry.trace import Span, SpanKind
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +37,7 @@ from agentry.invocations.repository import StreamEventRepository
 from agentry.invocations.schemas import InvokeRequest
 from agentry.invocations.sessions import pooled_session_id, runtime_session_id
 from agentry.invocations.streams import TERMINAL_EVENTS, LiveStream, StreamHub
+from agentry.kit import tracing
 from agentry.kit.clock import utcnow
 from agentry.kit.context import request_id_var
 from agentry.kit.errors import AgentryError, BadRequest, Conflict, NotFound
@@ -62,6 +65,7 @@ INVOCATIONS = Counter(
 
 RESUME_FALLBACK_S = 1.0  # a reader on another replica re-reads at least this often
 CANCEL_WAIT_S = 5.0
+RESUME_COMMIT_WAIT_S = 1.0  # a reconnect can beat the start event's group commit
 
 
 class ModeNotSupported(BadRequest):
@@ -342,19 +346,21 @@ class InvocationService:
         context = self._gateway_context(route)
         started = time.perf_counter()
         error: AgentryError | None = None
-        try:
-            result = await self._runtime.invoke(
-                target,
-                runtime_sid,
-                payload,
-                request_id=request_id,
-                timeout=self.sync_timeout(route),
-            )
-        except AgentryError as exc:
-            error = exc
-        finally:
-            if context is not None:
-                await asyncio.shield(context.end(invocation_id))
+        with agent_span(principal, route, version, invocation_id, "sync") as opened:
+            try:
+                result = await self._runtime.invoke(
+                    target,
+                    runtime_sid,
+                    payload,
+                    request_id=request_id,
+                    timeout=self.sync_timeout(route),
+                )
+            except AgentryError as exc:
+                error = exc
+                tracing.failed(opened, exc.code)
+            finally:
+                if context is not None:
+                    await asyncio.shield(context.end(invocation_id))
         runtime_ms = round((time.perf_counter() - started) * 1000)
         await self._record(
             principal,
@@ -568,7 +574,9 @@ class InvocationService:
             "alias": route.alias,
             "version": version,
         }
+        traced = agent_span(principal, route, version, invocation_id, "stream")
         try:
+            opened = traced.__enter__()  # left in the finally below, in this task
             chunks = 0
             upstream = self._runtime.invoke_stream(
                 target,
@@ -608,6 +616,7 @@ class InvocationService:
                     frame = await anext(upstream, None)
             except AgentryError as exc:
                 error = exc
+                tracing.failed(opened, exc.code)
             finally:
                 # Closing the runtime iterator closes the agent connection (cancels the call).
                 # Shielded: sse-starlette cancels through an anyio scope, which would cancel
@@ -618,6 +627,7 @@ class InvocationService:
                     with contextlib.suppress(BaseException):
                         await first
                     await _aclose(upstream)
+                traced.__exit__(None, None, None)
             runtime_ms = round((time.perf_counter() - started) * 1000)
             seq += 1
             if error is None:
@@ -715,11 +725,26 @@ class InvocationService:
         after = _parse_last_event_id(last_event_id)
         if self._quotas is not None:
             await self._quotas.check_rate(principal)
-        if not await self._events_after(principal, invocation_id, -1, limit=1):
+        if not await self._stream_exists(principal, invocation_id):
             raise StreamNotFound("No such stream (or it has expired).")
         return StreamReply(
             self._follow(principal, invocation_id, after), {"X-Invocation-Id": invocation_id}
         )
+
+    async def _stream_exists(self, principal: Principal, invocation_id: str) -> bool:
+        """Running here (its first events may not be committed yet), or stored. A reconnect to
+        another replica right after the start can beat the start event's group commit: look
+        again until a commit has had time to land before answering 404."""
+        assert self._streams is not None
+        deadline = time.monotonic() + RESUME_COMMIT_WAIT_S
+        while True:
+            if self._streams.local(invocation_id, principal.tenant_id) is not None:
+                return True
+            if await self._events_after(principal, invocation_id, -1, limit=1):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
 
     async def cancel_stream(self, principal: Principal, invocation_id: str) -> str:
         """Stop a running stream's agent call: "cancelled" once its terminal event is stored,
@@ -807,6 +832,26 @@ class InvocationService:
                 yield {"event": "error", "data": problem_data(error, invocation_id)}
                 return
             await self._streams.wait_remote(invocation_id, RESUME_FALLBACK_S)
+
+
+def agent_span(
+    principal: Principal, route: Route, version: int, invocation_id: str, mode: str
+) -> AbstractContextManager[Span | None]:
+    """The runtime call as a GenAI `invoke_agent` CLIENT span; the agent's spans are its
+    children (the runtime clients put its context in `traceparent`)."""
+    return tracing.span(
+        f"invoke_agent {route.agent_name}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            tracing.OPERATION: "invoke_agent",
+            "gen_ai.agent.name": route.agent_name,
+            "gen_ai.agent.id": route.agent_id,
+            "gen_ai.agent.version": str(version),
+            tracing.TENANT: principal.tenant_id,
+            tracing.INVOCATION: invocation_id,
+            "agentry.invocation.mode": mode,
+        },
+    )
 
 
 def _cancelled(data: str) -> bool:

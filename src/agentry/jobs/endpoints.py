@@ -50,7 +50,6 @@ async def create_job(
     await quotas.admit(principal, len(await request.body()))
     body = await json_body(request, JobCreate)
     created = await service.create_job(
-        session,
         settings=platform.settings,
         routes=platform.routes,
         box=request.app.state.secret_box,
@@ -63,7 +62,7 @@ async def create_job(
     # Release this request's connection (on SQLite, the write lock) before the group commit
     # takes it; the job is committed before the answer, so `Location` finds it at once.
     await session.commit()
-    await service.commit_created(platform.inserts, created)
+    created = await service.commit_created(platform.inserts, created, session)
     out = service.to_created(created)
     return JSONResponse(
         out.model_dump(mode="json"),

@@ -100,7 +100,6 @@ def request_hash(agent: str, body: JobCreate) -> str:
 
 
 async def create_job(
-    session: AsyncSession,
     *,
     settings: Settings,
     routes: RouteCache,
@@ -117,15 +116,9 @@ async def create_job(
     route = await routes.resolve(agent_name, body.alias)
     if gate is not None:  # before this session writes (the audit of a denial has its own)
         await gate.admit(principal, route, "job")
+    # The Idempotency-Key is checked by the insert itself (unique per tenant), in the group
+    # commit: no read per request; a conflict finds the first job (`commit_created`).
     digest = request_hash(agent_name, body)
-    if idempotency_key:
-        existing = await JobRepository(session, principal.tenant_id).by_idempotency_key(
-            idempotency_key
-        )
-        if existing is not None:
-            if existing.request_hash != digest:
-                raise IdempotencyKeyReused("This Idempotency-Key was used for another request.")
-            return Created(existing, None, replayed=True)
     route.check_tier(principal.tier)
     if route.modes and not ({"async", "sync"} & route.modes):
         raise JobsNotSupported(f"Agent '{agent_name}' cannot run as a job.")
@@ -173,14 +166,29 @@ async def create_job(
     return Created(job, secret, replayed=False, rows=(job, event))
 
 
-async def commit_created(inserts: GroupCommit, created: Created) -> None:
-    """Insert a new job and its first event (group-committed with other requests' jobs)."""
-    if created.replayed:
-        return
+async def commit_created(inserts: GroupCommit, created: Created, session: AsyncSession) -> Created:
+    """Insert a new job and its first event (group-committed with other requests' jobs).
+
+    A request whose Idempotency-Key is taken gets the first job back when the requests match
+    (`replayed`), 409 when they do not. `session` only reads that first job.
+    """
     try:
         await inserts.insert(created.rows)
     except IntegrityError as exc:
-        raise IdempotencyKeyReused("A request with this Idempotency-Key is in flight.") from exc
+        job = created.job
+        existing = None
+        if job.idempotency_key:
+            existing = await JobRepository(session, job.tenant_id).by_idempotency_key(
+                job.idempotency_key
+            )
+        if existing is None:
+            raise IdempotencyKeyReused("A request with this Idempotency-Key is in flight.") from exc
+        if existing.request_hash != job.request_hash:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used for another request."
+            ) from exc
+        return Created(existing, None, replayed=True)
+    return created
 
 
 async def get_job(session: AsyncSession, tenant_id: str, job_id: str) -> Job:

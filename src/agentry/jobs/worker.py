@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.agent_auth.tokens import TokenSigner
@@ -33,7 +34,9 @@ from agentry.invocations.sessions import runtime_session_id
 from agentry.jobs import metrics
 from agentry.jobs.repository import JobQueueRepository, JobRepository
 from agentry.jobs.service import ResultTooLarge, finish_job, result_size, too_large_message
+from agentry.kit import tracing
 from agentry.kit.clock import utcnow
+from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import session_scope
 from agentry.kit.errors import AgentryError
 from agentry.kit.ids import new_id
@@ -103,6 +106,8 @@ class JobWorker:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        # Terminal transitions of jobs finishing together share one transaction.
+        self._finishes = GroupCommit(maker)
         self.on_finished: Callable[[], None] = lambda: None
 
     # lifecycle
@@ -121,6 +126,7 @@ class JobWorker:
         for task in [*self._tasks, *self._running.values()]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._finishes.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -292,11 +298,24 @@ class JobWorker:
         assert job.deadline_at is not None
         remaining = (job.deadline_at - self._clock()).total_seconds()
         try:
-            async with asyncio.timeout_at(loop.time() + max(remaining, 0.0)):
-                if job.async_agent:
-                    await self._run_async(job, invocation)
-                else:
-                    await self._run_plain(job, invocation, remaining)
+            # Each attempt is its own trace (the job row does not keep the submitter's context).
+            with tracing.span(
+                f"invoke_agent {job.agent_name}",
+                kind=SpanKind.CLIENT,
+                attributes={
+                    tracing.OPERATION: "invoke_agent",
+                    "gen_ai.agent.name": job.agent_name,
+                    tracing.TENANT: job.tenant_id,
+                    tracing.INVOCATION: invocation.invocation_id,
+                    "agentry.invocation.mode": "job",
+                    "agentry.job.attempt": job.attempts,
+                },
+            ):
+                async with asyncio.timeout_at(loop.time() + max(remaining, 0.0)):
+                    if job.async_agent:
+                        await self._run_async(job, invocation)
+                    else:
+                        await self._run_plain(job, invocation, remaining)
         except TimeoutError:
             await self._finish(
                 job,
@@ -465,8 +484,10 @@ class JobWorker:
         return RuntimeTarget(runtime_arn=job.runtime_arn, qualifier=job.qualifier)
 
     async def _finish(self, job: Job, status: JobStatus, **kwargs: Any) -> None:
-        async with session_scope(self._maker) as session:
-            done = await finish_job(session, job, status, prices=self._prices, **kwargs)
+        async def finish(session: AsyncSession) -> Job | None:
+            return await finish_job(session, job, status, prices=self._prices, **kwargs)
+
+        done = await self._finishes.run(finish)
         if done is not None:
             self.on_finished()  # its webhook goes out now, not on the sender's next poll
         log.info("jobs.finished", job=job.id, status=status.value, applied=done is not None)

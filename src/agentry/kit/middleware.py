@@ -12,9 +12,11 @@ import time
 from typing import Any
 
 import structlog
+from opentelemetry.trace import Span
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentry.kit import tracing
 from agentry.kit.content import BodyProblem, check_json, check_media_type, rule_for
 from agentry.kit.context import request_id_var
 from agentry.kit.errors import PayloadTooLarge
@@ -103,6 +105,15 @@ class RequestContextMiddleware:
             await send(message)
 
         started_response = False
+        traced = tracing.start_server_span(
+            scope["headers"],
+            method,
+            {
+                "http.request.method": method,
+                "url.path": scope["path"],
+                "agentry.request_id": request_id,
+            },
+        )
 
         async def send_tracked(message: Message) -> None:
             nonlocal started_response
@@ -131,6 +142,8 @@ class RequestContextMiddleware:
             method = scope["method"]
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(elapsed)
+            if traced is not None:
+                _finish_span(traced, scope, method, route, status)
             if route not in ("/metrics", "/healthz", "/readyz"):
                 log.info(
                     "request",
@@ -141,6 +154,21 @@ class RequestContextMiddleware:
                     tenant=scope.get("state", {}).get("tenant_id"),
                 )
             request_id_var.reset(token)
+
+
+def _finish_span(
+    traced: tuple[Span, object], scope: Scope, method: str, route: str, status: int
+) -> None:
+    opened = traced[0]
+    opened.update_name(f"{method} {route}")
+    opened.set_attribute("http.route", route)
+    opened.set_attribute("http.response.status_code", status)
+    tenant = scope.get("state", {}).get("tenant_id")
+    if tenant:
+        opened.set_attribute(tracing.TENANT, tenant)
+    if status >= 500:
+        tracing.failed(opened, str(status))
+    tracing.end_server_span(traced)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

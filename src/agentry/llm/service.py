@@ -15,11 +15,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import Span, SpanKind
+
 from agentry.agent_auth.claims import InvocationClaims
+from agentry.kit import tracing
 from agentry.kit.errors import Forbidden, TooManyRequests
 from agentry.kit.ids import new_id
 from agentry.llm.providers.base import Provider
 from agentry.llm.schemas import ChatRequest, Completion
+from agentry.metering.budgets import DENIALS as BUDGET_DENIALS
 from agentry.metering.budgets import InvocationBudgets
 
 
@@ -98,6 +102,7 @@ class ModelGateway:
         left = spent.tokens_left(key, route.max_tokens_per_invocation)
         if left <= 0:
             await self._denied(claims, "token budget spent")
+            BUDGET_DENIALS.labels(claims.tenant_id, "invocation_tokens").inc()
             raise BudgetExceeded(
                 f"Invocation {claims.invocation_id} used its {route.max_tokens_per_invocation} "
                 f"tokens ({claims.tier} tier).",
@@ -109,7 +114,9 @@ class ModelGateway:
     async def complete(self, claims: InvocationClaims, request: ChatRequest) -> dict[str, Any]:
         key = _usage_key(claims, request)
         route, capped = await self._admit(claims, request, key)
-        completion = await self._providers[route.provider].complete(route.model, capped)
+        with tracing.span(**_model_span(claims, route, capped)) as opened:
+            completion = await self._providers[route.provider].complete(route.model, capped)
+            _record_completion(opened, completion)
         await self._meter(claims, key, completion)
         return _response(completion)
 
@@ -119,10 +126,17 @@ class ModelGateway:
         completion_id, created = new_id("chatcmpl"), int(time.time())
 
         async def frames() -> AsyncIterator[bytes]:
+            with tracing.span(**_model_span(claims, route, capped, stream=True)) as opened:
+                async for frame in _frames(opened):
+                    yield frame
+            yield b"data: [DONE]\n\n"
+
+        async def _frames(opened: Span | None) -> AsyncIterator[bytes]:
             async for item in self._providers[route.provider].stream(route.model, capped):
                 if isinstance(item, str):
                     yield _sse(_chunk(completion_id, created, route.model, {"content": item}, None))
                     continue
+                _record_completion(opened, item)
                 await self._meter(claims, key, item)
                 if item.tool_calls:
                     delta = {
@@ -135,7 +149,6 @@ class ModelGateway:
                 final = _chunk(completion_id, created, route.model, {}, item.finish_reason)
                 final["usage"] = item.usage.model_dump()
                 yield _sse(final)
-            yield b"data: [DONE]\n\n"
 
         return frames()
 
@@ -151,6 +164,56 @@ class ModelGateway:
         )
         self.budgets.used(
             claims.invocation_id, key, new=recorded, tokens=completion.usage.total_tokens
+        )
+
+
+# GenAI semantic conventions' provider names (gen_ai.provider.name).
+_PROVIDER_NAMES = {"bedrock": "aws.bedrock", "local": "agentry.local"}
+
+
+def _model_span(
+    claims: InvocationClaims, route: TierModel, request: ChatRequest, *, stream: bool = False
+) -> dict[str, Any]:
+    provider = _PROVIDER_NAMES.get(route.provider, route.provider)
+    attributes: dict[str, Any] = {
+        tracing.OPERATION: "chat",
+        "gen_ai.provider.name": provider,
+        "gen_ai.system": provider,  # the name before semantic conventions 1.37
+        "gen_ai.request.model": route.model,
+        "gen_ai.request.max_tokens": request.max_tokens or 0,
+        "gen_ai.agent.name": claims.agent,
+        tracing.TENANT: claims.tenant_id,
+        tracing.INVOCATION: claims.invocation_id,
+        "agentry.model.stream": stream,
+    }
+    if tracing.capture_content():
+        attributes["gen_ai.input.messages"] = json.dumps(
+            [m.model_dump(exclude_none=True) for m in request.messages]
+        )
+    return {
+        "name": f"chat {route.model}",
+        "kind": SpanKind.CLIENT,
+        "attributes": attributes,
+        "current": not stream,
+    }
+
+
+def _record_completion(opened: Span | None, completion: Completion) -> None:
+    if opened is None:
+        return
+    opened.set_attribute("gen_ai.response.model", completion.model)
+    opened.set_attribute("gen_ai.response.finish_reasons", [completion.finish_reason])
+    opened.set_attribute("gen_ai.usage.input_tokens", completion.usage.prompt_tokens)
+    opened.set_attribute("gen_ai.usage.output_tokens", completion.usage.completion_tokens)
+    if tracing.capture_content():
+        opened.set_attribute(
+            "gen_ai.output.messages",
+            json.dumps(
+                {
+                    "content": completion.content,
+                    "tool_calls": [c.model_dump() for c in completion.tool_calls],
+                }
+            ),
         )
 
 

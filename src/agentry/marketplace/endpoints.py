@@ -37,6 +37,11 @@ class ListingCreate(BaseModel):
     price_hint: str = Field("", max_length=200)
 
 
+class ListingVersion(BaseModel):
+    number: int
+    created_at: datetime
+
+
 class ListingRead(BaseModel):
     id: str
     agent: str
@@ -52,6 +57,7 @@ class ListingRead(BaseModel):
     subscribed: bool | None = None
     mine: bool | None = None
     publisher_tenant_id: str | None = None
+    versions: list[ListingVersion] | None = Field(None, description="In the catalogue")
 
 
 class Review(BaseModel):
@@ -88,6 +94,8 @@ async def catalogue(
     q: Annotated[str | None, Query(max_length=100)] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[dict[str, Any]]:
+    """Members see only what their tenant subscribes to (or publishes); admins, developers
+    and operators see every approved listing, with its versions."""
     return await market(request).catalogue(session, p, q, tag)
 
 

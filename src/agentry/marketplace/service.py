@@ -8,13 +8,14 @@ before. Entitlements are cached for `ttl_s` (a change in this process applies at
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.audit.service import AuditLog
-from agentry.identity.principal import Principal
+from agentry.identity.principal import Principal, Role
 from agentry.kit.clock import monotonic, utcnow
 from agentry.kit.errors import Conflict, Forbidden, NotFound
 from agentry.kit.ids import new_id
@@ -69,10 +70,12 @@ class Entitlements:
         self._maker = maker
         self._ttl_s = ttl_s
         self._gates: tuple[dict[str, Gate], float] | None = None
+        self._loading: asyncio.Future[dict[str, Gate]] | None = None
         self._subs: dict[str, tuple[set[str], float]] = {}
 
     def invalidate(self, tenant_id: str | None = None) -> None:
         self._gates = None
+        self._loading = None  # a load started before the change must not be shared
         if tenant_id is None:
             self._subs.clear()
         else:
@@ -81,6 +84,12 @@ class Entitlements:
     async def _gated(self) -> dict[str, Gate]:
         if self._gates is not None and self._gates[1] > monotonic():
             return self._gates[0]
+        # One load at a time: the requests that miss together when it expires share it.
+        if self._loading is None or self._loading.done():
+            self._loading = asyncio.ensure_future(self._load_gates())
+        return await asyncio.shield(self._loading)
+
+    async def _load_gates(self) -> dict[str, Gate]:
         async with self._maker() as session:
             rows = await ListingRepository(session).with_agents()
         gates = {
@@ -248,6 +257,10 @@ class Marketplace:
     ) -> list[dict[str, Any]]:
         rows = await ListingRepository(session).with_agents(status=ListingStatus.approved.value)
         subs = await SubscriptionRepository(session, p.tenant_id).agent_ids()
+        versions: dict[str, list[dict[str, Any]]] = {}
+        numbers = await AgentVersionRepository(session).numbers_for_agents([a.id for _, a in rows])
+        for agent_id, number, created_at in numbers:
+            versions.setdefault(agent_id, []).append({"number": number, "created_at": created_at})
         needle = (q or "").lower()
         out = []
         for listing, agent in rows:
@@ -256,12 +269,16 @@ class Marketplace:
                 continue
             if tag and tag not in listing.tags:
                 continue
+            mine = listing.publisher_tenant_id == p.tenant_id
+            if p.role is Role.member and not (mine or agent.id in subs):
+                continue  # members browse what their admins subscribed to
             out.append(
                 listing_out(
                     listing,
                     agent.name,
                     subscribed=agent.id in subs,
-                    mine=listing.publisher_tenant_id == p.tenant_id,
+                    mine=mine,
+                    versions=versions.get(agent.id, []),
                 )
             )
         return out

@@ -16,6 +16,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from prometheus_client import Counter
+
+DENIALS = Counter(
+    "agentry_budget_denials_total",
+    "Work refused for a spent budget: the tenant's monthly budget (monthly, 402) or one "
+    "invocation's model tokens or tool calls",
+    ["tenant", "budget"],
+)
+
 
 @dataclass
 class Spent:

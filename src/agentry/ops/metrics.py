@@ -1,5 +1,11 @@
-"""Domain gauges read at scrape time: job queue depth and age, webhook backlog, runtime
-sessions against the quota. The process counters (HTTP, invocations) live beside their code."""
+"""Domain gauges read at scrape time: job queue depth and age, webhook backlog and failing
+deliveries, runtime sessions against the quota.
+
+The process counters live beside their code: HTTP requests (kit.middleware), invocations by
+tenant, agent, mode and outcome (invocations.service), budget denials (metering.budgets),
+policy decisions and denials (policy.engine), canary decisions (registry.canary). Series with
+a `tenant` label are why `/metrics` needs a scrape token or an operator credential outside
+the local profile (health.endpoints)."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentry.ops import service
+from agentry.ops.repository import OpsRepository
 from agentry.platform import Platform
 
 
@@ -37,6 +44,11 @@ async def domain_metrics(session: AsyncSession, platform: Platform) -> bytes:
         state = summary.webhooks.get(status)
         hooks.labels(status).set(state.count if state else 0)
         hook_age.labels(status).set((state.oldest_age_s or 0) if state else 0)
+    Gauge(
+        "agentry_webhook_deliveries_retrying",
+        "Pending webhook deliveries whose last attempt failed (receiver down or erroring)",
+        registry=registry,
+    ).set(await OpsRepository(session).retrying_deliveries())
     Gauge(
         "agentry_runtime_session_quota", "Runtime sessions the account may hold", registry=registry
     ).set(summary.session_quota)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentry.models import Job, WebhookDelivery
+from agentry.models import Job, ToolTarget, WebhookDelivery, WebhookEndpoint
 
 
 class OpsRepository:
@@ -51,6 +52,13 @@ class OpsRepository:
         rows = (await self.session.execute(stmt)).all()
         return {status: (int(n), oldest) for status, n, oldest in rows}
 
+    async def retrying_deliveries(self) -> int:
+        """Pending deliveries that failed at least once and wait for their next attempt."""
+        stmt = select(func.count()).where(  # scoping: exempt (operator webhook failures)
+            WebhookDelivery.status == "pending", WebhookDelivery.attempts > 0
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def delivery_counts(self) -> dict[str, tuple[int, datetime | None]]:
         """Per webhook delivery status: how many, and the oldest one's `created_at`."""
         stmt = select(  # scoping: exempt (operator webhook backlog across tenants)
@@ -58,3 +66,32 @@ class OpsRepository:
         ).group_by(WebhookDelivery.status)
         rows = (await self.session.execute(stmt)).all()
         return {status: (int(n), oldest) for status, n, oldest in rows}
+
+
+# Every column holding a value sealed by the secret box (webhooks.secretbox), for key rotation.
+SEALED_COLUMNS = (
+    ("webhook_endpoints", WebhookEndpoint.id, WebhookEndpoint.secret_enc),
+    ("webhook_endpoints.previous", WebhookEndpoint.id, WebhookEndpoint.previous_secret_enc),
+    ("webhook_deliveries", WebhookDelivery.id, WebhookDelivery.secret_enc),
+    ("tool_targets", ToolTarget.name, ToolTarget.auth_header_enc),
+)
+
+
+class SealedRepository:
+    """The sealed values of every tenant, read and rewritten by primary key (box key rotation)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def values(self, pk: Any, column: Any) -> list[tuple[str, str]]:
+        stmt = select(pk, column).where(  # scoping: exempt (key rotation, every tenant)
+            column.is_not(None)
+        )
+        return [(str(i), str(v)) for i, v in (await self.session.execute(stmt)).all()]
+
+    async def replace(self, pk: Any, column: Any, row_id: str, sealed: str) -> None:
+        await self.session.execute(
+            update(column.class_)  # scoping: exempt (key rotation, by primary key)
+            .where(pk == row_id)
+            .values({column.key: sealed})
+        )

@@ -60,3 +60,35 @@ class Health(BaseModel):
     sessions: int | None = Field(description="Live runtime sessions (local profile only).")
     session_quota: int
     attention: list[str] = Field(description="What needs an operator, one line each.")
+
+
+class KeyStatus(BaseModel):
+    signing_kid: str = Field(description="The key id new invocation tokens are signed with.")
+    signing_retired_kids: list[str] = Field(
+        description="Old signing keys still published in the JWKS and still verifying."
+    )
+    webhook_box_keys: int = Field(description="Keys that open sealed secrets (newest seals).")
+    webhook_box_rotatable: bool
+    api_key_peppers: int = Field(description="Peppers API keys verify with (newest hashes).")
+    api_key_pepper_rotatable: bool
+
+
+class SigningRotated(BaseModel):
+    old_kid: str
+    new_kid: str
+    published_kids: list[str]
+
+
+class SigningRetired(BaseModel):
+    retired_kids: list[str]
+    published_kids: list[str]
+
+
+class Resealed(BaseModel):
+    resealed: dict[str, int] = Field(description="Values re-encrypted, per table.")
+    webhook_box_keys: int
+
+
+class Retired(BaseModel):
+    dropped: int = Field(description="Old keys removed.")
+    remaining: int

@@ -36,6 +36,12 @@ DECISIONS = Counter(
     "Cedar decisions of enforced policy sets",
     ["action", "outcome"],
 )
+DENIALS = Counter(
+    "agentry_policy_denials_total",
+    "Calls refused by policy, by tenant, action and source (cedar: the managed policy sets; "
+    "tier: the tool gateway's tier policy)",
+    ["tenant", "action", "source"],
+)
 SHADOW = Counter(
     "agentry_policy_shadow_decisions_total",
     "Decisions of LOG_ONLY policy versions, and whether they differ from what was enforced",

@@ -21,7 +21,9 @@ from agentry.kit.logging import get_logger
 from agentry.kit.periodic import Periodic
 from agentry.models import PolicySet, PolicyVersion
 from agentry.models.policy import PLATFORM_SCOPE
+from agentry.policy.aws import Active, AgentCorePolicies, Version
 from agentry.policy.engine import (
+    DENIALS,
     Compiled,
     Decision,
     PolicyDenied,
@@ -63,22 +65,30 @@ class PolicyService:
         maker: async_sessionmaker[AsyncSession],
         audit: AuditLog | None = None,
         engine: PolicyEngine | None = None,
+        aws: AgentCorePolicies | None = None,
     ) -> None:
         self._maker = maker
         self._audit = audit
+        self.aws = aws  # the platform set is also synced to AgentCore Policy (policy/aws.py)
         self.engine = engine or PolicyEngine()
         self._seen: tuple[int, datetime | None] | None = None
+        self._generation = 0  # bumped by every change applied here (see refresh)
         self._poller = Periodic("policy-refresh", REFRESH_S, self.refresh)
 
     # loading
 
     async def refresh(self) -> None:
+        generation = self._generation
         async with self._maker() as session:
             repo = PolicyLoadRepository(session)
             stamp = await repo.stamp()
             if stamp == self._seen:
                 return
             sets = await repo.active()
+        if generation != self._generation:
+            # A change was applied here while this read ran: what was read may predate its
+            # commit, and installing it would undo the change. The next poll reads again.
+            return
         scopes = set()
         for scope, enforced, shadow, texts in sets:
             scopes.add(scope)
@@ -116,6 +126,7 @@ class PolicyService:
                     **details,
                 },
             )
+        DENIALS.labels(req.tenant_id, req.action, "cedar").inc()
         raise PolicyDenied(
             f"{req.action} on '{req.resource}' denied: {decision.reason}",
             extra={"policy_version": decision.version},
@@ -164,6 +175,9 @@ class PolicyService:
                 f"The policy denies every action of the {role} role; send force=true to publish"
                 " it anyway."
             )
+        if self.aws is not None and scope == PLATFORM_SCOPE:
+            self.aws.check(text)
+            await self.aws.async_ensure_engine()
         versions = PolicyVersionRepository(session, scope)
         now = utcnow()
         await PolicySetRepository(session, scope).ensure(who.actor, now)
@@ -193,9 +207,10 @@ class PolicyService:
         """Run `number` in LOG_ONLY mode beside the enforced version (None: stop)."""
         found = await self._get(session, scope, number) if number is not None else None
         state = await PolicySetRepository(session, scope).ensure(who.actor, utcnow())
+        was = (state.enforced_version, state.shadow_version)
         before = state.shadow_version
         state.shadow_version = found.number if found else None
-        await self._changed(session, state, who)
+        await self._changed(session, state, who, was)
         await self._audit_in(
             session, who, scope, "policy.shadow", {"from": before, "to": state.shadow_version}
         )
@@ -206,12 +221,13 @@ class PolicyService:
     ) -> dict[str, Any]:
         found = await self._get(session, scope, number)
         state = await PolicySetRepository(session, scope).ensure(who.actor, utcnow())
+        was = (state.enforced_version, state.shadow_version)
         before = state.enforced_version
         state.enforced_version = found.number
         if state.shadow_version == found.number:
             state.shadow_version = None
         found.enforced_at = utcnow()
-        await self._changed(session, state, who)
+        await self._changed(session, state, who, was)
         await self._audit_in(
             session, who, scope, f"policy.{action}", {"from": before, "to": found.number}
         )
@@ -220,9 +236,10 @@ class PolicyService:
     async def stop_enforcing(self, session: AsyncSession, scope: str, who: Actor) -> dict[str, Any]:
         """No version is enforced any more (a shadow version keeps being evaluated)."""
         state = await PolicySetRepository(session, scope).ensure(who.actor, utcnow())
+        was = (state.enforced_version, state.shadow_version)
         before = state.enforced_version
         state.enforced_version = None
-        await self._changed(session, state, who)
+        await self._changed(session, state, who, was)
         await self._audit_in(session, who, scope, "policy.enforce", {"from": before, "to": None})
         return await self.state(session, scope)
 
@@ -246,17 +263,28 @@ class PolicyService:
             raise PolicyVersionNotFound(f"No policy version {number}.")
         return found
 
-    async def _changed(self, session: AsyncSession, state: PolicySet, who: Actor) -> None:
-        """Stamp the set (other processes reload it) and apply it here at once."""
+    async def _changed(
+        self,
+        session: AsyncSession,
+        state: PolicySet,
+        who: Actor,
+        was: tuple[int | None, int | None],
+    ) -> None:
+        """Stamp the set (other processes reload it), sync the platform's to AWS (an AWS
+        refusal raises and the request's transaction rolls back), and apply it here at once."""
         state.updated_at, state.updated_by = utcnow(), who.actor
         await session.flush()
         versions = PolicyVersionRepository(session, state.tenant_id)
         texts: dict[int, str] = {}
-        for number in (state.enforced_version, state.shadow_version):
-            if number is not None:
+        for number in (state.enforced_version, state.shadow_version, *was):
+            if number is not None and number not in texts:
                 row = await versions.by_number(number)
                 if row is not None:
                     texts[number] = row.text
+        if self.aws is not None and state.tenant_id == PLATFORM_SCOPE:
+            now = (state.enforced_version, state.shadow_version)
+            if now != was:
+                await self.aws.async_sync(_active(was, texts), _active(now, texts))
         self.engine.install(
             state.tenant_id,
             _compile(state.enforced_version, texts),
@@ -264,6 +292,7 @@ class PolicyService:
         )
         # Forget what was seen: the next poll reloads (and undoes this if the request fails).
         self._seen = None
+        self._generation += 1
 
     async def _audit_in(
         self, session: AsyncSession, who: Actor, scope: str, action: str, details: dict[str, Any]
@@ -294,6 +323,13 @@ class PolicyService:
 
 def _scope_name(scope: str) -> str:
     return "platform" if scope == PLATFORM_SCOPE else "tenant"
+
+
+def _active(pair: tuple[int | None, int | None], texts: dict[int, str]) -> Active:
+    def one(n: int | None) -> Version | None:
+        return Version(n, texts[n]) if n is not None and n in texts else None
+
+    return Active(one(pair[0]), one(pair[1]))
 
 
 def _compile(number: int | None, texts: dict[int, str]) -> Compiled | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import select
 
 from agentry.invocations.repository import version_outcomes
@@ -28,6 +29,11 @@ from agentry.platform import Platform
 from agentry.registry.deploy import finish_canary
 
 log = get_logger("agentry.registry.canary")
+DECISIONS = Counter(
+    "agentry_canary_decisions_total",
+    "Canary decisions this process applied: promoted or rolled_back",
+    ["decision"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +146,7 @@ class CanaryMonitor:
             canary_version = alias.canary_version_number
             await finish_canary(platform, session, agent, alias, promote=promote, reason=reason)
         platform.routes.invalidate(agent.name)
+        DECISIONS.labels("promoted" if promote else "rolled_back").inc()
         log.info(
             "registry.canary_promoted" if promote else "registry.canary_rolled_back",
             agent=agent.name,

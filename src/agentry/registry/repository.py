@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -52,6 +53,15 @@ class AgentVersionRepository(RepositoryBase[AgentVersion]):
             .order_by(AgentVersion.number)
         )
         return result.scalars().all()
+
+    async def numbers_for_agents(self, agent_ids: Sequence[str]) -> Sequence[tuple[str, int, Any]]:
+        """(agent_id, number, created_at) of every version of these agents, oldest first."""
+        result = await self.session.execute(
+            select(AgentVersion.agent_id, AgentVersion.number, AgentVersion.created_at)
+            .where(AgentVersion.agent_id.in_(agent_ids))
+            .order_by(AgentVersion.agent_id, AgentVersion.number)
+        )
+        return [(a, n, c) for a, n, c in result.tuples().all()]
 
 
 class AgentAliasRepository(RepositoryBase[AgentAlias]):

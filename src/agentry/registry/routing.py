@@ -6,6 +6,7 @@ process invalidates at once, other replicas see it within `ttl_s`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,22 +99,38 @@ class RouteCache:
         self._maker = maker
         self._ttl_s = ttl_s
         self._cache: dict[tuple[str, str], tuple[Route, float]] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[Route]] = {}
 
     async def resolve(self, agent_name: str, alias: str) -> Route:
         key = (agent_name, alias)
         hit = self._cache.get(key)
         if hit is not None and hit[1] > monotonic():
             return hit[0]
-        route = await self._load(agent_name, alias)
-        self._cache[key] = (route, monotonic() + self._ttl_s)
-        return route
+        # One load per key at a time: when the entry expires under load, the calls that
+        # arrive meanwhile wait for that load instead of each reading the database.
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(agent_name, alias))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda f: self._store(key, f))
+        return await asyncio.shield(loading)
+
+    def _store(self, key: tuple[str, str], loaded: asyncio.Future[Route]) -> None:
+        if self._loading.get(key) is loaded:
+            del self._loading[key]
+            if not loaded.cancelled() and loaded.exception() is None:
+                self._cache[key] = (loaded.result(), monotonic() + self._ttl_s)
 
     def invalidate(self, agent_name: str | None = None) -> None:
+        # A load in flight read the old state: it answers its waiters but is not cached.
         if agent_name is None:
             self._cache.clear()
+            self._loading.clear()
             return
         for key in [k for k in self._cache if k[0] == agent_name]:
             del self._cache[key]
+        for key in [k for k in self._loading if k[0] == agent_name]:
+            del self._loading[key]
 
     async def _load(self, agent_name: str, alias_name: str) -> Route:
         async with self._maker() as session:

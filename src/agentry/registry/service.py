@@ -107,6 +107,7 @@ async def publish_version(
         artifact=artifact,
         environment={
             "AGENTRY_ENTRYPOINT_ATTR": manifest.app_attr,
+            "OTEL_SERVICE_NAME": manifest.name,  # the agent's spans (ADOT, emulator/tracing.py)
             **({LAYER_ENV: str(layer)} if layer is not None else {}),
         },
         idle_timeout_s=manifest.limits.idle_timeout_s,

@@ -31,6 +31,7 @@ import aiohttp
 from yarl import URL
 
 from agentry.config import Settings, get_settings
+from agentry.kit import tracing
 from agentry.kit.errors import AgentryError, BadRequest
 from agentry.kit.logging import get_logger
 from agentry.runtime.base import (
@@ -209,6 +210,10 @@ class AgentCoreRuntime:
             headers[REQUEST_ID_HEADER] = request_id
         if extra:
             headers.update(extra)
+        tracing.inject(headers)  # InvokeAgentRuntime passes both on to the container
+        xray = tracing.xray_trace_id(headers)
+        if xray is not None:
+            headers["X-Amzn-Trace-Id"] = xray
         if self._signer is not None:
             headers = self._signer.headers(method, url, body, headers)
         return headers

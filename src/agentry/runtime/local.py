@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from agentry.config import Settings, get_settings
+from agentry.kit import tracing
 from agentry.kit.logging import get_logger
 from agentry.runtime.agentcore import (
     AgentCoreRuntime,
@@ -56,6 +57,10 @@ def _agent_error(status: int, body: bytes) -> AgentFailed:
         else:
             message = json.dumps(parsed)[:2000]
     return agent_error(status, message, extra={"agent_status": status})
+
+
+# The call's own deadline is the caller's asyncio timeout; one object, not one per call.
+_CALL_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10)
 
 
 class LocalRuntime:
@@ -199,6 +204,7 @@ class LocalRuntime:
         }
         if extra:
             headers.update(extra)
+        tracing.inject(headers)  # the agent's spans join the caller's trace
         return headers
 
     async def _post(
@@ -217,7 +223,7 @@ class LocalRuntime:
                     f"{url}/invocations",
                     data=payload,
                     headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+                    timeout=_CALL_TIMEOUT,
                 )
             except aiohttp.ClientConnectorError as exc:
                 # Refused before anything was sent: the cached process was reaped or died.

@@ -46,6 +46,32 @@ class UsageReportRepository(TenantScopedRepository[UsageEvent]):
         stmt = _totals(group_by, start, end).where(UsageEvent.tenant_id == self.tenant_id)
         return (await self.session.execute(stmt)).all()
 
+    async def daily(self, start: datetime, end: datetime) -> Sequence[Row[Any]]:
+        """One row per day, agent, model and kind: what the web app's chart and CSV show."""
+        day = func.date(UsageEvent.at)
+        agent = func.coalesce(Agent.name, UsageEvent.agent_id)
+        model = func.coalesce(UsageEvent.model, "")
+        stmt = (
+            select(
+                day.label("day"),
+                agent.label("agent"),
+                model.label("model"),
+                UsageEvent.kind,
+                func.count().label("events"),
+                func.sum(UsageEvent.quantity).label("quantity"),
+                func.sum(UsageEvent.cost).label("cost"),
+            )
+            .outerjoin(Agent, Agent.id == UsageEvent.agent_id)
+            .where(
+                UsageEvent.tenant_id == self.tenant_id,
+                UsageEvent.at >= start,
+                UsageEvent.at < end,
+            )
+            .group_by(day, agent, model, UsageEvent.kind)
+            .order_by(day, agent, model, UsageEvent.kind)
+        )
+        return (await self.session.execute(stmt)).all()
+
 
 class PlatformUsageRepository:
     """Operators: across tenants (the one deliberate unscoped read of usage_events)."""

@@ -20,6 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from agentry.audit.service import AuditLog
 from agentry.config import Settings
 from agentry.kit.clock import utcnow
+from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import session_scope
 from agentry.kit.logging import get_logger
 from agentry.models import WebhookDelivery, WebhookEndpoint
@@ -62,6 +63,7 @@ class WebhookSender:
         self._per_endpoint: dict[str, int] = {}
         self._buckets: dict[str, tuple[float, float]] = {}  # endpoint -> (tokens, at)
         self._wake = asyncio.Event()
+        self._results = GroupCommit(maker)
 
     def wake(self) -> None:
         """New deliveries were committed (a job finished here): look now, not at the next poll."""
@@ -80,6 +82,7 @@ class WebhookSender:
         for task in list(self._inflight):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._results.close()
         await self._http.aclose()
 
     async def _loop(self) -> None:
@@ -222,12 +225,13 @@ class WebhookSender:
         status, error = await self._attempt(delivery, self._secrets(delivery, endpoint))
         latency_ms = round((time.perf_counter() - started) * 1000)
         now = self._clock()
-        async with session_scope(self._maker) as session:
+
+        async def record(session: AsyncSession) -> str | None:
             row = await session.get(
                 WebhookDelivery, delivery.id, with_for_update=True
             )  # scoping: exempt (the sender locks the delivery it is sending)
             if row is None or row.status != "pending":
-                return
+                return None
             row.attempts += 1
             row.last_status_code = status
             row.last_error = error
@@ -248,7 +252,12 @@ class WebhookSender:
                 row.next_attempt_at = now + timedelta(seconds=delay)
             if row.endpoint_id is not None and status != 410:
                 await self._track(session, queue, row.endpoint_id, ok, now)
-            outcome = row.status
+            return row.status
+
+        # Attempts that end together are recorded in one transaction.
+        outcome = await self._results.run(record)
+        if outcome is None:
+            return
         log.info(
             "webhooks.attempt",
             delivery=delivery.id,

@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Platform Audit
-         * @description The whole audit trail, or one tenant's, newest first.
+         * @description The whole audit trail, or one tenant's, newest first (the same filters).
          */
         get: operations["platform_audit_v1_admin_audit_get"];
         put?: never;
@@ -108,6 +108,125 @@ export interface paths {
         put?: never;
         /** Operator: cancel any tenant's queued or running job (audited) */
         post: operations["cancel_job_v1_admin_jobs__job_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator: signing key ids, box keys and peppers in use (never the secrets) */
+        get: operations["key_status_v1_admin_keys_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/pepper/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: end the overlap; keys not used since the rotation are refused */
+        post: operations["retire_pepper_v1_admin_keys_pepper_retire_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/pepper/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: a new API key pepper; keys hashed with the old one re-hash on use */
+        post: operations["rotate_pepper_v1_admin_keys_pepper_rotate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/signing/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: end the overlap; old signing keys are unpublished and refused */
+        post: operations["retire_signing_v1_admin_keys_signing_retire_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/signing/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: a new invocation-token signing key; the old one verifies until retired */
+        post: operations["rotate_signing_v1_admin_keys_signing_rotate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/webhook-box/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: drop old secret box keys (refused while a stored secret needs one) */
+        post: operations["retire_box_v1_admin_keys_webhook_box_retire_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/webhook-box/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: a new secret box key, and every stored secret re-encrypted under it */
+        post: operations["rotate_box_v1_admin_keys_webhook_box_rotate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -887,7 +1006,8 @@ export interface paths {
         };
         /**
          * Tenant Audit
-         * @description Your tenant's audit trail (events where it acted or was acted on), newest first.
+         * @description Your tenant's audit trail (events where it acted or was acted on), newest first;
+         *     filtered by action and time, paged with `next_before_seq`.
          */
         get: operations["tenant_audit_v1_audit_get"];
         put?: never;
@@ -1032,7 +1152,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The catalogue: approved listings, searched by text and tag */
+        /**
+         * The catalogue: approved listings, searched by text and tag
+         * @description Members see only what their tenant subscribes to (or publishes); admins, developers
+         *     and operators see every approved listing, with its versions.
+         */
         get: operations["catalogue_v1_marketplace_get"];
         put?: never;
         post?: never;
@@ -1471,6 +1595,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tenant's usage by day, agent, model and kind
+         * @description At most 366 days; days are UTC dates.
+         */
+        get: operations["tenant_daily_usage_v1_usage_daily_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage/daily.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The same lines as CSV (a download) */
+        get: operations["tenant_daily_usage_csv_v1_usage_daily_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -1894,6 +2055,51 @@ export interface components {
              */
             day: string;
         };
+        /** DailyUsage */
+        DailyUsage: {
+            /**
+             * Currency
+             * @default USD
+             */
+            currency: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Lines */
+            lines: components["schemas"]["DailyUsageLine"][];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Total Cost */
+            total_cost: string;
+        };
+        /** DailyUsageLine */
+        DailyUsageLine: {
+            /** Agent */
+            agent: string;
+            /** Cost */
+            cost: string;
+            /**
+             * Day
+             * @description UTC date, YYYY-MM-DD
+             */
+            day: string;
+            /** Events */
+            events: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Model
+             * @description Empty for quantities without a model (e.g. tool calls)
+             */
+            model: string;
+            /** Quantity */
+            quantity: number;
+        };
         /** DeadLetter */
         DeadLetter: {
             /** Attempts */
@@ -2302,6 +2508,33 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** KeyStatus */
+        KeyStatus: {
+            /** Api Key Pepper Rotatable */
+            api_key_pepper_rotatable: boolean;
+            /**
+             * Api Key Peppers
+             * @description Peppers API keys verify with (newest hashes).
+             */
+            api_key_peppers: number;
+            /**
+             * Signing Kid
+             * @description The key id new invocation tokens are signed with.
+             */
+            signing_kid: string;
+            /**
+             * Signing Retired Kids
+             * @description Old signing keys still published in the JWKS and still verifying.
+             */
+            signing_retired_kids: string[];
+            /**
+             * Webhook Box Keys
+             * @description Keys that open sealed secrets (newest seals).
+             */
+            webhook_box_keys: number;
+            /** Webhook Box Rotatable */
+            webhook_box_rotatable: boolean;
+        };
         /** ListingCreate */
         ListingCreate: {
             /** Agent */
@@ -2354,6 +2587,21 @@ export interface components {
             tags: string[];
             /** Tier Minimum */
             tier_minimum: string | null;
+            /**
+             * Versions
+             * @description In the catalogue
+             */
+            versions?: components["schemas"]["ListingVersion"][] | null;
+        };
+        /** ListingVersion */
+        ListingVersion: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Number */
+            number: number;
         };
         /** LockTake */
         LockTake: {
@@ -2803,10 +3051,32 @@ export interface components {
             /** Replayed */
             replayed: number;
         };
+        /** Resealed */
+        Resealed: {
+            /**
+             * Resealed
+             * @description Values re-encrypted, per table.
+             */
+            resealed: {
+                [key: string]: number;
+            };
+            /** Webhook Box Keys */
+            webhook_box_keys: number;
+        };
         /** ResultIn */
         ResultIn: {
             /** Result */
             result: unknown;
+        };
+        /** Retired */
+        Retired: {
+            /**
+             * Dropped
+             * @description Old keys removed.
+             */
+            dropped: number;
+            /** Remaining */
+            remaining: number;
         };
         /** Review */
         Review: {
@@ -2942,6 +3212,22 @@ export interface components {
              * @description Allowed now, denied by the shadow version.
              */
             would_deny: number;
+        };
+        /** SigningRetired */
+        SigningRetired: {
+            /** Published Kids */
+            published_kids: string[];
+            /** Retired Kids */
+            retired_kids: string[];
+        };
+        /** SigningRotated */
+        SigningRotated: {
+            /** New Kid */
+            new_kid: string;
+            /** Old Kid */
+            old_kid: string;
+            /** Published Kids */
+            published_kids: string[];
         };
         /** Statement */
         Statement: {
@@ -3348,6 +3634,12 @@ export interface operations {
                 tenant_id?: string | null;
                 limit?: number;
                 before_seq?: number | null;
+                /** @description An action name, or a prefix ending in "." (e.g. `keys.`). */
+                action?: string | null;
+                /** @description At or after (with a zone). */
+                from?: string | null;
+                /** @description Before (with a zone). */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -3779,6 +4071,383 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    key_status_v1_admin_keys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyStatus"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retire_pepper_v1_admin_keys_pepper_retire_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retired"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotate_pepper_v1_admin_keys_pepper_rotate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retired"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retire_signing_v1_admin_keys_signing_retire_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningRetired"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotate_signing_v1_admin_keys_signing_rotate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningRotated"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retire_box_v1_admin_keys_webhook_box_retire_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retired"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotate_box_v1_admin_keys_webhook_box_rotate_post: {
+        parameters: {
+            query?: {
+                /** @description false: only re-encrypt (AWS) */
+                new_key?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resealed"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7419,6 +8088,12 @@ export interface operations {
             query?: {
                 limit?: number;
                 before_seq?: number | null;
+                /** @description An action name, or a prefix ending in "." (e.g. `keys.`). */
+                action?: string | null;
+                /** @description At or after (with a zone). */
+                from?: string | null;
+                /** @description Before (with a zone). */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -10057,6 +10732,128 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenant_daily_usage_v1_usage_daily_get: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive); default 30 days ago. */
+                from?: string | null;
+                /** @description End (exclusive); default now. */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyUsage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tenant_daily_usage_csv_v1_usage_daily_csv_get: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive); default 30 days ago. */
+                from?: string | null;
+                /** @description End (exclusive); default now. */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The daily lines as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
                 };
             };
             /** @description Unauthorized */

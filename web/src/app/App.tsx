@@ -1,3 +1,4 @@
+import { lazy, Suspense } from "react";
 import { BrowserRouter, NavLink, Route, Routes } from "react-router";
 import { AgentsPage } from "../agents/AgentsPage";
 import { displayName } from "../auth/auth";
@@ -9,6 +10,13 @@ import { KeysPage } from "../keys/KeysPage";
 import { MembersPage } from "../members/MembersPage";
 import { OperatorNav, OpsRoutes } from "../ops/OpsRoutes";
 import { ErrorView, Loading } from "../ui/ErrorView";
+
+// Loaded on first visit: the chart and table code stays out of the first download.
+const UsagePage = lazy(() => import("../usage/UsagePage").then((m) => ({ default: m.UsagePage })));
+const AuditPage = lazy(() => import("../audit/AuditPage").then((m) => ({ default: m.AuditPage })));
+const MarketplacePage = lazy(() =>
+  import("../marketplace/MarketplacePage").then((m) => ({ default: m.MarketplacePage })),
+);
 
 export function App() {
   const { state } = useAuth();
@@ -30,6 +38,9 @@ export function App() {
           {admin && <NavLink to="/keys">API keys</NavLink>}
           {admin && <NavLink to="/members">Members</NavLink>}
           {admin && <NavLink to="/webhooks">Webhooks</NavLink>}
+          <NavLink to="/marketplace">Marketplace</NavLink>
+          {admin && <NavLink to="/usage">Usage</NavLink>}
+          {admin && <NavLink to="/audit">Audit log</NavLink>}
           {state.me.role === "operator" && <OperatorNav />}
         </nav>
         <UserMenu />
@@ -45,6 +56,9 @@ export function App() {
           <Route path="/keys" element={<KeysPage />} />
           <Route path="/webhooks" element={<WebhooksPage />} />
           <Route path="/members" element={<MembersPage />} />
+          <Route path="/marketplace" element={<Suspense fallback={<Loading what="the page" />}><MarketplacePage /></Suspense>} />
+          <Route path="/usage" element={<Suspense fallback={<Loading what="the page" />}><UsagePage /></Suspense>} />
+          <Route path="/audit" element={<Suspense fallback={<Loading what="the page" />}><AuditPage /></Suspense>} />
           <Route path="/ops/*" element={<OpsRoutes />} />
           <Route path="*" element={<p>Nothing here.</p>} />
         </Routes>

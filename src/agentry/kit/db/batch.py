@@ -1,19 +1,22 @@
-"""Group commit: rows that many requests insert at once go to the database in one transaction.
+"""Group commit: what many callers write at once goes to the database in one transaction.
 
-Each caller awaits its own rows' commit, so an answer is never ahead of its data. On SQLite
+Each caller awaits its own work's commit, so an answer is never ahead of its data. On SQLite
 (one writer) this turns N lock hand-overs and N commits into one; on PostgreSQL it saves the
-round trips. A batch that breaks a constraint is retried row group by row group, so only the
-caller whose rows conflict gets the `IntegrityError`. SQLAlchemy has no such batcher.
+round trips. A caller gives rows (`insert`) or a function of the session (`run`: its reads and
+writes, e.g. a job's terminal transition). A batch that fails is retried caller by caller, each
+in a transaction of its own, so only the caller whose work fails hears it; work given to `run`
+must therefore be safe to run again after a rollback (it is: every use is guarded by a
+conditional update). SQLAlchemy has no such batcher.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.kit.db.base import Base
@@ -22,12 +25,14 @@ from agentry.kit.logging import get_logger
 
 log = get_logger("agentry.kit.db.batch")
 MAX_BATCH = 256
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[Any]]
 
 
 @dataclass
 class _Pending:
-    rows: Sequence[Base]
-    done: asyncio.Future[None] = field(
+    work: Work
+    done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -42,13 +47,22 @@ class GroupCommit:
 
     async def insert(self, rows: Sequence[Base]) -> None:
         """Insert `rows` (one caller's, all or none) and return once they are committed."""
+
+        async def add(session: AsyncSession) -> None:
+            session.add_all(list(rows))
+            await session.flush()  # this caller's constraint errors surface as its own
+
+        await self.run(add)
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in a transaction shared with other callers; its result once committed."""
         if self._task is None or self._task.done():
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._drain(self._queue), name="group-commit")
         assert self._queue is not None
-        pending = _Pending(rows)
+        pending = _Pending(work)
         self._queue.put_nowait(pending)
-        await pending.done
+        return cast(T, await pending.done)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -72,39 +86,38 @@ class GroupCommit:
 
     async def _write(self, batch: list[_Pending]) -> None:
         self.transactions += 1
+        if len(batch) == 1:
+            await self._write_one(batch[0])
+            return
+        results: list[Any] = []
         try:
             async with session_scope(self._maker) as session:
-                session.add_all([row for p in batch for row in p.rows])
-        except IntegrityError as exc:
-            if len(batch) == 1:
-                _settle(batch[0], exc)
-                return
-            # One caller's rows break a constraint: find whose, commit the others.
+                for p in batch:
+                    results.append(await p.work(session))
+        except Exception:
+            log.info("db.group_commit_split", callers=len(batch))
+            # Someone's work failed (a constraint, say) and the whole batch rolled back:
+            # run each caller's work alone, so only that caller hears its error.
             for p in batch:
                 await self._write_one(p)
             return
-        except Exception as exc:  # the database is down: every caller hears it
-            log.warning("db.group_commit_failed", rows=sum(len(p.rows) for p in batch))
-            for p in batch:
-                _settle(p, exc)
-            return
-        for p in batch:
-            _settle(p, None)
+        for p, result in zip(batch, results, strict=True):
+            _settle(p, result, None)
 
     async def _write_one(self, pending: _Pending) -> None:
         try:
             async with session_scope(self._maker) as session:
-                session.add_all(list(pending.rows))
+                result = await pending.work(session)
         except Exception as exc:
-            _settle(pending, exc)
+            _settle(pending, None, exc)
         else:
-            _settle(pending, None)
+            _settle(pending, result, None)
 
 
-def _settle(pending: _Pending, exc: BaseException | None) -> None:
+def _settle(pending: _Pending, result: Any, exc: BaseException | None) -> None:
     if pending.done.done():
         return
     if exc is None:
-        pending.done.set_result(None)
+        pending.done.set_result(result)
     else:
         pending.done.set_exception(exc)

@@ -90,6 +90,14 @@ _AGENT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10)
 TERMINATED = "Runtime session terminated"
 
 
+def telemetry_env(settings: Settings) -> dict[str, str]:
+    """The emulator's OTEL_* settings, and AGENTRY_OTLP_ENDPOINT as the agents' exporter."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("OTEL_")}
+    if settings.otlp_endpoint:
+        env.setdefault("OTEL_EXPORTER_OTLP_ENDPOINT", settings.otlp_endpoint)
+    return env
+
+
 def aws_error(error_type: str, message: str, status: int) -> Response:
     body: dict[str, Any] = {"message": message}
     if error_type == "ValidationException":
@@ -165,6 +173,7 @@ class Emulator:
             reap_interval_s=settings.runtime_reap_interval_s,
             region=settings.aws_region,
             standby=settings.runtime_standby,
+            telemetry_env=telemetry_env(settings),
         )
 
     # control plane

@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     module = load_entry_module(entry_file(entry), code_dir)
     app = find_app(module, os.environ.get(ENTRYPOINT_ATTR_ENV) or None)
     session_id = os.environ.pop(SESSION_ID_ENV, "")
+    from agentry.runtime.emulator.tracing import instrument
+
+    app = instrument(app)  # a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     config = uvicorn.Config(
         SessionGuard(app, session_id) if session_id else app,
         log_level="warning",

@@ -181,8 +181,11 @@ class SessionManager:
         reap_interval_s: float,
         region: str,
         standby: int = 1,
+        telemetry_env: Mapping[str, str] | None = None,
     ) -> None:
         self.runtime_dir = runtime_dir
+        # OTEL_* for the session processes (emulator/tracing.py), as AgentCore configures ADOT.
+        self.telemetry_env = dict(telemetry_env or {})
         self.logs_dir = runtime_dir / "logs"
         self.pid_file = runtime_dir / "sessions.pids.json"
         self.startup_timeout_s = startup_timeout_s
@@ -504,12 +507,15 @@ class SessionManager:
             PYTHONUNBUFFERED="1",
             PYTHONDONTWRITEBYTECODE="1",
         )
+        env.update(self.telemetry_env)
         return env
 
     def _child_env(self, spec: SessionSpec, session_id: str) -> dict[str, str]:
         env = self._base_env()
         env.update(spec.environment)
         env[SESSION_ID_ENV] = session_id
+        if any(key.startswith("OTEL_EXPORTER_OTLP") for key in env):
+            env.setdefault("OTEL_SERVICE_NAME", spec.runtime_id)
         inherited = env.get("PYTHONPATH")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(spec.code_dir), inherited) if p)
         return env
