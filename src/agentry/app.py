@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 SigningKeys(settings.home / "dev-idp" / "keys"),
                 issuer_template=settings.effective_issuer_template,
                 audience=settings.effective_entra_client_id,
+                token_lifetime_s=settings.dev_idp_token_lifetime_s,
             )
         recorder = InvocationRecorder(maker, url)
         recorder.start()

@@ -350,6 +350,13 @@ class Settings(BaseSettings):
     jwt_leeway_s: int = Field(
         60, ge=0, le=60, description="Clock skew allowed on exp/nbf/iat (at most 60 s)."
     )
+    dev_idp_token_lifetime_s: int = Field(
+        3600,
+        ge=10,
+        le=86_400,
+        description="Lifetime of the dev identity provider's access tokens (local profile); "
+        "short values exercise the web app's silent renewal.",
+    )
     jwks_cache_s: float = Field(300.0, gt=0, description="How long fetched signing keys are used.")
     jwks_refetch_interval_s: float = Field(
         30.0,

@@ -140,12 +140,6 @@ FORGERIES: dict[str, Callable[[InProcApp], str]] = {
     "expired": lambda a: _sign(a, _claims(a, exp=int(time.time()) - 120)),
     "not_yet_valid": lambda a: _sign(a, _claims(a, nbf=int(time.time()) + 300)),
     "missing_exp": lambda a: _sign(a, _claims(a, exp=None)),
-    "unknown_tid": lambda a: _sign(
-        a,
-        _claims(
-            a, tid=OTHER_TID, iss=a.settings.effective_issuer_template.replace("{tid}", OTHER_TID)
-        ),
-    ),
     "tid_not_a_guid": lambda a: _sign(
         a, _claims(a, tid="acme", iss=a.settings.effective_issuer_template.replace("{tid}", "acme"))
     ),
@@ -168,6 +162,22 @@ async def test_forged_or_broken_tokens_are_401_invalid_token(acme: InProcApp) ->
             wrong[case] = (r.status_code, r.text)
         assert r.headers.get("www-authenticate", "").startswith("Bearer")
     assert wrong == {}
+
+
+async def test_a_genuine_token_of_an_unknown_directory_says_not_onboarded(
+    acme: InProcApp,
+) -> None:
+    issuer = acme.settings.effective_issuer_template.replace("{tid}", OTHER_TID)
+    r = await _me(acme, _sign(acme, _claims(acme, tid=OTHER_TID, iss=issuer)))
+    assert r.status_code == 401
+    assert r.json()["code"] == "tenant_not_onboarded"
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    # A forged one of that directory is still just invalid (nothing learned about tenants).
+    kid, _ = acme.idp.keys.current()
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    claims = _claims(acme, tid=OTHER_TID, iss=issuer)
+    forged = jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": kid})
+    assert (await _me(acme, forged)).json()["code"] == "invalid_token"
 
 
 async def test_email_and_upn_never_grant_a_role(acme: InProcApp) -> None:

@@ -2,7 +2,11 @@
 
 Authlib ships server integrations for Flask and Django only, so this module adapts its
 framework-neutral `AuthorizationServer` to Starlette requests (the same few methods its Flask
-integration implements). Authorization codes live in memory: the provider is a dev tool.
+integration implements). Authorization codes, refresh tokens and sign-in sessions live in
+memory: the provider is a dev tool.
+
+A sign-in starts a session (a cookie at the provider, like Entra's); refresh tokens belong to
+it and rotate on every use. Ending the session (the end-session endpoint) revokes them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from agentry.devidp.users import DEV_SPA_CLIENT_ID, DevUser
 
 TOKEN_LIFETIME_S = 3600
 CODE_LIFETIME_S = 300
+REFRESH_LIFETIME_S = 24 * 3600  # Entra's for SPAs
 
 
 class _Payload(OAuth2Payload):  # type: ignore[misc]
@@ -95,7 +100,15 @@ class SpaClient(ClientMixin):  # type: ignore[misc]
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "authorization_code"
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """Who signed in, in which provider session (`sid`)."""
+
+    user: DevUser
+    sid: str
 
 
 @dataclass
@@ -104,7 +117,7 @@ class AuthCode:
     client_id: str
     redirect_uri: str
     scope: str
-    user: DevUser
+    user: SignIn
     code_challenge: str | None
     code_challenge_method: str | None
     expires_at: float = field(default_factory=lambda: time.time() + CODE_LIFETIME_S)
@@ -152,20 +165,78 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         server: DevAuthorizationServer = self.server
         server.codes.pop(authorization_code.code, None)
 
-    def authenticate_user(self, authorization_code: AuthCode) -> DevUser:
+    def authenticate_user(self, authorization_code: AuthCode) -> SignIn:
         return authorization_code.user
 
 
+@dataclass
+class RefreshToken:
+    token: str
+    client_id: str
+    scope: str
+    user: SignIn
+    expires_at: float = field(default_factory=lambda: time.time() + REFRESH_LIFETIME_S)
+
+    def check_client(self, client: SpaClient) -> bool:
+        return client.get_client_id() == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: each refresh token is used once
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
+        server: DevAuthorizationServer = self.server
+        found = server.refresh_tokens.get(refresh_token)
+        if found and found.expires_at > time.time() and found.user.sid in server.sessions:
+            return found
+        return None
+
+    def authenticate_user(self, refresh_token: RefreshToken) -> SignIn:
+        return refresh_token.user
+
+    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+        server: DevAuthorizationServer = self.server
+        server.refresh_tokens.pop(refresh_token.token, None)
+
+
 class DevAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, keys: SigningKeys, *, issuer_template: str, audience: str) -> None:
+    def __init__(
+        self,
+        keys: SigningKeys,
+        *,
+        issuer_template: str,
+        audience: str,
+        token_lifetime_s: int = TOKEN_LIFETIME_S,
+    ) -> None:
         super().__init__(scopes_supported=None)
         self.keys = keys
         self.issuer_template = issuer_template
         self.audience = audience
+        self.token_lifetime_s = token_lifetime_s
         self.codes: dict[str, AuthCode] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.sessions: set[str] = set()
         self.client = SpaClient()
         self.register_grant(CodeGrant, [S256Only(required=True)])
+        self.register_grant(RefreshGrant)
         self.register_token_generator("default", self._generate)
+
+    def start_session(self, user: DevUser) -> SignIn:
+        sid = generate_token(32)
+        self.sessions.add(sid)
+        return SignIn(user, sid)
+
+    def end_session(self, sid: str) -> int:
+        """End a provider session; its refresh tokens stop working. Returns how many."""
+        self.sessions.discard(sid)
+        gone = [t for t, r in self.refresh_tokens.items() if r.user.sid == sid]
+        for t in gone:
+            del self.refresh_tokens[t]
+        return len(gone)
 
     def query_client(self, client_id: str) -> SpaClient | None:
         return self.client if client_id == self.client.client_id else None
@@ -204,7 +275,7 @@ class DevAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             "scp": user.scp,
             "iat": now,
             "nbf": now,
-            "exp": now + TOKEN_LIFETIME_S,
+            "exp": now + self.token_lifetime_s,
             "uti": generate_token(22),
         }
         if user.roles:
@@ -216,14 +287,19 @@ class DevAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         *,
         grant_type: str,
         client: SpaClient,
-        user: DevUser,
+        user: SignIn,
         scope: str,
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        return {
+        token: dict[str, Any] = {
             "token_type": "Bearer",
-            "access_token": self.access_token(user, client_id=client.client_id, scope=scope),
-            "expires_in": TOKEN_LIFETIME_S,
+            "access_token": self.access_token(user.user, client_id=client.client_id, scope=scope),
+            "expires_in": self.token_lifetime_s,
             "scope": scope,
         }
+        if include_refresh_token:
+            refresh = generate_token(48)
+            self.refresh_tokens[refresh] = RefreshToken(refresh, client.client_id, scope, user)
+            token["refresh_token"] = refresh
+        return token

@@ -9,6 +9,8 @@ from agentry.config import DEV_SPA_CLIENT_ID
 ACME_TID = "a0000000-0000-4000-8000-00000000ac3e"
 GLOBEX_TID = "b0000000-0000-4000-8000-0000000000b1"
 PLATFORM_TID = "f0000000-0000-4000-8000-0000000000f0"
+# A directory no tenant maps to: its users sign in fine and the API says `tenant_not_onboarded`.
+INITECH_TID = "c0000000-0000-4000-8000-0000000000c1"
 # Tenant slug → its dev directory id.
 DEV_DIRECTORIES = {"acme": ACME_TID, "globex": GLOBEX_TID, "platform": PLATFORM_TID}
 # Public SPA client registered with the dev provider (auth code + PKCE, no secret).
@@ -47,6 +49,13 @@ DEV_USERS = (
         PLATFORM_TID,
         "f0000000-0000-4000-8000-000000000001",
         ["Agentry.Operator"],
+    ),
+    DevUser(
+        "uma@initech",
+        "Uma (initech, not onboarded)",
+        INITECH_TID,
+        "c0000000-0000-4000-8000-000000000001",
+        ["Agentry.Admin"],
     ),
 )
 USERS_BY_NAME = {u.username: u for u in DEV_USERS}

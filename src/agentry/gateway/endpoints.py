@@ -109,7 +109,7 @@ async def set_tool_tiers(
     tiers = await access.set_tiers(
         session,
         get_platform(request).audit,
-        actor=f"key:{operator.key_id}",
+        actor=operator.actor,
         actor_tenant_id=operator.tenant_id,
         tool=tool,
         tiers=body.tiers,

@@ -50,6 +50,13 @@ class InvalidToken(Unauthorized):
     title = "Invalid access token"
 
 
+class TenantNotOnboarded(InvalidToken):
+    """A genuine token (signature, issuer, audience checked) from a directory no tenant has."""
+
+    code = "tenant_not_onboarded"
+    title = "The organisation is not onboarded"
+
+
 JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -127,7 +134,7 @@ class TokenValidator:
         tid = claims["tid"]
         tenant = await self._tenant_for(tid)
         if tenant is None:
-            raise InvalidToken("The token's directory is not onboarded.")
+            raise TenantNotOnboarded("The token's directory is not onboarded.")
         role = self._role(claims, is_platform=tenant.slug == PLATFORM_SLUG)
         if tenant.status == TenantStatus.suspended.value:
             raise TenantSuspended(f"Tenant '{tenant.slug}' is suspended.")

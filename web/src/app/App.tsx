@@ -8,6 +8,7 @@ import { JobDetailPage, JobsPage } from "../jobs/JobsPage";
 import { WebhooksPage } from "../webhooks/WebhooksPage";
 import { KeysPage } from "../keys/KeysPage";
 import { MembersPage } from "../members/MembersPage";
+import { OperatorNav, OpsRoutes } from "../ops/OpsRoutes";
 import { ErrorView, Loading } from "../ui/ErrorView";
 
 // Loaded on first visit: the chart and table code stays out of the first download.
@@ -40,6 +41,7 @@ export function App() {
           <NavLink to="/marketplace">Marketplace</NavLink>
           {admin && <NavLink to="/usage">Usage</NavLink>}
           {admin && <NavLink to="/audit">Audit log</NavLink>}
+          {state.me.role === "operator" && <OperatorNav />}
         </nav>
         <UserMenu />
       </header>
@@ -57,6 +59,7 @@ export function App() {
           <Route path="/marketplace" element={<Suspense fallback={<Loading what="the page" />}><MarketplacePage /></Suspense>} />
           <Route path="/usage" element={<Suspense fallback={<Loading what="the page" />}><UsagePage /></Suspense>} />
           <Route path="/audit" element={<Suspense fallback={<Loading what="the page" />}><AuditPage /></Suspense>} />
+          <Route path="/ops/*" element={<OpsRoutes />} />
           <Route path="*" element={<p>Nothing here.</p>} />
         </Routes>
       </main>
@@ -93,18 +96,31 @@ function SignIn() {
 }
 
 // An unknown or suspended tenant: say which, with the API's own words.
+const BLOCKED: Record<string, { id: string; title: string; text: string }> = {
+  tenant_suspended: {
+    id: "suspended",
+    title: "Your organisation's access is suspended",
+    text: "Every credential of your tenant is paused. Contact the platform operators to reactivate it.",
+  },
+  tenant_not_onboarded: {
+    id: "unknown-tenant",
+    title: "Your organisation is not on Agentry",
+    text: "You signed in, but your directory is not onboarded as a tenant. Ask the platform operators to onboard it, or sign in with an account of an onboarded organisation.",
+  },
+};
+
 function Blocked() {
   const { state, signOut } = useAuth();
   if (state.status !== "blocked") return null;
-  const suspended = state.problem.code === "tenant_suspended";
+  const known = BLOCKED[state.problem.code] ?? {
+    id: "blocked",
+    title: "You cannot use Agentry yet",
+    text: "Your sign-in worked, but the platform does not accept it for this tenant.",
+  };
   return (
-    <main id="main" className="center" data-testid={suspended ? "suspended" : "blocked"}>
-      <h1>{suspended ? "Your organisation's access is suspended" : "You cannot use Agentry yet"}</h1>
-      <p>
-        {suspended
-          ? "Every credential of your tenant is paused. Contact the platform operators to reactivate it."
-          : "Your sign-in worked, but the platform does not accept it for this tenant."}
-      </p>
+    <main id="main" className="center" data-testid={known.id}>
+      <h1>{known.title}</h1>
+      <p>{known.text}</p>
       <ErrorView problem={state.problem} />
       <button type="button" onClick={() => void signOut()}>
         Sign out

@@ -1,5 +1,5 @@
 import type { User, UserManager } from "oidc-client-ts";
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { createApi, type Api } from "../api/client";
 import { problemFrom, toProblem, type Problem } from "../api/problem";
 import type { components } from "../api/schema";
@@ -33,7 +33,7 @@ export function useAuth(): Auth {
   return auth;
 }
 
-const BLOCKING = new Set(["tenant_suspended", "invalid_token"]);
+const BLOCKING = new Set(["tenant_suspended", "invalid_token", "tenant_not_onboarded"]);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [config, setConfig] = useState<WebConfig | null>(null);
@@ -41,7 +41,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
   const [state, setState] = useState<State>({ status: "loading" });
 
-  const token = useCallback(() => accessToken(user), [user]);
+  // The newest token at call time: a silent renewal swaps it without re-creating the client
+  // (pages keep their state and do not reload).
+  const current = useRef<User | null>(null);
+  current.current = user;
+  const token = useCallback(() => accessToken(current.current), []);
   const api = useMemo(() => createApi(config?.api_url ?? "", token), [config, token]);
 
   const report = useCallback((problem: Problem) => {
@@ -67,7 +71,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       if (cancelled) return;
       setConfig(loaded);
       setManager(um);
-      um.events.addUserLoaded((u) => setUser(u));
+      um.events.addUserLoaded((u) => {
+        current.current = u; // renewed: calls made before the re-render use it already
+        setUser(u);
+      });
+      // Renewal failed (session ended at the provider, refresh token refused): sign out here too.
+      um.events.addAccessTokenExpired(() => void um.removeUser());
       um.events.addUserUnloaded(() => {
         setUser(null);
         setState({ status: "signed-out" });
@@ -79,7 +88,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         window.history.replaceState(null, "", back);
       } else {
         signedIn = await um.getUser();
-        if (signedIn?.expired) signedIn = null;
+        // Expired while the tab slept: one silent renewal with the refresh token, if any.
+        if (signedIn?.expired) signedIn = signedIn.refresh_token ? await um.signinSilent().catch(() => null) : null;
       }
       if (cancelled) return;
       setUser(signedIn);
@@ -104,7 +114,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     if (!manager) return;
     const metadata = await manager.metadataService.getMetadata().catch(() => null);
     if (metadata?.end_session_endpoint) {
-      await manager.signoutRedirect(); // Entra: end the directory session too
+      // Removes the tokens here, then ends the session at the provider, which comes back to
+      // the app signed out.
+      await manager.signoutRedirect();
       return;
     }
     await manager.removeUser();

@@ -14,9 +14,10 @@ export function createUserManager(config: WebConfig, origin = window.location.or
     response_type: "code",
     userStore: new WebStorageStateStore({ store: window.sessionStorage }),
     stateStore: new WebStorageStateStore({ store: window.sessionStorage }),
-    // Entra: silent renewal runs when the token nears expiry (needs a refresh token or a
-    // hidden-iframe session; the dev provider has neither, so its tokens last an hour).
-    automaticSilentRenew: !config.dev_sign_in,
+    // Silent renewal with the refresh token (the dev provider rotates them; Entra issues them
+    // to SPAs that ask for `offline_access`), shortly before the access token expires.
+    automaticSilentRenew: true,
+    accessTokenExpiringNotificationTimeInSeconds: 10,
     loadUserInfo: false,
   });
 }
