@@ -57,8 +57,10 @@ worker: install ## Run a job dispatcher + webhook sender process (uses the same 
 test-unit: install ## Fast tests: no services, no agent processes
 	$(PYTEST) -m "not e2e and not postgres" -q
 
+# PYTEST_ARGS="-n 2 --dist loadfile" runs on two workers (pytest-xdist); on 2 cores it measured
+# slower than one process (docs/benchmarks.md, "The suite"), so it is not the default.
 test: install ## All tests (PostgreSQL ones run when AGENTRY_TEST_POSTGRES_URL or a local server is there)
-	$(PYTEST) -q
+	$(PYTEST) -q $(PYTEST_ARGS)
 
 lint: install ## ruff + mypy --strict + the tenant-scoping check
 	$(VENV)/bin/ruff check $(CODE)
