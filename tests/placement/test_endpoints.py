@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +15,31 @@ from agentry.identity.principal import Role
 from agentry.models import AuditEvent
 from agentry.placement.regional import RegionalRuntime
 from agentry.testing.inproc import InProcApp, running_app
-from agentry.testing.stack import free_port
-
-REGIONS = {
-    "eu-west-1": RegionEndpoints(runtime_url=f"http://127.0.0.1:{free_port()}"),
-    "eu-central-1": RegionEndpoints(runtime_url=f"http://127.0.0.1:{free_port()}"),
-}
 
 
 @pytest.fixture
-async def app(database_url: str, tmp_path: Path) -> AsyncIterator[InProcApp]:
+def regions() -> Iterator[dict[str, RegionEndpoints]]:
+    """Two region URLs where nothing listens: ports bound but never listened on, held for the
+    test, so no other process can take them meanwhile (connections are refused)."""
+    with socket.socket() as west, socket.socket() as central:
+        west.bind(("127.0.0.1", 0))
+        central.bind(("127.0.0.1", 0))
+        yield {
+            "eu-west-1": RegionEndpoints(runtime_url=f"http://127.0.0.1:{west.getsockname()[1]}"),
+            "eu-central-1": RegionEndpoints(
+                runtime_url=f"http://127.0.0.1:{central.getsockname()[1]}"
+            ),
+        }
+
+
+@pytest.fixture
+async def app(
+    database_url: str, tmp_path: Path, regions: dict[str, RegionEndpoints]
+) -> AsyncIterator[InProcApp]:
     async with running_app(
         database_url,
         tmp_path,
-        runtime_regions=REGIONS,
+        runtime_regions=regions,
         runtime_region_poll_s=0.1,
         auth_failure_limit="10000/minute",
     ) as running:
