@@ -303,7 +303,7 @@ clean: dev-down ## Remove local state (.agentry) and the venv
 # running one: AGENTRY_FUZZ_HOME=<home with dev.env>); FUZZ_EXAMPLES bounds cases per operation.
 .PHONY: fuzz
 fuzz: install ## Schemathesis over the OpenAPI document as tenant/operator/developer; fails on 5xx or off-schema answers
-	AGENTRY_FUZZ=1 AGENTRY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),12) $(PYTEST) tests/fuzz -q -s -p no:cacheprovider
+	AGENTRY_FUZZ=1 AGENTRY_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),20) $(PYTEST) tests/fuzz -q -s -p no:cacheprovider
 
 # The delivery pipeline (issue 15, docs/pipeline.md): every .gitlab-ci.yml job is one of these.
 CI_FILES := .gitlab-ci.yml $(wildcard agents/.gitlab-ci-agent.yml)
