@@ -4,7 +4,8 @@ Every operation is called with generated requests, authenticated with a credenti
 reach it: operator routes as an operator, registry routes as a developer, the rest as a tenant
 admin (agent callback routes have no tenant credential: they check their 401s). Fails on any
 5xx and on any response that does not match the documented schema. Bounded: at most
-`AGENTRY_FUZZ_EXAMPLES` (default 12; `make fuzz` 20) generated cases per operation; `make fuzz` runs it.
+`AGENTRY_FUZZ_EXAMPLES` (default 12; `make fuzz` 20) generated cases per operation;
+`make fuzz` runs it.
 Opt-in (AGENTRY_FUZZ=1), because it starts a stack of its own and runs for about a minute.
 """
 
