@@ -4,7 +4,8 @@ Rotation (RUNBOOK-010) keeps a ring, newest first, in `<home>/api-key-peppers`: 
 hashes new keys and every key it sees; an older one still verifies a key hashed with it during
 the overlap (and the key is re-hashed under the newest on that use) until it is retired.
 The original `<home>/pepper` is never rewritten: without AGENTRY_AUDIT_KEY the audit chain key
-is derived from it.
+is derived from it. Where the pepper is configuration (AWS: Secrets Manager), the overlap is the
+setting itself: `AGENTRY_API_KEY_PEPPER=<new>,<old>`, newest first, as the webhook box key.
 """
 
 from __future__ import annotations
@@ -15,11 +16,19 @@ from agentry.config import Settings
 from agentry.kit.keyfile import KeyLines
 
 
+def configured_peppers(settings: Settings) -> list[bytes]:
+    """The configured peppers, newest first; [] when none is configured."""
+    raw = settings.api_key_pepper.get_secret_value()
+    return [p.strip().encode() for p in raw.split(",") if p.strip()]
+
+
 def api_key_pepper(settings: Settings) -> bytes:
-    """The configured pepper, or locally a generated one kept in the state dir."""
-    configured = settings.api_key_pepper.get_secret_value()
+    """The original pepper (the oldest configured, or locally a generated one in the state
+    dir): the audit chain key derives from it when AGENTRY_AUDIT_KEY is not set, so it must
+    not change when a rotation puts a new pepper in front."""
+    configured = configured_peppers(settings)
     if configured:
-        return configured.encode()
+        return configured[-1]
     path = settings.home / "pepper"
     if not path.exists():
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -32,7 +41,7 @@ class PepperRing:
     """The peppers API keys are hashed with, newest first."""
 
     def __init__(self, settings: Settings) -> None:
-        self._configured = bool(settings.api_key_pepper.get_secret_value())
+        self._configured = configured_peppers(settings)
         self._original = api_key_pepper(settings)
         self._ring = KeyLines(settings.home / "api-key-peppers")
 
@@ -43,7 +52,7 @@ class PepperRing:
 
     def all(self) -> list[bytes]:
         if self._configured:
-            return [self._original]
+            return list(self._configured)
         return [p.encode() for p in self._ring.lines()] or [self._original]
 
     @property
