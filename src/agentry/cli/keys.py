@@ -8,6 +8,7 @@ Exit codes: 0 ok, 1 the platform refused (the problem's code is printed), 2 bad 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +23,7 @@ Key = Annotated[
     str | None, typer.Option("--key", help="Credential (default: the login, else the env key).")
 ]
 
+Line = Callable[[Any], str]  # an answer as one line for people
 ops_app = group("The platform's keys: status, rotate, retire (audited).")
 tenant_app = group("Your tenant's API keys: list, rotate with an overlap, revoke.")
 
@@ -35,6 +37,13 @@ def _show(api: ApiClient, answer: Any, line: str) -> None:
         print_json(answer)
     else:
         out().print(line)
+
+
+def _post(url: str | None, key: str | None, as_json: bool, path: str, line: Line) -> None:
+    """POST to a key action, then its answer: JSON, or `line(answer)`."""
+    api = _ops(url, key, as_json)
+    r = api.call("POST", path)
+    _show(api, r, "" if as_json else line(r))
 
 
 @ops_app.command("status")
@@ -57,19 +66,17 @@ def status(url: Url = None, key: Key = None, as_json: Json = False) -> None:
 @ops_app.command("rotate-signing")
 def rotate_signing(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """A new invocation-token signing key; the old one stays in the JWKS until retired."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/signing/rotate")
-    _show(api, r, f"[green]rotated[/] signing key {r['old_kid']} -> {r['new_kid']} "
-                  f"(published: {', '.join(r['published_kids'])})")  # fmt: skip
+    _post(url, key, as_json, "/signing/rotate",
+          lambda r: f"[green]rotated[/] signing key {r['old_kid']} -> {r['new_kid']} "
+                    f"(published: {', '.join(r['published_kids'])})")  # fmt: skip
 
 
 @ops_app.command("retire-signing")
 def retire_signing(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """End the overlap: tokens signed with a retired key are refused from now on."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/signing/retire")
-    _show(api, r, f"[green]retired[/] {', '.join(r['retired_kids']) or 'nothing'} "
-                  f"(published: {', '.join(r['published_kids'])})")  # fmt: skip
+    _post(url, key, as_json, "/signing/retire",
+          lambda r: f"[green]retired[/] {', '.join(r['retired_kids']) or 'nothing'} "
+                    f"(published: {', '.join(r['published_kids'])})")  # fmt: skip
 
 
 @ops_app.command("rotate-webhook-box")
@@ -91,25 +98,37 @@ def rotate_box(
 @ops_app.command("retire-webhook-box")
 def retire_box(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """Drop old box keys (refused while any stored secret still needs one)."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/webhook-box/retire")
-    _show(api, r, f"[green]retired[/] {r['dropped']} old key(s); {r['remaining']} left")
+    _post(
+        url,
+        key,
+        as_json,
+        "/webhook-box/retire",
+        lambda r: f"[green]retired[/] {r['dropped']} old key(s); {r['remaining']} left",
+    )
 
 
 @ops_app.command("rotate-pepper")
 def rotate_pepper(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """A new API key pepper; a key hashed with the old one is re-hashed at its next use."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/pepper/rotate")
-    _show(api, r, f"[green]rotated[/] pepper; {r['remaining']} pepper(s) verify")
+    _post(
+        url,
+        key,
+        as_json,
+        "/pepper/rotate",
+        lambda r: f"[green]rotated[/] pepper; {r['remaining']} pepper(s) verify",
+    )
 
 
 @ops_app.command("retire-pepper")
 def retire_pepper(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """End the overlap: keys not used since the rotation are refused from now on."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/pepper/retire")
-    _show(api, r, f"[green]retired[/] {r['dropped']} old pepper(s)")
+    _post(
+        url,
+        key,
+        as_json,
+        "/pepper/retire",
+        lambda r: f"[green]retired[/] {r['dropped']} old pepper(s)",
+    )
 
 
 @ops_app.command("rotate-operator-key")
