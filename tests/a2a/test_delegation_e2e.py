@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from agentry.agent_auth.tokens import TokenSigner
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.models import Invocation, UsageEvent
 from agentry.testing.stack import Stack
+from tests.factories import agent_token, stack_signer
 from tests.invocations.sse import read_stream
 from tests.policy.test_hops_e2e import audit, db_url, enforce, fresh_tenant
 
@@ -156,14 +156,13 @@ def test_policy_decides_delegation(stack: Stack) -> None:
 
 
 def _token(stack: Stack, tenant_id: str, **claims: Any) -> str:
-    signer = TokenSigner(stack.home / "agent-auth", issuer=stack.url)
-    return signer.sign(
+    return agent_token(
+        stack_signer(stack),
         tenant_id=tenant_id,
         tier="premium",
         agent=claims.pop("agent", "researcher"),
-        version=1,
         invocation_id=f"inv_{'0' * 29}{len(claims)}",
-        session_id="s",
+        scopes=claims.pop("scopes", ("jobs",)),
         **claims,
     )
 

@@ -10,17 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from agentry.agent_auth.tokens import DISCOVERY_PATH, TokenSigner, TokenVerifier
+from agentry.agent_auth.tokens import DISCOVERY_PATH, TokenVerifier
 from agentry.gateway import events, lambda_handler
 from agentry.testing.stack import Stack
+from tests.factories import agent_token, stack_signer
 from tests.jobs.support import wait_job
 
 pytestmark = pytest.mark.e2e
-
-
-def _signer(stack: Stack) -> TokenSigner:
-    """The stack's own signing key (as the API process holds it)."""
-    return TokenSigner(stack.home / "agent-auth", issuer=stack.url)
 
 
 def _tenant_id(stack: Stack) -> str:
@@ -30,15 +26,8 @@ def _tenant_id(stack: Stack) -> str:
 
 
 def _token(stack: Stack, invocation_id: str, tier: str = "premium") -> str:
-    return _signer(stack).sign(
-        tenant_id=_tenant_id(stack),
-        tier=tier,
-        agent="concierge",
-        version=1,
-        invocation_id=invocation_id,
-        session_id="s",
-        scopes=("model", "tools"),
-    )
+    signer = stack_signer(stack)
+    return agent_token(signer, tenant_id=_tenant_id(stack), tier=tier, invocation_id=invocation_id)
 
 
 def _chat(stack: Stack, token: str) -> httpx.Response:

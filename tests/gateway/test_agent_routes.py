@@ -14,9 +14,9 @@ import openai
 import pytest
 
 from agentry.agent_auth.tokens import TokenSigner
-from agentry.kit.ids import new_id
 from agentry.models import Tenant
 from agentry.testing.inproc import InProcApp, running_app
+from tests.factories import agent_token
 
 ROUTES = {
     "basic": {"provider": "local", "model": "local-small", "max_tokens": 4000},
@@ -33,15 +33,8 @@ async def app(database_url: str, tmp_path: Path) -> AsyncIterator[InProcApp]:
 
 def _token(app: InProcApp, tenant: Tenant, scopes: tuple[str, ...] = ("model", "tools")) -> str:
     signer: TokenSigner = app.app.state.token_signer
-    return signer.sign(
-        tenant_id=tenant.id,
-        tier=tenant.tier,
-        agent="concierge",
-        version=1,
-        invocation_id=new_id("inv"),
-        session_id="s",
-        scopes=scopes,
-        tools=["utility___calculate"],
+    return agent_token(
+        signer, tenant_id=tenant.id, tier=tenant.tier, scopes=scopes, tools=["utility___calculate"]
     )
 
 

@@ -17,6 +17,7 @@ from agentry.models import AuditEvent
 from agentry.tenants.repository import TenantRepository
 from agentry.tenants.service import create_tenant
 from agentry.testing.stack import Stack
+from tests.factories import agent_token, stack_signer
 
 pytestmark = pytest.mark.e2e
 FORECAST = 'call insights___forecast {"series": [1, 2, 3], "horizon": 2}'
@@ -171,17 +172,13 @@ def test_streamed_concierge_gets_the_gateways_and_its_token_ends_with_the_stream
     ]
     assert [e.outcome for e in calls] == ["success"]
     # The stream is over: the token it carried is refused from now on.
-    from agentry.agent_auth.tokens import TokenSigner
-
     with stack.client(stack.acme_key) as c:
         tenant_id = c.get("/v1/me").json()["tenant_id"]
-    token = TokenSigner(stack.home / "agent-auth", issuer=stack.url).sign(
+    token = agent_token(
+        stack_signer(stack),
         tenant_id=tenant_id,
         tier="premium",
-        agent="concierge",
-        version=1,
         invocation_id=invocation_id,
-        session_id="s",
         scopes=("model",),
     )
     with stack.client(token) as c:

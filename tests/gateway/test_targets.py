@@ -21,6 +21,7 @@ from agentry.gateway.wiring import build_targets
 from agentry.identity.principal import Role
 from agentry.models import AuditEvent, ToolTarget
 from agentry.testing.inproc import InProcApp, running_app
+from tests.factories import agent_token
 from tests.gateway.mcp_remote import RemoteMcp, bad_names_server, directory_server
 
 SECRET = "X-Api-Key: s3cr3t-value"
@@ -68,15 +69,11 @@ async def _tenant_id(app: InProcApp, tier: str) -> str:
 
 async def _token(app: InProcApp, tier: str) -> str:
     signer: TokenSigner = app.app.state.token_signer
-    return signer.sign(
-        tenant_id=await _tenant_id(app, tier),
-        tier=tier,
-        agent="concierge",
-        version=1,
-        invocation_id=f"inv_{tier}",
-        session_id="s1",
+    tenant_id = await _tenant_id(app, tier)
+    return agent_token(
+        signer, tenant_id=tenant_id, tier=tier, invocation_id=f"inv_{tier}", session_id="s1",
         scopes=("tools",),
-    )
+    )  # fmt: skip
 
 
 async def _rpc(app: InProcApp, tier: str, method: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from agentry.agent_auth.tokens import TokenSigner
 from agentry.testing.openapi import Operation, operations
 from agentry.testing.stack import Stack
+from tests.factories import agent_token, stack_signer
 
 pytestmark = pytest.mark.e2e
 
@@ -125,14 +125,14 @@ def _globex_agent_token(stack: Stack) -> str:
     """An invocation token of globex's, as its agent would hold one (same signing key)."""
     with stack.client(stack.globex_key) as c:
         tenant_id = c.get("/v1/me").json()["tenant_id"]
-    signer = TokenSigner(stack.home / "agent-auth", issuer=stack.url)
-    return signer.sign(
+    return agent_token(
+        stack_signer(stack),
         tenant_id=tenant_id,
         tier="premium",
         agent="longrun",
-        version=1,
         invocation_id="job_globexprobe",
         session_id="probe",
+        scopes=("jobs",),
     )
 
 

@@ -23,6 +23,7 @@ from agentry.llm.schemas import ChatRequest
 from agentry.llm.service import BudgetExceeded
 from agentry.models import AuditEvent, Tenant, UsageEvent
 from agentry.testing.inproc import InProcApp, running_app
+from tests.factories import agent_token
 
 ROUTES = {
     tier: {"provider": "local", "model": "local-small", "max_tokens": 60}
@@ -43,14 +44,11 @@ async def app(database_url: str, tmp_path: Path) -> AsyncIterator[InProcApp]:
 
 def _token(app: InProcApp, tenant: Tenant, invocation_id: str) -> str:
     signer: TokenSigner = app.app.state.token_signer
-    return signer.sign(
+    return agent_token(
+        signer,
         tenant_id=tenant.id,
         tier=tenant.tier,
-        agent="concierge",
-        version=1,
         invocation_id=invocation_id,
-        session_id="s",
-        scopes=("model", "tools"),
         tools=["utility___calculate"],
     )
 

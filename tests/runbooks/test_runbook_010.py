@@ -15,9 +15,10 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
 from agentry.agent_auth.claims import InvalidInvocationToken
-from agentry.agent_auth.tokens import DISCOVERY_PATH, TokenSigner, TokenVerifier
+from agentry.agent_auth.tokens import DISCOVERY_PATH, TokenVerifier
 from agentry.testing.receiver import Receiver, start_receiver
 from agentry.testing.stack import Stack, start_stack, stop_stack
+from tests.factories import agent_token, stack_signer
 from tests.runbooks.pages import page
 from tests.runbooks.support import Operator
 
@@ -66,9 +67,9 @@ def _chat(stack: Stack, token: str) -> httpx.Response:
 
 
 def _token(stack: Stack, tenant_id: str) -> str:
-    return TokenSigner(stack.home / "agent-auth", issuer=stack.url).sign(
-        tenant_id=tenant_id, tier="premium", agent="concierge", version=1,
-        invocation_id=f"inv_rot{time.monotonic_ns()}", session_id="s", scopes=("model",),
+    return agent_token(
+        stack_signer(stack), tenant_id=tenant_id, tier="premium",
+        invocation_id=f"inv_rot{time.monotonic_ns()}", scopes=("model",),
     )  # fmt: skip
 
 
@@ -76,7 +77,7 @@ def test_signing_key_rotation_has_a_jwks_overlap(stack: Stack, op: Operator) -> 
     steps = _steps()
     tenant = stack.client(stack.acme_key).get("/v1/me").json()["tenant_id"]
     before = op.json("make ops-keys")
-    early = TokenSigner(stack.home / "agent-auth", issuer=stack.url)
+    early = stack_signer(stack)
     old_token = _token(stack, tenant)
     assert _chat(stack, old_token).status_code == 200
 

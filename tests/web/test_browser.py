@@ -8,110 +8,26 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
-from collections.abc import Iterator
 from contextlib import suppress
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from agentry.testing.stack import REPO_ROOT, Stack, start_stack, stop_stack
+from agentry.testing.stack import Stack
 from tests.web.netcut import Forwarder
-
-CHROMIUM = Path("/usr/bin/chromium")
-DIST = REPO_ROOT / "web" / "dist" / "index.html"
-AXE = REPO_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = REPO_ROOT / "web" / "test-results"
 
 if os.environ.get("AGENTRY_TEST_WEB") != "1":
     pytest.skip(
         "browser tests run with AGENTRY_TEST_WEB=1 (make test-web)", allow_module_level=True
     )
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.web.support import no_serious_a11y_violations, shot, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def net() -> Iterator[Forwarder]:
-    forwarder = Forwarder()
-    forwarder.start()
-    yield forwarder
-    forwarder.stop()
-
-
-@pytest.fixture(scope="module")
-def web_stack(tmp_path_factory: pytest.TempPathFactory, net: Forwarder) -> Iterator[Stack]:
-    """The browser reaches the app through `net` (another origin than the API's, so sign-in
-    fetches the dev provider cross-origin: CORS is exercised by a real browser too)."""
-    for needed in (CHROMIUM, DIST, AXE):
-        assert needed.exists(), f"{needed} is missing: run make web-install web-build"
-    running = start_stack(
-        tmp_path_factory.mktemp("web-stack"),
-        auth_failure_limit="10000/minute",
-        cors_origins=json.dumps([net.url]),
-    )
-    net.target_port = int(running.url.rsplit(":", 1)[1])
-    yield running
-    stop_stack(running)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    shutil.rmtree(SHOTS, ignore_errors=True)
-    SHOTS.mkdir(parents=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def app(request: pytest.FixtureRequest, net: Forwarder) -> Forwarder:
-    """Where the browser opens the app, once the stack is up."""
-    request.getfixturevalue("web_stack")
-    return net
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    p = context.new_page()
-    p.set_default_timeout(20_000)
-    yield p
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def no_serious_a11y_violations(page: Page, name: str) -> None:
-    page.add_script_tag(path=str(AXE))
-    result: dict[str, Any] = page.evaluate("async () => await axe.run(document)")
-    bad = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], f"{name}: {bad}"
-
-
-def sign_in(page: Page, net: Forwarder, user: str, path: str = "/app/") -> None:
-    page.goto(net.url + path)
-    no_serious_a11y_violations(page, "sign-in")
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name=user).click()  # the dev provider's user picker
-    expect(page.get_by_test_id("whoami")).to_be_visible()
 
 
 def test_sign_in_invoke_and_watch_frames_arrive_one_by_one(page: Page, app: Forwarder) -> None:

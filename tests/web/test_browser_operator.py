@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from agentry.devidp.users import DEV_SPA_CLIENT_ID, PLATFORM_TID, USERS_BY_NAME
-from agentry.testing.stack import Stack, start_stack, stop_stack
+from agentry.testing.stack import Stack
 from tests.web.netcut import Forwarder
 
 if os.environ.get("AGENTRY_TEST_WEB") != "1":
@@ -28,80 +28,29 @@ if os.environ.get("AGENTRY_TEST_WEB") != "1":
         "browser tests run with AGENTRY_TEST_WEB=1 (make test-web)", allow_module_level=True
     )
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.web.test_browser import (
-    AXE,
-    CHROMIUM,
-    DIST,
-    SHOTS,
-    net,
-    no_serious_a11y_violations,
-    shot,
-    sign_in,
-)
+from tests.web.support import new_context, no_serious_a11y_violations, shot, sign_in
 
-__all__ = ["net"]  # a fixture, shared with test_browser.py
 pytestmark = pytest.mark.e2e
 TOKEN_LIFETIME_S = 20
 OLI = USERS_BY_NAME["oli@platform"]
 
 
 @pytest.fixture(scope="module")
-def web_stack(tmp_path_factory: pytest.TempPathFactory, net: Forwarder) -> Iterator[Stack]:
-    for needed in (CHROMIUM, DIST, AXE):
-        assert needed.exists(), f"{needed} is missing: run make web-install web-build"
-    running = start_stack(
-        tmp_path_factory.mktemp("web-ops-stack"),
-        auth_failure_limit="10000/minute",
-        cors_origins=json.dumps([net.url]),
-        dev_idp_token_lifetime_s=str(TOKEN_LIFETIME_S),
-        jwt_leeway_s="0",
-        webhook_schedule_s="[0]",
-    )
-    net.target_port = int(running.url.rsplit(":", 1)[1])
-    yield running
-    stop_stack(running)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    SHOTS.mkdir(parents=True, exist_ok=True)  # test_browser.py's shots stay
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def app(web_stack: Stack, net: Forwarder) -> Forwarder:
-    """Where the browser opens the app, once the stack is up."""
-    assert net.target_port == int(web_stack.url.rsplit(":", 1)[1])
-    return net
-
-
-def _context(browser: Browser) -> BrowserContext:
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    context.set_default_timeout(20_000)
-    return context
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = _context(browser)
-    yield context.new_page()
-    context.close()
+def stack_settings() -> dict[str, str]:
+    return {
+        "dev_idp_token_lifetime_s": str(TOKEN_LIFETIME_S),
+        "jwt_leeway_s": "0",
+        "webhook_schedule_s": "[0]",
+    }
 
 
 @pytest.fixture
 def tenant_page(browser: Browser) -> Iterator[Page]:
     """A second person (another browser profile) next to the operator."""
-    context = _context(browser)
+    context = new_context(browser)
     yield context.new_page()
     context.close()
 

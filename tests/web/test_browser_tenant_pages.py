@@ -4,6 +4,7 @@ serious. Runs with AGENTRY_TEST_WEB=1 (`make test-web`); screenshots in web/test
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -13,43 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from agentry.testing.stack import Stack
 from tests.web.netcut import Forwarder
-from tests.web.test_browser import (
-    CHROMIUM,
-    SHOTS,
-    app,
-    net,
-    no_serious_a11y_violations,
-    page,
-    shot,
-    sign_in,
-    web_stack,
-)
+
+if os.environ.get("AGENTRY_TEST_WEB") != "1":
+    pytest.skip(
+        "browser tests run with AGENTRY_TEST_WEB=1 (make test-web)", allow_module_level=True
+    )
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.web.support import new_context, no_serious_a11y_violations, shot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # the first test starts the stack
-__all__ = ["app", "net", "page", "web_stack"]  # fixtures shared with test_browser.py
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """As test_browser.py's, but keeping the screenshots already taken."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 def second_page(browser: Browser) -> Page:
-    p = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
-    p.set_default_timeout(20_000)
-    return p
+    return new_context(browser).new_page()
 
 
 def window(days: int = 30) -> dict[str, str]:

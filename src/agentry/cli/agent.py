@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from agentry.cli.client import ApiClient, err, print_json
+from agentry.cli.options import Json, Url
 from agentry.cli.output import group, out, table
 from agentry.registry.names import agent_name_problem
 
@@ -24,10 +25,8 @@ app = group("Agent developers: build, push and roll out agents.")
 KEY_ENV = "AGENTRY_DEVELOPER_KEY"
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "agent"
 
-UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
-KeyOpt = typer.Option(None, "--key", help=f"Developer key (default ${KEY_ENV}).")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
-AliasOpt = typer.Option("live", "--alias", help="Alias to act on.")
+Key = Annotated[str | None, typer.Option("--key", help=f"Developer key (default ${KEY_ENV}).")]
+Alias = Annotated[str, typer.Option("--alias", help="Alias to act on.")]
 
 
 @app.callback()
@@ -52,7 +51,7 @@ def _usage_error(as_json: bool, code: str, detail: str) -> typer.Exit:
 def init(
     name: str = typer.Argument(..., help="Agent name: a-z, 0-9 and '_', starting with a letter."),
     directory: Path = typer.Option(None, "--dir", help="Where to create it (default ./NAME)."),
-    as_json: bool = JsonOpt,
+    as_json: Json = False,
 ) -> None:
     """Scaffold a new agent from the echo template."""
     problem = agent_name_problem(name)
@@ -88,7 +87,7 @@ def validate(
     require_golden: bool = typer.Option(
         True, "--require-golden/--no-require-golden", help="Fail without golden cases."
     ),
-    as_json: bool = JsonOpt,
+    as_json: Json = False,
 ) -> None:
     """Check agent.toml here, as the platform will (the agent pipeline's first job)."""
     from agentry.registry.manifest import ManifestError, load_manifest
@@ -174,16 +173,16 @@ class Steps:
 @app.command()
 def push(
     directory: Path = typer.Argument(..., help="The agent directory (with agent.toml)."),
-    alias: str = AliasOpt,
+    alias: Alias = "live",
     canary: int = typer.Option(
         0, "--canary", min=0, max=99, help="Send this percent of new sessions to the new version."
     ),
     dotenv: Path = typer.Option(
         None, "--dotenv", help="Also write AGENT_NAME and AGENT_VERSION here (CI dotenv report)."
     ),
-    as_json: bool = JsonOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
+    as_json: Json = False,
+    url: Url = None,
+    key: Key = None,
 ) -> None:
     """Package, upload, build, health-gate and roll out an agent version."""
     started = time.perf_counter()
@@ -282,9 +281,9 @@ def _finish_push(steps: Steps, result: dict[str, Any], started: float, as_json: 
 @app.command()
 def versions(
     name: str = typer.Argument(..., help="Agent name."),
-    as_json: bool = JsonOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
+    as_json: Json = False,
+    url: Url = None,
+    key: Key = None,
 ) -> None:
     """List an agent's versions and where its aliases point."""
     api = Api(url, key, as_json)
@@ -323,10 +322,10 @@ def _print_alias(data: dict[str, Any], as_json: bool, verb: str) -> None:
 def promote(
     name: str = typer.Argument(..., help="Agent name."),
     version: int = typer.Argument(..., help="Version to route all new sessions to."),
-    alias: str = AliasOpt,
-    as_json: bool = JsonOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
+    alias: Alias = "live",
+    as_json: Json = False,
+    url: Url = None,
+    key: Key = None,
 ) -> None:
     """Point an alias at a version (after its health gate)."""
     api = Api(url, key, as_json)
@@ -338,10 +337,10 @@ def promote(
 @app.command()
 def rollback(
     name: str = typer.Argument(..., help="Agent name."),
-    alias: str = AliasOpt,
-    as_json: bool = JsonOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
+    alias: Alias = "live",
+    as_json: Json = False,
+    url: Url = None,
+    key: Key = None,
 ) -> None:
     """Drop a running canary, or move the alias back to its previous version."""
     api = Api(url, key, as_json)
@@ -353,9 +352,9 @@ def logs(
     name: str = typer.Argument(..., help="Agent name."),
     session: str = typer.Option(None, "--session", help="Only sessions whose id contains this."),
     lines: int = typer.Option(200, "--lines", min=1, max=5000, help="Lines per session log."),
-    as_json: bool = JsonOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
+    as_json: Json = False,
+    url: Url = None,
+    key: Key = None,
 ) -> None:
     """Show the latest session logs of an agent (local runtime)."""
     api = Api(url, key, as_json)
@@ -376,10 +375,10 @@ def invoke(
     name: str = typer.Argument(..., help="Agent name."),
     payload: str = typer.Argument("{}", help="JSON input for the agent."),
     session: str = typer.Option(None, "--session", help="Session id to continue."),
-    alias: str = AliasOpt,
-    as_json: bool = JsonOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
+    alias: Alias = "live",
+    as_json: Json = False,
+    url: Url = None,
+    key: Key = None,
 ) -> None:
     """Invoke an agent through the platform with the developer key."""
     try:

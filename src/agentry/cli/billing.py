@@ -13,13 +13,11 @@ from typing import Any
 import typer
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.options import Json, OperatorKey, Url
 from agentry.cli.output import group, out, table
 
 app = group("Billing: prices, budgets, adjustments, statements.")
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
-UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
-KeyOpt = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV}).")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 TenantArg = typer.Argument(..., help="Tenant id (ten_...).")
 MonthOpt = typer.Option(..., "--month", help="YYYY-MM (UTC calendar month).")
 
@@ -46,9 +44,9 @@ def run(
     out_dir: Path = typer.Option(
         Path(".agentry/billing"), "--out", help="Folder; files go to <out>/<month>/<tenant>/."
     ),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Every tenant's statement for the month as JSON, CSV, Parquet and a PNG of daily spend.
     Re-running writes the same bytes unless an adjustment was added."""
@@ -97,9 +95,9 @@ def run(
 def statement(
     tenant_id: str = TenantArg,
     month: str = MonthOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """One tenant's statement: lines by agent, model, kind and unit price; adjustments; totals."""
     api = _api(url, key, as_json)
@@ -124,7 +122,7 @@ def statement(
 
 
 @app.command("prices")
-def prices(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def prices(url: Url = None, key: OperatorKey = None, as_json: Json = False) -> None:
     """The price book: every price with its effective range."""
     api = _api(url, key, as_json)
     book = api.call("GET", "/billing/prices")
@@ -154,9 +152,9 @@ def price_set(
     price: str = typer.Option(..., "--price", help="Unit price, decimal string."),
     start: str = typer.Option(..., "--from", help="Effective from, ISO 8601 with a time zone."),
     model: str = typer.Option("", "--model", help="Only for this model."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Schedule a price change (never retroactive; audited)."""
     api = _api(url, key, as_json)
@@ -179,7 +177,7 @@ def price_set(
 
 @app.command("budget")
 def budget(
-    tenant_id: str = TenantArg, url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt
+    tenant_id: str = TenantArg, url: Url = None, key: OperatorKey = None, as_json: Json = False
 ) -> None:
     """A tenant's monthly budget, month-to-date spend and status (ok, warning, exhausted)."""
     api = _api(url, key, as_json)
@@ -191,9 +189,9 @@ def budget_set(
     tenant_id: str = TenantArg,
     limit: str = typer.Option(..., "--limit", help="Monthly limit, or 'none' to remove it."),
     ceiling: str | None = typer.Option(None, "--ceiling", help="Most a tenant admin may set."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Set (or raise) a tenant's monthly budget; a raise lets new work in at once."""
     api = _api(url, key, as_json)
@@ -205,9 +203,9 @@ def budget_set(
 def reinstate(
     tenant_id: str = TenantArg,
     reason: str = typer.Option(..., "--reason", help="Why (audited)."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Let an over-budget tenant work again for the rest of this month (budget unchanged)."""
     api = _api(url, key, as_json)
@@ -221,9 +219,9 @@ def adjust(
     month: str = MonthOpt,
     amount: str = typer.Option(..., "--amount", help="Negative: a credit; positive: a charge."),
     reason: str = typer.Option(..., "--reason", help="Shown on the statement."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """A credit or charge on a tenant's month (audited, shown on the statement)."""
     api = _api(url, key, as_json)

@@ -12,10 +12,10 @@ from typing import Any
 
 import typer
 
+from agentry.cli.options import Json
 from agentry.cli.output import group, print_json
 
 app = group("Deploy steps of the delivery pipeline.")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
 def _clients(region: str | None) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def api(
     region: str = typer.Option(None, "--region", help="AWS region (default from environment)."),
     poll_s: float = typer.Option(15.0, "--poll-s", min=0.0, help="Seconds between polls."),
     timeout_s: float = typer.Option(3600.0, "--timeout-s", min=1.0, help="Give up and roll back."),
-    as_json: bool = JsonOpt,
+    as_json: Json = False,
 ) -> None:
     """Deploy the API as a canary; stop with rollback and exit 1 if an alarm fires."""
     from agentry.delivery import canary
@@ -113,7 +113,7 @@ def verify_cmd(
     rounds: int = typer.Option(3, "--rounds", min=1, max=100, help="Smoke rounds (3 calls each)."),
     max_error_rate: float = typer.Option(0.01, "--max-error-rate", min=0.0, max=1.0),
     max_p99_s: float = typer.Option(2.5, "--max-p99-s", min=0.0),
-    as_json: bool = JsonOpt,
+    as_json: Json = False,
 ) -> None:
     """Smoke calls in sync, stream and job mode, then the 5xx rate and p99 from /metrics."""
     from agentry.cli.client import resolve
@@ -152,7 +152,7 @@ def rehearse_cmd(
     ),
     max_error_rate: float = typer.Option(0.01, "--max-error-rate", min=0.0, max=1.0),
     max_p99_s: float = typer.Option(5.0, "--max-p99-s", min=0.0),
-    as_json: bool = JsonOpt,
+    as_json: Json = False,
 ) -> None:
     """Blue/green on a local stack: verify each green build; a failed one takes the rollback
     path. Exit 1 when any build rolled back (with --check: when any did the unexpected)."""

@@ -13,13 +13,11 @@ from typing import Any
 import typer
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.options import Json, OperatorKey, Url
 from agentry.cli.output import group, out
 
 app = group("Runtime regions: failover lock, switch, verify (RUNBOOK-001).")
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
-UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
-KeyOpt = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV}).")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
 def _api(url: str | None, key: str | None, as_json: bool) -> ApiClient:
@@ -40,7 +38,7 @@ def _show(placement: dict[str, Any], as_json: bool, verb: str = "") -> None:
 
 
 @app.command("status")
-def status(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def status(url: Url = None, key: OperatorKey = None, as_json: Json = False) -> None:
     """The active runtime region, the configured regions and the failover lock."""
     _show(_api(url, key, as_json).call("GET", "/placement"), as_json)
 
@@ -48,9 +46,9 @@ def status(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> Non
 @app.command("lock")
 def lock(
     reason: str = typer.Option(..., "--reason", help="Why: incident id, outage notice."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Take the failover lock: one operator at a time moves the runtime region."""
     api = _api(url, key, as_json)
@@ -61,9 +59,9 @@ def lock(
 def region(
     name: str = typer.Argument(..., help="The runtime region to serve from, e.g. eu-central-1."),
     force: bool = typer.Option(False, "--force", help="Even if some live versions are missing."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Switch the active runtime region (needs the lock); every replica follows within poll_s."""
     api = _api(url, key, as_json)
@@ -80,9 +78,9 @@ def verify(
     wait: float = typer.Option(
         90.0, "--wait", help="Seconds to keep checking until the region serves (0: once)."
     ),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Check the region serves: versions deployed, endpoints right, reachable, picked up."""
     api = _api(url, key, as_json)
@@ -113,9 +111,9 @@ def verify(
 @app.command("release")
 def release(
     force: bool = typer.Option(False, "--force", help="Release another operator's lock."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Release the failover lock."""
     api = _api(url, key, as_json)

@@ -8,22 +8,22 @@ Exit codes: 0 ok, 1 the platform refused (the problem's code is printed), 2 bad 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.options import OVERLAP_S, Json, Overlap, Url
 from agentry.cli.output import group, out, table
 
 OPERATOR_KEY_ENV = "AGENTRY_OPERATOR_KEY"
 TENANT_KEY_ENV = "AGENTRY_API_KEY"
-UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
-KeyOpt = typer.Option(None, "--key", help="Credential (default: the login, else the env key).")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
-OverlapOpt = typer.Option(
-    86400, "--overlap", min=0, max=30 * 86400, help="Seconds the old key keeps working."
-)
+Key = Annotated[
+    str | None, typer.Option("--key", help="Credential (default: the login, else the env key).")
+]
 
+Line = Callable[[Any], str]  # an answer as one line for people
 ops_app = group("The platform's keys: status, rotate, retire (audited).")
 tenant_app = group("Your tenant's API keys: list, rotate with an overlap, revoke.")
 
@@ -39,8 +39,15 @@ def _show(api: ApiClient, answer: Any, line: str) -> None:
         out().print(line)
 
 
+def _post(url: str | None, key: str | None, as_json: bool, path: str, line: Line) -> None:
+    """POST to a key action, then its answer: JSON, or `line(answer)`."""
+    api = _ops(url, key, as_json)
+    r = api.call("POST", path)
+    _show(api, r, "" if as_json else line(r))
+
+
 @ops_app.command("status")
-def status(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def status(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """Signing key ids (current, retired), box keys and peppers in use."""
     api = _ops(url, key, as_json)
     s = api.call("GET", "")
@@ -57,21 +64,19 @@ def status(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> Non
 
 
 @ops_app.command("rotate-signing")
-def rotate_signing(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def rotate_signing(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """A new invocation-token signing key; the old one stays in the JWKS until retired."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/signing/rotate")
-    _show(api, r, f"[green]rotated[/] signing key {r['old_kid']} -> {r['new_kid']} "
-                  f"(published: {', '.join(r['published_kids'])})")  # fmt: skip
+    _post(url, key, as_json, "/signing/rotate",
+          lambda r: f"[green]rotated[/] signing key {r['old_kid']} -> {r['new_kid']} "
+                    f"(published: {', '.join(r['published_kids'])})")  # fmt: skip
 
 
 @ops_app.command("retire-signing")
-def retire_signing(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def retire_signing(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """End the overlap: tokens signed with a retired key are refused from now on."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/signing/retire")
-    _show(api, r, f"[green]retired[/] {', '.join(r['retired_kids']) or 'nothing'} "
-                  f"(published: {', '.join(r['published_kids'])})")  # fmt: skip
+    _post(url, key, as_json, "/signing/retire",
+          lambda r: f"[green]retired[/] {', '.join(r['retired_kids']) or 'nothing'} "
+                    f"(published: {', '.join(r['published_kids'])})")  # fmt: skip
 
 
 @ops_app.command("rotate-webhook-box")
@@ -79,9 +84,9 @@ def rotate_box(
     reencrypt_only: bool = typer.Option(
         False, "--reencrypt-only", help="No new key (AWS: the new key is configured already)."
     ),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: Key = None,
+    as_json: Json = False,
 ) -> None:
     """A new secret box key, then every stored webhook/tool secret re-encrypted under it."""
     api = _ops(url, key, as_json)
@@ -91,32 +96,44 @@ def rotate_box(
 
 
 @ops_app.command("retire-webhook-box")
-def retire_box(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def retire_box(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """Drop old box keys (refused while any stored secret still needs one)."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/webhook-box/retire")
-    _show(api, r, f"[green]retired[/] {r['dropped']} old key(s); {r['remaining']} left")
+    _post(
+        url,
+        key,
+        as_json,
+        "/webhook-box/retire",
+        lambda r: f"[green]retired[/] {r['dropped']} old key(s); {r['remaining']} left",
+    )
 
 
 @ops_app.command("rotate-pepper")
-def rotate_pepper(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def rotate_pepper(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """A new API key pepper; a key hashed with the old one is re-hashed at its next use."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/pepper/rotate")
-    _show(api, r, f"[green]rotated[/] pepper; {r['remaining']} pepper(s) verify")
+    _post(
+        url,
+        key,
+        as_json,
+        "/pepper/rotate",
+        lambda r: f"[green]rotated[/] pepper; {r['remaining']} pepper(s) verify",
+    )
 
 
 @ops_app.command("retire-pepper")
-def retire_pepper(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def retire_pepper(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """End the overlap: keys not used since the rotation are refused from now on."""
-    api = _ops(url, key, as_json)
-    r = api.call("POST", "/pepper/retire")
-    _show(api, r, f"[green]retired[/] {r['dropped']} old pepper(s)")
+    _post(
+        url,
+        key,
+        as_json,
+        "/pepper/retire",
+        lambda r: f"[green]retired[/] {r['dropped']} old pepper(s)",
+    )
 
 
 @ops_app.command("rotate-operator-key")
 def rotate_operator_key(
-    overlap: int = OverlapOpt, url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt
+    overlap: Overlap = OVERLAP_S, url: Url = None, key: Key = None, as_json: Json = False
 ) -> None:
     """Rotate the break-glass operator key(s): the new secret is printed once."""
     api = ApiClient(url, key, OPERATOR_KEY_ENV, as_json, prefix="/v1/api-keys", timeout=60)
@@ -139,7 +156,7 @@ def _tenant(url: str | None, key: str | None, as_json: bool) -> ApiClient:
 
 
 @tenant_app.command("list")
-def keys_list(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def keys_list(url: Url = None, key: Key = None, as_json: Json = False) -> None:
     """Your tenant's keys (never their secrets)."""
     api = _tenant(url, key, as_json)
     items = api.call("GET", "")["items"]
@@ -156,10 +173,10 @@ def keys_list(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> 
 @tenant_app.command("rotate")
 def keys_rotate(
     key_id: str = typer.Argument(..., help="Key id (key_...)."),
-    overlap: int = OverlapOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    overlap: Overlap = OVERLAP_S,
+    url: Url = None,
+    key: Key = None,
+    as_json: Json = False,
 ) -> None:
     """A new key with the same scopes; the old one works for --overlap seconds more."""
     api = _tenant(url, key, as_json)

@@ -13,13 +13,10 @@ from typing import Any
 import typer
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.options import Json, Limit, OperatorKey, TenantId, Url
 from agentry.cli.output import group, out, table
 
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
-UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
-KeyOpt = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV}).")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
-TenantOpt = typer.Option(None, "--tenant-id", help="Only this tenant (ten_...).")
 
 jobs_app = group("Jobs of every tenant: list the stuck ones, cancel.")
 webhooks_app = group("Webhook dead letters: list, replay.")
@@ -48,13 +45,13 @@ def _job_row(rows: Any, j: dict[str, Any]) -> None:
 @jobs_app.command("list")
 def jobs_list(
     status: str | None = typer.Option(None, "--status", help="queued, running, failed, ..."),
-    tenant_id: str | None = TenantOpt,
+    tenant_id: TenantId = None,
     agent: str | None = typer.Option(None, "--agent", help="Only this agent."),
     older_than: float | None = typer.Option(None, "--older-than", help="Created over N s ago."),
-    limit: int = typer.Option(100, "--limit", min=1, max=500),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    limit: Limit = 100,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Jobs of every tenant, oldest first (the one waiting longest is the one to look at)."""
     params = _params(
@@ -73,9 +70,9 @@ def jobs_list(
 @jobs_app.command("cancel")
 def jobs_cancel(
     job_id: str = typer.Argument(..., help="Job id (job_...)."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Cancel any tenant's queued or running job; its runtime session is stopped (audited)."""
     job = _api(url, key, as_json).call("POST", f"/jobs/{job_id}/cancel")
@@ -90,11 +87,11 @@ def jobs_cancel(
 
 @webhooks_app.command("dead-letters")
 def dead_letters(
-    limit: int = typer.Option(100, "--limit", min=1, max=500),
-    tenant_id: str | None = TenantOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    limit: Limit = 100,
+    tenant_id: TenantId = None,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Deliveries that failed every attempt, with the last status code and error."""
     items = _api(url, key, as_json).call("GET", "/webhooks/dead-letters", params={"limit": limit})
@@ -114,9 +111,9 @@ def dead_letters(
 @webhooks_app.command("replay")
 def replay(
     delivery_id: str = typer.Argument(..., help="Dead letter id (from dead-letters)."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Send one dead letter again, same webhook-id (audited)."""
     done = _api(url, key, as_json).call("POST", f"/webhooks/dead-letters/{delivery_id}/replay")
@@ -129,10 +126,10 @@ def replay(
 @webhooks_app.command("replay-failed")
 def replay_failed(
     since: str | None = typer.Option(None, "--since", help="ISO 8601 (default: 24 h ago)."),
-    tenant_id: str | None = TenantOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    tenant_id: TenantId = None,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Send every failed delivery since a time again, for one tenant or all (audited)."""
     body = _params(since=since, tenant_id=tenant_id)
@@ -150,10 +147,10 @@ def replay_failed(
 
 @sessions_app.command("list")
 def sessions_list(
-    tenant_id: str | None = TenantOpt,
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    tenant_id: TenantId = None,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Live runtime sessions, the per-tenant counts and the share of the account quota."""
     report = _api(url, key, as_json).call("GET", "/sessions", params=_params(tenant_id=tenant_id))
@@ -178,9 +175,9 @@ def sessions_list(
 @sessions_app.command("stop")
 def sessions_stop(
     session_id: str = typer.Argument(..., help="Runtime session id (from sessions list)."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Stop one runtime session now; the agent process ends (audited)."""
     done = _api(url, key, as_json).call(
@@ -195,7 +192,7 @@ def sessions_stop(
 # one screen
 
 
-def health(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def health(url: Url = None, key: OperatorKey = None, as_json: Json = False) -> None:
     """Readiness, job queues, webhook backlog and sessions; exit 1 when something needs you."""
     report = _api(url, key, as_json).call("GET", "/health")
     if as_json:
@@ -222,8 +219,8 @@ def health(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> Non
 
 def metrics(
     grep: str = typer.Option("agentry_", "--grep", help="Only lines containing this."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
+    url: Url = None,
+    key: OperatorKey = None,
 ) -> None:
     """The Prometheus metrics of the API process (the platform's own series only by default)."""
     api = _api(url, key, False, prefix="")
@@ -234,12 +231,12 @@ def metrics(
 
 
 def audit_export(
-    tenant_id: str | None = TenantOpt,
+    tenant_id: TenantId = None,
     out_file: Path | None = typer.Option(None, "--out", help="Write JSON lines here."),
     limit: int = typer.Option(10_000, "--limit", min=1, max=1_000_000, help="At most N events."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """The audit trail (one tenant's, or all), newest first, as JSON lines: an evidence bundle."""
     api = _api(url, key, as_json)
@@ -265,7 +262,7 @@ def audit_export(
         typer.echo(lines, nl=False)
 
 
-def token_issuer(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def token_issuer(url: Url = None, key: OperatorKey = None, as_json: Json = False) -> None:
     """The invocation-token issuer agents must trust and the key ids it signs with."""
     api = _api(url, key, as_json, prefix="")
     discovery = api.call("GET", "/.well-known/openid-configuration")

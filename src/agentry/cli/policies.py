@@ -8,19 +8,22 @@ that does not validate).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.options import Json, Url
 from agentry.cli.output import group, out, table
 
 app = group("Cedar policies: publish, shadow (LOG_ONLY), enforce, roll back.")
 
-UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
-KeyOpt = typer.Option(None, "--key", help="Operator key, or a tenant admin key with --tenant.")
-TenantOpt = typer.Option(False, "--tenant", help="The caller's tenant set, not the platform's.")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
+Key = Annotated[
+    str | None, typer.Option("--key", help="Operator key, or a tenant admin key with --tenant.")
+]
+TenantSet = Annotated[
+    bool, typer.Option("--tenant", help="The caller's tenant set, not the platform's.")
+]
 BAD_INPUT = ("policy_invalid", "validation_error", "policy_locks_out_admins")
 
 
@@ -60,7 +63,7 @@ def _show(state: dict[str, Any], as_json: bool) -> None:
 
 @app.command("status")
 def status(
-    url: str = UrlOpt, key: str = KeyOpt, tenant: bool = TenantOpt, as_json: bool = JsonOpt
+    url: Url = None, key: Key = None, tenant: TenantSet = False, as_json: Json = False
 ) -> None:
     """The enforced and shadow versions, the shadow report, every version."""
     _show(Api(url, key, tenant, as_json).call("GET", ""), as_json)
@@ -71,10 +74,10 @@ def publish(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .cedar file."),
     note: str = typer.Option("", "--note"),
     force: bool = typer.Option(False, "--force", help="Even if it locks out administrators."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    tenant: bool = TenantOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: Key = None,
+    tenant: TenantSet = False,
+    as_json: Json = False,
 ) -> None:
     """Validate and store a new version (not in force until shadowed or enforced)."""
     body = {"text": file.read_text(), "note": note, "force": force}
@@ -94,10 +97,10 @@ def _mode(path: str, method: str, url: str | None, key: str | None, tenant: bool
 @app.command("shadow")
 def shadow(
     version: int = typer.Argument(..., min=1),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    tenant: bool = TenantOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: Key = None,
+    tenant: TenantSet = False,
+    as_json: Json = False,
 ) -> None:
     """Run a version in LOG_ONLY mode: decisions counted and logged, nothing enforced."""
     _mode(f"/versions/{version}/shadow", "POST", url, key, tenant, as_json)
@@ -106,10 +109,10 @@ def shadow(
 @app.command("enforce")
 def enforce(
     version: int = typer.Argument(..., min=1),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    tenant: bool = TenantOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: Key = None,
+    tenant: TenantSet = False,
+    as_json: Json = False,
 ) -> None:
     """ENFORCE a version (every API process within seconds; this one at once)."""
     _mode(f"/versions/{version}/enforce", "POST", url, key, tenant, as_json)
@@ -118,10 +121,10 @@ def enforce(
 @app.command("rollback")
 def rollback(
     version: int | None = typer.Option(None, "--to", min=1, help="Default: the previous one."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    tenant: bool = TenantOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: Key = None,
+    tenant: TenantSet = False,
+    as_json: Json = False,
 ) -> None:
     """Enforce an earlier version again."""
     body = {"version": version} if version is not None else {}
@@ -130,7 +133,7 @@ def rollback(
 
 @app.command("disable")
 def disable(
-    url: str = UrlOpt, key: str = KeyOpt, tenant: bool = TenantOpt, as_json: bool = JsonOpt
+    url: Url = None, key: Key = None, tenant: TenantSet = False, as_json: Json = False
 ) -> None:
     """Stop enforcing (and stop shadowing) this set."""
     api = Api(url, key, tenant, as_json)

@@ -12,13 +12,11 @@ from typing import Any
 import typer
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.options import Json, OperatorKey, Url
 from agentry.cli.output import group, out, table
 
 app = group("Tenants: onboard, tier, suspend, reactivate, erase.")
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
-UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
-KeyOpt = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV}).")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 TenantArg = typer.Argument(..., help="Tenant id (ten_...).")
 
 
@@ -42,7 +40,7 @@ def _change(api: ApiClient, method: str, path: str, verb: str, **kwargs: Any) ->
 
 
 @app.command("list")
-def list_tenants(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def list_tenants(url: Url = None, key: OperatorKey = None, as_json: Json = False) -> None:
     """Every tenant with its tier and status."""
     tenants = _api(url, key, as_json).call("GET", "/tenants")["items"]
     if as_json:
@@ -60,9 +58,9 @@ def onboard(
     name: str = typer.Option(..., "--name", help="Display name."),
     tier: str = typer.Option("basic", "--tier", help="basic, standard or premium."),
     entra: list[str] = typer.Option([], "--entra-tenant-id", help="Entra tenant id (repeat)."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Create a tenant and its first admin key (printed once: hand it over securely)."""
     body = {"slug": slug, "name": name, "tier": tier, "entra_tenant_ids": entra}
@@ -78,9 +76,9 @@ def onboard(
 def set_tier(
     tenant_id: str = TenantArg,
     tier: str = typer.Argument(..., help="basic, standard or premium."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Move a tenant to another tier (models, tools, quotas and prices follow at once)."""
     _change(
@@ -90,7 +88,7 @@ def set_tier(
 
 @app.command("suspend")
 def suspend(
-    tenant_id: str = TenantArg, url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt
+    tenant_id: str = TenantArg, url: Url = None, key: OperatorKey = None, as_json: Json = False
 ) -> None:
     """Refuse every credential of the tenant (403 tenant_suspended) until reactivated."""
     _change(_api(url, key, as_json), "POST", f"/tenants/{tenant_id}/suspend", "suspended")
@@ -98,7 +96,7 @@ def suspend(
 
 @app.command("reactivate")
 def reactivate(
-    tenant_id: str = TenantArg, url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt
+    tenant_id: str = TenantArg, url: Url = None, key: OperatorKey = None, as_json: Json = False
 ) -> None:
     """Lift a suspension."""
     _change(_api(url, key, as_json), "POST", f"/tenants/{tenant_id}/reactivate", "reactivated")
@@ -108,9 +106,9 @@ def reactivate(
 def erase(
     tenant_id: str = TenantArg,
     yes: bool = typer.Option(False, "--yes", help="Confirm: this deletes the tenant's data."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Erase a tenant and its data (GDPR); audit rows are kept, pseudonymised."""
     api = _api(url, key, as_json)

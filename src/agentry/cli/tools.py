@@ -12,16 +12,13 @@ from typing import Any
 import typer
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.options import Json, OperatorKey, Url
 from agentry.cli.output import group, out, table
 
 app = group("Tools, their tiers and external MCP targets.")
 targets_app = group("External MCP servers as tool targets.")
 app.add_typer(targets_app, name="targets")
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
-
-UrlOpt = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL).")
-KeyOpt = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV}).")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
 class Api(ApiClient):
@@ -44,7 +41,7 @@ def _print_target(target: dict[str, Any]) -> None:
 
 
 @app.command("list")
-def list_tools(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def list_tools(url: Url = None, key: OperatorKey = None, as_json: Json = False) -> None:
     """Every tool (built-in and external) and the tiers that get it."""
     tools = Api(url, key, as_json).call("GET", "/tools")
     if as_json:
@@ -60,9 +57,9 @@ def list_tools(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) ->
 def grant(
     tool: str = typer.Argument(..., help="Full tool name, e.g. insights___forecast."),
     tiers: str = typer.Option(..., "--tiers", help="Comma-separated: basic,standard,premium."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Set which tiers may call a tool (takes effect at once; audited)."""
     result = Api(url, key, as_json).call("PUT", f"/tools/{tool}", json={"tiers": _tiers(tiers)})
@@ -82,9 +79,9 @@ def add_target(
     auth_header: str = typer.Option(
         None, "--auth-header", help="'Header-Name: value' sent to the server (stored sealed)."
     ),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Register an external MCP server: the platform connects and lists its tools."""
     body: dict[str, Any] = {"name": name, "url": target_url}
@@ -103,7 +100,7 @@ def add_target(
 
 
 @targets_app.command("list")
-def list_targets(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) -> None:
+def list_targets(url: Url = None, key: OperatorKey = None, as_json: Json = False) -> None:
     """Registered external MCP servers and their tools."""
     items = Api(url, key, as_json).call("GET", "/tool-targets")["items"]
     if as_json:
@@ -118,9 +115,9 @@ def list_targets(url: str = UrlOpt, key: str = KeyOpt, as_json: bool = JsonOpt) 
 @targets_app.command("refresh")
 def refresh_target(
     name: str = typer.Argument(..., help="Target name."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """List the server's tools again and serve the new list."""
     api = Api(url, key, as_json)
@@ -136,9 +133,9 @@ def refresh_target(
 @targets_app.command("remove")
 def remove_target(
     name: str = typer.Argument(..., help="Target name."),
-    url: str = UrlOpt,
-    key: str = KeyOpt,
-    as_json: bool = JsonOpt,
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Remove a target: its tools disappear for every agent at once."""
     Api(url, key, as_json).call("DELETE", f"/tool-targets/{name}")

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from agentry.cli.client import ApiClient, print_json
+from agentry.cli.options import Json, OperatorKey, Url
 from agentry.cli.output import out, table
 
 KEY_ENV = "AGENTRY_OPERATOR_KEY"
@@ -19,9 +20,9 @@ def usage(
     end: str | None = typer.Option(None, "--to", help="End (exclusive), ISO 8601."),
     group_by: str = typer.Option("tenant", "--group-by", help="tenant, agent, day or model."),
     tenant_id: str | None = typer.Option(None, "--tenant-id", help="Only this tenant."),
-    url: str | None = typer.Option(None, "--url", help="API base URL (default $AGENTRY_URL)."),
-    key: str | None = typer.Option(None, "--key", help=f"Operator key (default ${KEY_ENV})."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    url: Url = None,
+    key: OperatorKey = None,
+    as_json: Json = False,
 ) -> None:
     """Usage and cost per tenant (or agent, day, model) over a window; default the last 30 days."""
     api = ApiClient(url, key, KEY_ENV, as_json, prefix="/v1/admin", timeout=60)

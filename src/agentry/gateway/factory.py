@@ -13,7 +13,6 @@ from agentry.gateway.interceptors import (
     ArgumentValidation,
     AuditDecision,
     AuditSink,
-    Claims,
     PiiRedaction,
     TierPolicyCheck,
     TokenCheck,
@@ -22,6 +21,7 @@ from agentry.gateway.interceptors import (
     ToolCallSink,
     ToolRateLimit,
     ToolsListFilter,
+    VerifiedClaims,
 )
 from agentry.gateway.policy import TierPolicy
 from agentry.gateway.tools import ToolCatalog
@@ -52,7 +52,7 @@ def build_chain(
     budgets: InvocationBudgets | None = None,
     cedar: PolicyEngine | None = None,
 ) -> InterceptorChain:
-    claims = Claims(verifier)
+    claims = VerifiedClaims(verifier)
     metering = [ToolCallMetering(claims, meter, budgets)] if meter is not None else []
     budget = (
         [ToolCallBudget(claims, budgets, config.tool_calls_per_invocation)]

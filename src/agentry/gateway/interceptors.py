@@ -59,8 +59,9 @@ def _deny(
     )
 
 
-class Claims:
-    """Verifies the bearer token once per distinct token (interceptors share this)."""
+class VerifiedClaims:
+    """The bearer token's InvocationClaims, verified once per distinct token (interceptors
+    share this cache)."""
 
     def __init__(self, verifier: TokenVerifier, cache_size: int = 4096) -> None:
         self._verifier = verifier
@@ -86,7 +87,7 @@ class Claims:
 
 @dataclass
 class TokenCheck:
-    claims: Claims
+    claims: VerifiedClaims
 
     async def __call__(self, event: Event) -> Event:
         try:
@@ -127,7 +128,7 @@ def cedar_tool_request(claims: InvocationClaims, tool: str) -> CedarRequest:
 
 @dataclass
 class TierPolicyCheck:
-    claims: Claims
+    claims: VerifiedClaims
     policy: TierPolicy
     cedar: PolicyEngine | None = None  # the policy sets managed as data
 
@@ -246,7 +247,7 @@ class ToolCallBudget:
     """At most the tier's number of tool calls per invocation, counted from the usage table.
     A replayed call whose usage is recorded already is not charged again (`Spent`)."""
 
-    claims: Claims
+    claims: VerifiedClaims
     budgets: InvocationBudgets
     per_invocation: Mapping[str, int]
 
@@ -275,7 +276,7 @@ class ToolRateLimit:
     """Per tenant and tool, per minute, by tier (the `limits` library, memory or Redis)."""
 
     def __init__(
-        self, claims: Claims, per_minute: Mapping[str, int], storage: Storage | None = None
+        self, claims: VerifiedClaims, per_minute: Mapping[str, int], storage: Storage | None = None
     ) -> None:
         self._claims = claims
         self._items = {tier: RateLimitItemPerMinute(n) for tier, n in per_minute.items()}
@@ -334,7 +335,7 @@ def _redact_value(value: Any) -> Any:
 class PiiRedaction:
     """Redacts e-mail addresses, card and phone numbers from tool output for chosen tiers."""
 
-    claims: Claims
+    claims: VerifiedClaims
     tiers: frozenset[str]
 
     async def __call__(self, event: Event) -> Event:
@@ -354,7 +355,7 @@ class PiiRedaction:
 
 @dataclass
 class ToolsListFilter:
-    claims: Claims
+    claims: VerifiedClaims
     policy: TierPolicy
     cedar: PolicyEngine | None = None
 
@@ -397,7 +398,7 @@ AuditSink = Callable[[AuditRecord], Awaitable[None]]
 class AuditDecision:
     """Records every tools/call decision (and tools/list) with its reason; never arguments."""
 
-    claims: Claims
+    claims: VerifiedClaims
     sink: AuditSink
 
     async def __call__(self, event: Event) -> Event:
@@ -451,7 +452,7 @@ class ToolCallMetering:
     """Meters each executed tools/call once (`tool_call_key`): a retried job replaying the same
     calls is neither billed nor charged against its budget twice."""
 
-    claims: Claims
+    claims: VerifiedClaims
     sink: ToolCallSink
     budgets: InvocationBudgets | None = None
 

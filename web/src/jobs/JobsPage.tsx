@@ -5,6 +5,7 @@ import type { components } from "../api/schema";
 import { useAuth } from "../auth/AuthProvider";
 import { StreamProblem } from "../invoke/stream";
 import { Empty, ErrorView, Loading } from "../ui/ErrorView";
+import { ListTable } from "../ui/ListTable";
 import { useQuery } from "../ui/useQuery";
 import { readJobEvents, TERMINAL, type JobEvent } from "./events";
 
@@ -45,37 +46,28 @@ export function JobsPage() {
         </button>
       </div>
       {jobs.problem && <ErrorView problem={jobs.problem} />}
-      {jobs.loading && !jobs.data && <Loading what="jobs" />}
-      {jobs.data && jobs.data.items.length === 0 && <Empty>{status ? `No ${status} jobs.` : "No jobs yet."}</Empty>}
-      {jobs.data && jobs.data.items.length > 0 && (
-        <table>
-          <caption className="sr-only">Jobs</caption>
-          <thead>
-            <tr>
-              <th scope="col">Job</th>
-              <th scope="col">Agent</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {jobs.data.items.map((j) => (
-              <tr key={j.id} data-job-id={j.id}>
-                <td>
-                  <Link to={`/jobs/${encodeURIComponent(j.id)}`}>
-                    <code>{j.id}</code>
-                  </Link>
-                </td>
-                <td>
-                  {j.agent} v{j.version}
-                </td>
-                <td>{j.status}</td>
-                <td>{j.created_at}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListTable
+        items={jobs.data?.items}
+        loading={jobs.loading}
+        what="jobs"
+        empty={status ? `No ${status} jobs.` : "No jobs yet."}
+        caption="Jobs"
+        columns={["Job", "Agent", "Status", "Created"]}
+        row={(j) => (
+          <tr key={j.id} data-job-id={j.id}>
+            <td>
+              <Link to={`/jobs/${encodeURIComponent(j.id)}`}>
+                <code>{j.id}</code>
+              </Link>
+            </td>
+            <td>
+              {j.agent} v{j.version}
+            </td>
+            <td>{j.status}</td>
+            <td>{j.created_at}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

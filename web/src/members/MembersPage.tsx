@@ -1,8 +1,9 @@
 import { useId, useState, type FormEvent } from "react";
-import { toProblem, type Problem } from "../api/problem";
 import type { components } from "../api/schema";
 import { useAuth } from "../auth/AuthProvider";
-import { Empty, ErrorView, Loading } from "../ui/ErrorView";
+import { ErrorView } from "../ui/ErrorView";
+import { ListTable } from "../ui/ListTable";
+import { useFailure } from "../ui/useFailure";
 import { useQuery } from "../ui/useQuery";
 
 type Role = NonNullable<components["schemas"]["MemberInvite"]["role"]>;
@@ -10,22 +11,16 @@ const ROLES: Role[] = ["member", "developer", "admin"];
 
 // The tenant's members: invite by email with a role, change a role, remove.
 export function MembersPage() {
-  const { api, report } = useAuth();
+  const { api } = useAuth();
   const members = useQuery(() => api.GET("/v1/members"));
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("member");
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const { problem, failed, clear } = useFailure();
   const ids = { email: useId(), role: useId() };
-
-  function failed(error: unknown, status: number) {
-    const p = toProblem(error, status);
-    setProblem(p);
-    report(p);
-  }
 
   async function invite(event: FormEvent) {
     event.preventDefault();
-    setProblem(null);
+    clear();
     const { error, response } = await api.POST("/v1/members", { body: { email, role } });
     if (error !== undefined) return failed(error, response.status);
     setEmail("");
@@ -33,7 +28,7 @@ export function MembersPage() {
   }
 
   async function changeRole(id: string, next: Role) {
-    setProblem(null);
+    clear();
     const { error, response } = await api.PATCH("/v1/members/{member_id}", {
       params: { path: { member_id: id } },
       body: { role: next },
@@ -44,7 +39,7 @@ export function MembersPage() {
 
   async function remove(id: string, who: string) {
     if (!window.confirm(`Remove ${who} from the tenant?`)) return;
-    setProblem(null);
+    clear();
     const { error, response } = await api.DELETE("/v1/members/{member_id}", {
       params: { path: { member_id: id } },
     });
@@ -68,45 +63,36 @@ export function MembersPage() {
       </form>
       {problem && <ErrorView problem={problem} />}
       {members.problem && <ErrorView problem={members.problem} />}
-      {members.loading && !members.data && <Loading what="members" />}
-      {members.data && members.data.items.length === 0 && <Empty>No members or invitations yet.</Empty>}
-      {members.data && members.data.items.length > 0 && (
-        <table>
-          <caption className="sr-only">Members</caption>
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {members.data.items.map((m) => (
-              <tr key={m.id}>
-                <td>{m.email}</td>
-                <td>
-                  <select
-                    aria-label={`Role of ${m.email}`}
-                    value={m.role}
-                    onChange={(e) => void changeRole(m.id, e.target.value as Role)}
-                  >
-                    {ROLES.map((r) => (
-                      <option key={r}>{r}</option>
-                    ))}
-                  </select>
-                </td>
-                <td>{m.status}</td>
-                <td>
-                  <button type="button" aria-label={`Remove ${m.email}`} onClick={() => void remove(m.id, m.email)}>
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListTable
+        items={members.data?.items}
+        loading={members.loading}
+        what="members"
+        empty={"No members or invitations yet."}
+        caption="Members"
+        columns={["Email", "Role", "Status", "Actions"]}
+        row={(m) => (
+          <tr key={m.id}>
+            <td>{m.email}</td>
+            <td>
+              <select
+                aria-label={`Role of ${m.email}`}
+                value={m.role}
+                onChange={(e) => void changeRole(m.id, e.target.value as Role)}
+              >
+                {ROLES.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </select>
+            </td>
+            <td>{m.status}</td>
+            <td>
+              <button type="button" aria-label={`Remove ${m.email}`} onClick={() => void remove(m.id, m.email)}>
+                Remove
+              </button>
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

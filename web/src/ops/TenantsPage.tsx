@@ -1,8 +1,10 @@
 import { useId, useState, type FormEvent } from "react";
-import { toProblem, type Problem } from "../api/problem";
 import type { components } from "../api/schema";
 import { useAuth } from "../auth/AuthProvider";
-import { Empty, ErrorView, Loading } from "../ui/ErrorView";
+import { ErrorView } from "../ui/ErrorView";
+import { ListTable } from "../ui/ListTable";
+import { SecretOnce } from "../ui/SecretOnce";
+import { useFailure } from "../ui/useFailure";
 import { useQuery } from "../ui/useQuery";
 import { LoadProblem } from "./Forbidden";
 
@@ -13,27 +15,20 @@ const TIERS: Tier[] = ["basic", "standard", "premium"];
 // Operator: every tenant; onboard one (its first admin key shown once), change its tier,
 // suspend and reactivate it.
 export function TenantsPage() {
-  const { api, report } = useAuth();
+  const { api } = useAuth();
   const tenants = useQuery(() => api.GET("/v1/admin/tenants"));
   const [slug, setSlug] = useState("");
   const [name, setName] = useState("");
   const [tier, setTier] = useState<Tier>("basic");
   const [directories, setDirectories] = useState("");
   const [created, setCreated] = useState<Onboarded | null>(null);
-  const [copied, setCopied] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const { problem, failed, clear } = useFailure();
   const [done, setDone] = useState("");
   const ids = { slug: useId(), name: useId(), tier: useId(), dirs: useId() };
 
-  function failed(error: unknown, status: number) {
-    const p = toProblem(error, status);
-    setProblem(p);
-    report(p);
-  }
-
   async function onboard(event: FormEvent) {
     event.preventDefault();
-    setProblem(null);
+    clear();
     const entra_tenant_ids = directories
       .split(/[\s,]+/)
       .map((d) => d.trim())
@@ -43,7 +38,6 @@ export function TenantsPage() {
     });
     if (error !== undefined || !data) return failed(error, response.status);
     setCreated(data);
-    setCopied(false);
     setSlug("");
     setName("");
     setDirectories("");
@@ -51,7 +45,7 @@ export function TenantsPage() {
   }
 
   async function changeTier(id: string, who: string, next: Tier) {
-    setProblem(null);
+    clear();
     const { error, response } = await api.PATCH("/v1/admin/tenants/{tenant_id}", {
       params: { path: { tenant_id: id } },
       body: { tier: next },
@@ -63,17 +57,12 @@ export function TenantsPage() {
 
   async function setStatus(id: string, who: string, action: "suspend" | "reactivate") {
     if (action === "suspend" && !window.confirm(`Suspend ${who}? Every credential of the tenant stops working.`)) return;
-    setProblem(null);
+    clear();
     const path = action === "suspend" ? "/v1/admin/tenants/{tenant_id}/suspend" : "/v1/admin/tenants/{tenant_id}/reactivate";
     const { error, response } = await api.POST(path, { params: { path: { tenant_id: id } } });
     if (error !== undefined) return failed(error, response.status);
     setDone(`${who} is ${action === "suspend" ? "suspended" : "active again"}.`);
     await tenants.reload();
-  }
-
-  async function copy(secret: string) {
-    await navigator.clipboard.writeText(secret);
-    setCopied(true);
   }
 
   return (
@@ -101,68 +90,53 @@ export function TenantsPage() {
         </form>
       )}
       {created && (
-        <div className="secret" role="region" aria-label="New tenant admin key">
-          <p>
-            The first admin key of <strong>{created.slug}</strong>. It is shown this once; copy it now.
-          </p>
-          <code data-testid="new-tenant-key">{created.admin_key}</code>{" "}
-          <button type="button" onClick={() => void copy(created.admin_key)}>
-            {copied ? "Copied" : "Copy"}
-          </button>
-          <button type="button" onClick={() => setCreated(null)}>
-            Done
-          </button>
-        </div>
+        <SecretOnce
+          label="New tenant admin key"
+          secret={created.admin_key}
+          testId="new-tenant-key"
+          onDone={() => setCreated(null)}
+        >
+          The first admin key of <strong>{created.slug}</strong>.
+        </SecretOnce>
       )}
       {problem && <ErrorView problem={problem} />}
       <p role="status" aria-live="polite" data-testid="tenants-status">
         {done}
       </p>
-      {tenants.loading && !tenants.data && <Loading what="tenants" />}
-      {tenants.data && tenants.data.items.length === 0 && <Empty>No tenants yet.</Empty>}
-      {tenants.data && tenants.data.items.length > 0 && (
-        <table>
-          <caption className="sr-only">Tenants</caption>
-          <thead>
-            <tr>
-              <th scope="col">Slug</th>
-              <th scope="col">Name</th>
-              <th scope="col">Tier</th>
-              <th scope="col">Status</th>
-              <th scope="col">Entra tenant ids</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tenants.data.items.map((t) => (
-              <tr key={t.id} data-tenant={t.slug}>
-                <td>{t.slug}</td>
-                <td>{t.display_name}</td>
-                <td>
-                  <select aria-label={`Tier of ${t.slug}`} value={t.tier} onChange={(e) => void changeTier(t.id, t.slug, e.target.value as Tier)}>
-                    {TIERS.map((x) => (
-                      <option key={x}>{x}</option>
-                    ))}
-                  </select>
-                </td>
-                <td data-testid="tenant-status">{t.status}</td>
-                <td className="muted">{t.entra_tenant_ids.join(", ") || "none"}</td>
-                <td>
-                  {t.status === "suspended" ? (
-                    <button type="button" aria-label={`Reactivate ${t.slug}`} onClick={() => void setStatus(t.id, t.slug, "reactivate")}>
-                      Reactivate
-                    </button>
-                  ) : (
-                    <button type="button" aria-label={`Suspend ${t.slug}`} onClick={() => void setStatus(t.id, t.slug, "suspend")}>
-                      Suspend
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListTable
+        items={tenants.data?.items}
+        loading={tenants.loading}
+        what="tenants"
+        empty={"No tenants yet."}
+        caption="Tenants"
+        columns={["Slug", "Name", "Tier", "Status", "Entra tenant ids", "Actions"]}
+        row={(t) => (
+          <tr key={t.id} data-tenant={t.slug}>
+            <td>{t.slug}</td>
+            <td>{t.display_name}</td>
+            <td>
+              <select aria-label={`Tier of ${t.slug}`} value={t.tier} onChange={(e) => void changeTier(t.id, t.slug, e.target.value as Tier)}>
+                {TIERS.map((x) => (
+                  <option key={x}>{x}</option>
+                ))}
+              </select>
+            </td>
+            <td data-testid="tenant-status">{t.status}</td>
+            <td className="muted">{t.entra_tenant_ids.join(", ") || "none"}</td>
+            <td>
+              {t.status === "suspended" ? (
+                <button type="button" aria-label={`Reactivate ${t.slug}`} onClick={() => void setStatus(t.id, t.slug, "reactivate")}>
+                  Reactivate
+                </button>
+              ) : (
+                <button type="button" aria-label={`Suspend ${t.slug}`} onClick={() => void setStatus(t.id, t.slug, "suspend")}>
+                  Suspend
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
