@@ -20,7 +20,8 @@ endif
 	ops-billing-run ops-statement ops-prices ops-price-set ops-budget ops-budget-set ops-budget-reinstate ops-billing-adjust \
 	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable \
 	ops-tenant-erase ops-jobs ops-job-cancel ops-dead-letters ops-dead-letter-replay ops-webhooks-replay-failed \
-	ops-sessions ops-session-stop ops-login ops-logout ops-whoami ops-keys ops-signing-key-rotate ops-signing-key-retire ops-webhook-key-rotate ops-webhook-key-retire ops-pepper-rotate ops-pepper-retire ops-operator-key-rotate keys-list keys-rotate ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore
+	ops-sessions ops-session-stop ops-login ops-logout ops-whoami ops-keys ops-signing-key-rotate ops-signing-key-retire ops-webhook-key-rotate ops-webhook-key-retire ops-pepper-rotate ops-pepper-retire ops-operator-key-rotate keys-list keys-rotate ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore \
+	ops-capacity ops-agent-versions ops-alias-rollback ops-developer-onboard ops-developers ops-developer-offboard
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -141,6 +142,25 @@ ops-db-backup: install ## A consistent database backup while running (RUNBOOK-01
 
 ops-db-restore: install ## Restore a backup, platform stopped (RUNBOOK-012): make ops-db-restore FROM=backups/agentry.db CONFIRM=yes
 	$(AGENTRY) ops db restore --from '$(FROM)' $(if $(filter yes,$(CONFIRM)),--yes)
+
+ops-capacity: install ## Measured peak sessions and call rates, quota headroom, a recommended quota (RUNBOOK-004): make ops-capacity [DAYS=7] [TOP=10] [GROWTH=1.5] [STEP=10]
+	$(AGENTRY) ops capacity --days '$(or $(DAYS),7)' --top '$(or $(TOP),10)' --growth '$(or $(GROWTH),1.5)' --step '$(or $(STEP),10)' $(if $(JSON),--json)
+
+# Agents of every developer, and developer keys (RUNBOOK-007, RUNBOOK-008). Audited.
+ops-agent-versions: install ## An agent's versions (who pushed each) and aliases: make ops-agent-versions AGENT=echo
+	$(AGENTRY) ops agents versions '$(AGENT)' $(if $(JSON),--json)
+
+ops-alias-rollback: install ## Stop a canary or point an alias back now (RUNBOOK-007): make ops-alias-rollback AGENT=echo [ALIAS=live] [VERSION=1]
+	$(AGENTRY) ops agents rollback '$(AGENT)' --alias '$(ALIAS)' $(if $(VERSION),--version '$(VERSION)') $(if $(JSON),--json)
+
+ops-developer-onboard: install ## A developer key, shown once (RUNBOOK-008): make ops-developer-onboard NAME=dana [DAYS=90] [OUT=dana.env]
+	$(AGENTRY) ops developers onboard '$(NAME)' $(if $(DAYS),--days '$(DAYS)') $(if $(OUT),--out '$(OUT)') $(if $(JSON),--json)
+
+ops-developers: install ## Developer keys: created, last used, expiry, revoked: make ops-developers
+	$(AGENTRY) ops developers list $(if $(JSON),--json)
+
+ops-developer-offboard: install ## Revoke a developer's key at once (RUNBOOK-008): make ops-developer-offboard KEY=key_...
+	$(AGENTRY) ops developers offboard '$(KEY)' $(if $(JSON),--json)
 
 # Billing (RUNBOOK-006). Add JSON=1 for --json.
 ops-billing-run: install ## Statements of every tenant as JSON/CSV/Parquet/PNG: make ops-billing-run MONTH=2026-11 [OUT=.agentry/billing]

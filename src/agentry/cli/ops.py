@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agentry.cli import billing, failover, gateway, keys, operate, policies, tenants, tools, usage
+from agentry.cli import (
+    billing,
+    failover,
+    fleet,
+    gateway,
+    keys,
+    operate,
+    policies,
+    tenants,
+    tools,
+    usage,
+)
 from agentry.cli.output import group
 
 if TYPE_CHECKING:
@@ -33,6 +44,9 @@ app.command("token-issuer")(operate.token_issuer)
 audit_app.command("export")(operate.audit_export)
 app.add_typer(operate.db_app, name="db")
 app.add_typer(keys.ops_app, name="keys")
+app.add_typer(fleet.agents_app, name="agents")
+app.add_typer(fleet.developers_app, name="developers")
+app.command("capacity")(fleet.capacity)
 
 
 async def _verify() -> Verification:

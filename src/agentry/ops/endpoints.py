@@ -14,8 +14,9 @@ from agentry.identity.principal import Principal
 from agentry.jobs.schemas import JobStatusName
 from agentry.kit.clock import utcnow
 from agentry.kit.openapi import problem_responses
-from agentry.ops import rotation, service
+from agentry.ops import capacity, rotation, service
 from agentry.ops.schemas import (
+    Capacity,
     Health,
     KeyStatus,
     OpsJob,
@@ -115,6 +116,37 @@ async def stop_session(
     )
     await session.commit()
     return stopped
+
+
+@router.get(
+    "/capacity",
+    response_model=Capacity,
+    responses=problem_responses(401, 403, 422),
+    summary="Operator: measured peak sessions and invocation rates, and a recommended quota",
+)
+async def measure_capacity(
+    _: Operator,
+    session: DbSession,
+    platform: PlatformDep,
+    days: Annotated[int, Query(ge=1, le=90, description="The window: the last N days.")] = 7,
+    top: Annotated[int, Query(ge=1, le=100, description="Tenants listed, by peak.")] = 10,
+    growth: Annotated[float, Query(ge=1, le=10, description="Peak x this.")] = (
+        capacity.GROWTH_FACTOR
+    ),
+    step: Annotated[int, Query(ge=1, le=10_000, description="Round up to this.")] = (
+        capacity.QUOTA_STEP
+    ),
+) -> Capacity:
+    settings = platform.settings
+    return await capacity.measure(
+        session,
+        days=days,
+        top=top,
+        quota=settings.runtime_session_quota,
+        idle_s=settings.runtime_idle_timeout_s,
+        growth=growth,
+        step=step,
+    )
 
 
 @router.get(

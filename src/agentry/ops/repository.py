@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentry.models import Job, ToolTarget, WebhookDelivery, WebhookEndpoint
+from agentry.models import Invocation, Job, Tenant, ToolTarget, WebhookDelivery, WebhookEndpoint
 
 
 class OpsRepository:
@@ -66,6 +66,61 @@ class OpsRepository:
         ).group_by(WebhookDelivery.status)
         rows = (await self.session.execute(stmt)).all()
         return {status: (int(n), oldest) for status, n, oldest in rows}
+
+
+# One runtime session's use: tenant, session id, first start, last end, still running.
+SessionUse = tuple[str, str, datetime, datetime | None, bool]
+
+
+class CapacityRepository:
+    """What the sessions and invocations of every tenant used, for quota sizing (RUNBOOK-004)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def session_uses(self, since: datetime) -> list[SessionUse]:
+        """Per (tenant, runtime session): first start, last end and whether a call still runs,
+        from the invocations and the jobs (a job holds its session while it runs)."""
+        calls = (
+            select(  # scoping: exempt (operator capacity across tenants)
+                Invocation.tenant_id,
+                Invocation.runtime_session_id,
+                func.min(Invocation.created_at),
+                func.max(Invocation.finished_at),
+                func.count() - func.count(Invocation.finished_at),
+            )
+            .where(Invocation.created_at >= since)
+            .group_by(Invocation.tenant_id, Invocation.runtime_session_id)
+        )
+        jobs = (
+            select(  # scoping: exempt (operator capacity across tenants)
+                Job.tenant_id,
+                Job.runtime_session_id,
+                func.min(Job.started_at),
+                func.max(Job.finished_at),
+                func.count() - func.count(Job.finished_at),
+            )
+            .where(Job.started_at.is_not(None), Job.started_at >= since)
+            .group_by(Job.tenant_id, Job.runtime_session_id)
+        )
+        found: list[SessionUse] = []
+        for stmt in (calls, jobs):
+            for tenant, sid, first, last, running in (await self.session.execute(stmt)).all():
+                if first is not None:
+                    found.append((tenant, sid, first, last, int(running) > 0))
+        return found
+
+    async def invocation_starts(self, since: datetime) -> list[datetime]:
+        stmt = select(  # scoping: exempt (operator capacity across tenants)
+            Invocation.created_at
+        ).where(Invocation.created_at >= since)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def slugs(self, tenant_ids: list[str]) -> dict[str, str]:
+        stmt = select(Tenant.id, Tenant.slug).where(  # scoping: exempt (operator, names only)
+            Tenant.id.in_(tenant_ids)
+        )
+        return {str(i): str(s) for i, s in (await self.session.execute(stmt)).all()}
 
 
 # Every column holding a value sealed by the secret box (webhooks.secretbox), for key rotation.

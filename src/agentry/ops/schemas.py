@@ -92,3 +92,30 @@ class Resealed(BaseModel):
 class Retired(BaseModel):
     dropped: int = Field(description="Old keys removed.")
     remaining: int
+
+
+class TenantPeak(BaseModel):
+    tenant_id: str
+    tenant_slug: str | None
+    peak_sessions: int = Field(description="Most runtime sessions this tenant held at once.")
+    peak_at: datetime | None
+    sessions: int = Field(description="Runtime sessions this tenant used in the window.")
+
+
+class Capacity(BaseModel):
+    days: int
+    since: datetime
+    until: datetime
+    idle_s: int = Field(description="A session counts this long after its last call ends.")
+    sessions: int = Field(description="Runtime sessions used in the window.")
+    peak_sessions: int = Field(description="Most runtime sessions held at once, all tenants.")
+    peak_at: datetime | None
+    by_tenant: list[TenantPeak] = Field(description="Top tenants by their own peak.")
+    peak_invocations_per_second: int
+    peak_invocations_per_minute: int
+    quota: int = Field(description="The configured account quota (AGENTRY_RUNTIME_SESSION_QUOTA).")
+    headroom: float = Field(description="(quota - peak) / quota; negative when over.")
+    growth_factor: float
+    step: int = Field(description="The recommendation is rounded up to a multiple of this.")
+    recommended_quota: int = Field(description="ceil(peak x growth_factor / step) x step.")
+    increase_needed: bool = Field(description="The recommendation is above the quota.")

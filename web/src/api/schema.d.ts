@@ -63,6 +63,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator: measured peak sessions and invocation rates, and a recommended quota */
+        get: operations["measure_capacity_v1_admin_capacity_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/health": {
         parameters: {
             query?: never;
@@ -2040,6 +2057,74 @@ export interface components {
              */
             token: string;
         };
+        /** Capacity */
+        Capacity: {
+            /**
+             * By Tenant
+             * @description Top tenants by their own peak.
+             */
+            by_tenant: components["schemas"]["TenantPeak"][];
+            /** Days */
+            days: number;
+            /** Growth Factor */
+            growth_factor: number;
+            /**
+             * Headroom
+             * @description (quota - peak) / quota; negative when over.
+             */
+            headroom: number;
+            /**
+             * Idle S
+             * @description A session counts this long after its last call ends.
+             */
+            idle_s: number;
+            /**
+             * Increase Needed
+             * @description The recommendation is above the quota.
+             */
+            increase_needed: boolean;
+            /** Peak At */
+            peak_at: string | null;
+            /** Peak Invocations Per Minute */
+            peak_invocations_per_minute: number;
+            /** Peak Invocations Per Second */
+            peak_invocations_per_second: number;
+            /**
+             * Peak Sessions
+             * @description Most runtime sessions held at once, all tenants.
+             */
+            peak_sessions: number;
+            /**
+             * Quota
+             * @description The configured account quota (AGENTRY_RUNTIME_SESSION_QUOTA).
+             */
+            quota: number;
+            /**
+             * Recommended Quota
+             * @description ceil(peak x growth_factor / step) x step.
+             */
+            recommended_quota: number;
+            /**
+             * Sessions
+             * @description Runtime sessions used in the window.
+             */
+            sessions: number;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Step
+             * @description The recommendation is rounded up to a multiple of this.
+             */
+            step: number;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+        };
         /** CheckpointIn */
         CheckpointIn: {
             /** Checkpoint */
@@ -3448,6 +3533,25 @@ export interface components {
             /** Tier */
             tier: string;
         };
+        /** TenantPeak */
+        TenantPeak: {
+            /** Peak At */
+            peak_at: string | null;
+            /**
+             * Peak Sessions
+             * @description Most runtime sessions this tenant held at once.
+             */
+            peak_sessions: number;
+            /**
+             * Sessions
+             * @description Runtime sessions this tenant used in the window.
+             */
+            sessions: number;
+            /** Tenant Id */
+            tenant_id: string;
+            /** Tenant Slug */
+            tenant_slug: string | null;
+        };
         /** TenantRead */
         TenantRead: {
             /**
@@ -3895,6 +3999,71 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed (problem details) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    measure_capacity_v1_admin_capacity_get: {
+        parameters: {
+            query?: {
+                /** @description The window: the last N days. */
+                days?: number;
+                /** @description Tenants listed, by peak. */
+                top?: number;
+                /** @description Peak x this. */
+                growth?: number;
+                /** @description Round up to this. */
+                step?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capacity"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
