@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -37,6 +38,13 @@ class Run:
     p50_ms: float
     p99_ms: float
     rps: float
+    cpu_ms: float = 0.0  # CPU time per request of the serving process (API, or the agent)
+
+
+def cpu_s(pid: int) -> float:
+    """utime + stime of `pid` (all its threads), in seconds, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _lua(path: Path, body: dict[str, object], headers: dict[str, str]) -> Path:
@@ -53,7 +61,8 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def wrk(url: str, script: Path, concurrency: int, duration: int) -> Run:
+def wrk(url: str, script: Path, concurrency: int, duration: int, pid: int = 0) -> Run:
+    before = cpu_s(pid) if pid else 0.0
     out = subprocess.run(
         ["wrk", "-t1", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", str(script), url],
         capture_output=True,
@@ -66,10 +75,15 @@ def wrk(url: str, script: Path, concurrency: int, duration: int) -> Run:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{errors.group(1)} failed requests against {url}")
-    return Run(p50, p99, rps)
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    cpu_ms = (cpu_s(pid) - before) * 1000 / max(count, 1) if pid else 0.0
+    return Run(p50, p99, rps, cpu_ms)
 
 
-def _platform_target(stack: Stack, work: Path, name: str) -> tuple[str, Path]:
+Target = tuple[str, Path, int]  # url, wrk script, pid whose CPU time is measured
+
+
+def _platform_target(stack: Stack, work: Path, name: str) -> Target:
     return (
         f"{stack.url}/v1/agents/echo/invoke",
         _lua(
@@ -77,10 +91,11 @@ def _platform_target(stack: Stack, work: Path, name: str) -> tuple[str, Path]:
             {"input": {"prompt": "hi"}, "session_id": "bench"},
             {"Content-Type": "application/json", "Authorization": f"Bearer {stack.acme_key}"},
         ),
+        stack.pid("api"),
     )
 
 
-def targets(stack: Stack, work: Path) -> dict[str, tuple[str, Path]]:
+def targets(stack: Stack, work: Path) -> dict[str, Target]:
     with stack.client(stack.acme_key) as c:
         warm = c.post(
             "/v1/agents/echo/invoke", json={"input": {"prompt": "hi"}, "session_id": "bench"}
@@ -100,6 +115,7 @@ def targets(stack: Stack, work: Path) -> dict[str, tuple[str, Path]]:
                     "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": output["session_id"],
                 },
             ),
+            int(output["pid"]),
         ),
         "platform": _platform_target(stack, work, "platform"),
     }
@@ -112,6 +128,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--no-agentcore", action="store_true", help="Skip the AgentCore-shaped path (one stack)."
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="SVG",
+        help="Also record the API process with py-spy during one extra platform run "
+        "at the highest concurrency (an .svg flame graph, else collapsed stacks; needs py-spy).",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -134,15 +156,25 @@ def main() -> None:
         runs: dict[tuple[str, int], list[Run]] = {}
         for rnd in range(args.rounds):
             for c in levels:
-                for name, (url, script) in tgts.items():
+                for name, (url, script, pid) in tgts.items():
                     wrk(url, script, c, 2)  # settle connections before measuring
-                    run = wrk(url, script, c, args.duration)
+                    run = wrk(url, script, c, args.duration, pid)
                     runs.setdefault((name, c), []).append(run)
                     print(
                         f"round {rnd + 1} c={c:<3} {name:<9} p50={run.p50_ms:.3f}ms "
-                        f"p99={run.p99_ms:.3f}ms rps={run.rps:.0f}",
+                        f"p99={run.p99_ms:.3f}ms rps={run.rps:.0f} "
+                        f"cpu/req={run.cpu_ms:.3f}ms load={os.getloadavg()[0]:.2f}",
                         flush=True,
                     )
+        if args.py_spy:
+            url, script, pid = tgts["platform"]
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking"]
+                + ["-r", "250", "-d", str(args.duration), "-p", str(pid), "-o", args.py_spy]
+                + (["-f", "raw"] if not args.py_spy.endswith(".svg") else [])
+            )
+            wrk(url, script, max(levels), args.duration + 1, pid)
+            spy.wait()
     finally:
         stop_stack(stack)
         if via_agentcore is not None:
@@ -158,21 +190,23 @@ def report(
 
     print(
         f"\nmedians of {args.rounds} rounds x {args.duration}s, wrk -t1, "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
-    print("| path | c | p50 | added p50 | p99 | req/s | vs direct |")
-    print("|---|---|---|---|---|---|---|")
+    print("| path | c | p50 | added p50 | p99 | req/s | vs direct | CPU/request |")
+    print("|---|---|---|---|---|---|---|---|")
     result = []
     for c in levels:
         d50, drps = med("direct", c, "p50_ms"), med("direct", c, "rps")
         row: dict[str, object] = {"c": c}
         for name in [n for n in ("direct", "platform", "agentcore") if (n, c) in runs]:
             p50, p99, rps = med(name, c, "p50_ms"), med(name, c, "p99_ms"), med(name, c, "rps")
+            cpu = med(name, c, "cpu_ms")
             print(
                 f"| {name} | {c} | {p50:.2f} ms | {p50 - d50:+.2f} ms | {p99:.2f} ms "
-                f"| {rps:,.0f} | {rps / drps:.2f} |"
+                f"| {rps:,.0f} | {rps / drps:.2f} | {cpu:.3f} ms |"
             )
-            row[name] = {"p50": p50, "p99": p99, "rps": rps}
+            row[name] = {"p50": p50, "p99": p99, "rps": rps, "cpu_ms": cpu}
         result.append(row)
     out = REPO_ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)

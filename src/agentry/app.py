@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from agentry.a2a.delegation import Delegator
 from agentry.a2a.endpoints import protocol_router as a2a_protocol_router
@@ -53,10 +54,11 @@ from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
 from agentry.kit import tracing
-from agentry.kit.cors import install_cors
+from agentry.kit.cors import cors, install_cors
 from agentry.kit.db.batch import GroupCommit
 from agentry.kit.db.engine import create_engine, create_sessionmaker
 from agentry.kit.db.migrate import upgrade_async
+from agentry.kit.hot import HotApp, HotRoutes
 from agentry.kit.logging import configure_logging, get_logger
 from agentry.kit.middleware import RequestContextMiddleware
 from agentry.kit.openapi import install_document
@@ -115,7 +117,7 @@ def build_token_validator(
     )
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> HotApp:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
 
@@ -272,7 +274,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 tracing.shutdown()
 
     local = settings.profile == "local"
-    app = FastAPI(
+    app = HotApp(
         title="Agentry API",
         version="1",
         summary="Invoke specialised AI agents: sync, streaming or async.",
@@ -283,12 +285,22 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     install_problem_handlers(app)
     install_document(app)
+    body_limit, upload_limit = settings.max_payload_bytes, MAX_ARTIFACT_BYTES + 64 * 1024
     app.add_middleware(
-        RequestContextMiddleware,
-        max_body_bytes=settings.max_payload_bytes,
-        max_upload_bytes=MAX_ARTIFACT_BYTES + 64 * 1024,
+        RequestContextMiddleware, max_body_bytes=body_limit, max_upload_bytes=upload_limit
     )
     install_cors(app, settings.cors_origins)
+
+    def hot_stack(inner: ASGIApp) -> ASGIApp:
+        context = RequestContextMiddleware(
+            inner, max_body_bytes=body_limit, max_upload_bytes=upload_limit
+        )
+        return cors(context, settings.cors_origins)
+
+    # Served before the stack above is entered, through the same request-context and CORS
+    # layers (kit/hot.py): the invoke and stream calls.
+    app.hot = HotRoutes(hot_stack)
+    app.hot.add(*hot_routes())
     app.include_router(health_router)
     app.include_router(registry_router)
     app.include_router(registry_developer_router)
@@ -328,7 +340,4 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.mount("/agent/mcp", McpMount())
     app.include_router(web_router)
-    # Ahead of every FastAPI route: the invoke and stream calls skip its router scan and
-    # dependency solving (same checks, same answers; invocations/hot.py).
-    app.router.routes[:0] = hot_routes()
     return app

@@ -9,7 +9,6 @@ from agentry.app import create_app
 from agentry.config import Settings
 from agentry.gateway.endpoints import invocation_claims
 from agentry.identity.auth import authenticate
-from agentry.invocations.hot import HotRoute
 from agentry.jobs.agent_endpoints import invocation_token
 from agentry.kit.routes import iter_routes
 
@@ -30,7 +29,8 @@ def test_every_non_public_route_has_an_auth_dependency() -> None:
     # The hot routes run ahead of FastAPI and call `authenticate` themselves; each must have a
     # guarded FastAPI twin (tests/invocations/test_hot_routes.py: every answer, 401s included,
     # equals the twin's).
-    hot = {r.path for r in app.router.routes if isinstance(r, HotRoute)}
+    assert app.hot is not None
+    hot = {r.path for r in app.hot.routes}
     assert hot == {"/v1/agents/{agent}/invoke", "/v1/agents/{agent}/stream"}
     guarded = {r.path for r in routes if r.dependant is not None and r.depends_on(authenticate)}
     assert hot <= guarded
@@ -38,7 +38,6 @@ def test_every_non_public_route_has_an_auth_dependency() -> None:
         f"{sorted(r.methods)} {r.path}"
         for r in routes
         if not PUBLIC.match(r.path)
-        and not (r.dependant is None and r.path in hot)
         and r.path not in TOKEN_CHECKED_MOUNTS
         and not r.depends_on(authenticate)
         and not (r.path.startswith("/agent/") and any(r.depends_on(g) for g in AGENT_GUARDS))

@@ -1,6 +1,7 @@
-"""The hot routes (invocations/hot.py) answer exactly as the FastAPI declarations they stand
-in front of: every request below is sent to the app as built and to the same app with the
-hot routes taken out, and the answers must agree."""
+"""The hot routes (invocations/hot.py, served by kit/hot.py ahead of FastAPI's middleware
+stack) answer exactly as the FastAPI declarations they stand in front of: every request
+below is sent to the app as built and to the same app with the hot routes switched off, and
+the answers must agree."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from agentry.testing.inproc import InProcApp
 
 
 def _hot(api: InProcApp) -> list[HotRoute]:
-    return [r for r in api.app.router.routes if isinstance(r, HotRoute)]
+    assert api.app.hot is not None
+    return api.app.hot.routes
 
 
 def test_hot_routes_match_only_posts_with_a_valid_agent_name() -> None:
@@ -41,10 +43,11 @@ def test_hot_routes_match_only_posts_with_a_valid_agent_name() -> None:
         assert invoke.matches(scope(method, path))[0] is Match.NONE, (method, path)
 
 
-async def test_hot_routes_come_first_and_the_openapi_document_keeps_the_routes(
+async def test_hot_routes_are_served_first_and_the_openapi_document_keeps_the_routes(
     api: InProcApp,
 ) -> None:
-    assert api.app.router.routes[:2] == _hot(api)
+    assert [r.path for r in _hot(api)] == ["/v1/agents/{agent}/invoke", "/v1/agents/{agent}/stream"]
+    assert not any(isinstance(r, HotRoute) for r in api.app.router.routes)
     async with api.client() as c:
         doc = (await c.get("/openapi.json")).json()
     assert "post" in doc["paths"]["/v1/agents/{agent}/invoke"]
@@ -103,14 +106,12 @@ async def test_every_answer_is_the_fastapi_routes_answer(api: InProcApp) -> None
         )
     )
     hot = await _answers(api, calls)
-    routes = api.app.router.routes
-    taken = _hot(api)
-    for route in taken:
-        routes.remove(route)
+    assert api.app.hot is not None
+    api.app.hot.enabled = False
     try:
         plain = await _answers(api, calls)
     finally:
-        routes[:0] = taken
+        api.app.hot.enabled = True
     statuses = {status for status, *_ in hot}
     assert {401, 403, 404, 405, 422} <= statuses, statuses  # the cases above reach each check
     for call, a, b in zip(calls, hot, plain, strict=True):

@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from agentry.kit.errors import BadRequest
-from agentry.runtime.agentcore import AgentCoreControl, AgentCoreRuntime, iter_sse_data, map_error
+from agentry.runtime.agentcore import AgentCoreControl, AgentCoreRuntime, map_error
 from agentry.runtime.artifacts import DEFAULT_BUCKET, LocalArtifactStore, code_artifact
 from agentry.runtime.base import (
     AGENT_FAILED_DETAIL,
@@ -33,6 +33,7 @@ from agentry.runtime.base import (
     RuntimeUnavailable,
     SessionStartFailed,
 )
+from agentry.runtime.sse import iter_sse_data
 from tests.runtime.support import EchoRuntime, EmulatorProc, pid_alive, session_id, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -79,6 +79,28 @@ async def test_error_answers_carry_cors_headers(cors_api: InProcApp) -> None:
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
+@pytest.mark.parametrize("kind", ["invoke", "stream"])
+async def test_hot_routes_answer_with_the_same_cors_headers(cors_api: InProcApp, kind: str) -> None:
+    """invoke and stream are served ahead of the middleware stack (kit/hot.py), through their
+    own CORS layer: an allowed origin gets its headers, another gets none."""
+    assert cors_api.app.hot is not None
+    assert cors_api.app.hot.match({"method": "POST", "path": f"/v1/agents/echo/{kind}"})
+    tenant = await cors_api.tenant("acme")
+    key = await cors_api.key(tenant)
+    async with cors_api.client(key.secret) as client:
+        path, body = f"/v1/agents/echo/{kind}", {"input": {}}
+        allowed = await client.post(path, json=body, headers={"Origin": ALLOWED})
+        other = await client.post(path, json=body, headers={"Origin": "https://evil.example"})
+        bad = await client.post(path, content=b"[1,", headers={"Origin": ALLOWED})
+    assert allowed.status_code == 404  # no such agent: the service's answer, with CORS
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED
+    assert "x-invocation-id" in allowed.headers["access-control-expose-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
+    assert bad.status_code in (400, 415, 422)  # refused by the request-context layer
+    assert bad.headers["access-control-allow-origin"] == ALLOWED
+    assert "x-request-id" in allowed.headers
+
+
 async def test_no_origins_configured_means_no_cors(api: InProcApp) -> None:
     async with api.client() as client:
         r = await client.get("/healthz", headers={"Origin": ALLOWED})

@@ -10,19 +10,23 @@ Two modes (`AGENTRY_INVOCATION_RECORDING`):
 - `buffered` (default): the caller does not wait; the writer commits within milliseconds and
   drains on shutdown. A SIGKILL of the API can lose the rows of the batch in flight.
 
-On SQLite the batch is written with the stdlib driver in one worker-thread hop: aiosqlite
-hops threads for every cursor call, which cost more than the rest of the request together.
+On SQLite the batch is written with the stdlib driver in one worker-thread hop (aiosqlite
+hops threads for every cursor call, which cost more than the rest of the request together),
+as one prepared `executemany` per table over tuples: each column's SQLAlchemy bind processor
+(the same stored format) and Python-side default are looked up once, not per row, so the
+writer thread holds the GIL for microseconds per row while the request loop wants it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, event, insert
-from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import Column, Dialect, Table, insert, make_url
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.kit.db.engine import is_sqlite, session_scope, sqlite_pragmas
@@ -48,10 +52,9 @@ class InvocationRecorder:
         self._maker = maker
         self._table = table
         self._on_commit = on_commit  # rows of `table`, after their transaction committed
-        self._sync: Engine | None = None
+        self._sync: SqliteInserts | None = None
         if is_sqlite(database_url):
-            self._sync = create_sync_engine(database_url.replace("+aiosqlite", "", 1))
-            event.listen(self._sync, "connect", sqlite_pragmas)
+            self._sync = SqliteInserts(database_url)
         # (row of `table`, rows of other tables written in the same transaction, done)
         self._pending: list[tuple[dict[str, Any], Companions, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
@@ -68,7 +71,7 @@ class InvocationRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._sync is not None:
-            self._sync.dispose()
+            self._sync.close()
 
     async def record(self, row: dict[str, Any], *, wait: bool, companions: Companions = ()) -> None:
         """Queue `row`; `companions` are rows of other tables committed with it (one writer:
@@ -100,7 +103,7 @@ class InvocationRecorder:
                 tables.setdefault(table, []).append(row)
         try:
             if self._sync is not None:
-                await asyncio.to_thread(self._write_sync, tables)
+                await asyncio.to_thread(self._sync.write, tables)
             else:
                 async with session_scope(self._maker) as session:
                     for table, rows in tables.items():
@@ -118,8 +121,65 @@ class InvocationRecorder:
         if self._on_commit is not None:
             self._on_commit(tables[self._table])
 
-    def _write_sync(self, tables: dict[type[Base], list[dict[str, Any]]]) -> None:
-        assert self._sync is not None
-        with self._sync.begin() as conn:
+
+class _Prepared:
+    """One table's INSERT: its columns, their bind processors and Python-side defaults."""
+
+    def __init__(self, table: type[Base], dialect: Dialect) -> None:
+        columns: list[Column[Any]] = [
+            c
+            for c in cast(Table, table.__table__).columns
+            if not (c.primary_key and c.autoincrement is True)
+        ]
+        self.names = [c.name for c in columns]
+        self.processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        self.defaults = [_default(c) for c in columns]
+        names = ", ".join(f'"{n}"' for n in self.names)
+        marks = ", ".join("?" for _ in columns)
+        self.sql = f'INSERT INTO "{table.__tablename__}" ({names}) VALUES ({marks})'
+
+    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for name, process, default in zip(self.names, self.processors, self.defaults, strict=True):
+            value = row[name] if name in row else default()
+            out.append(process(value) if process is not None and value is not None else value)
+        return tuple(out)
+
+
+def _default(column: Column[Any]) -> Callable[[], Any]:
+    found = column.default
+    if found is None or not (found.is_scalar or found.is_callable):
+        return lambda: None
+    arg: Any = getattr(found, "arg")  # noqa: B009 (ColumnDefault, typed as its base)
+    if found.is_callable:
+        return lambda: arg(None)  # SQLAlchemy wraps a no-argument default to take a context
+    return lambda: arg
+
+
+class SqliteInserts:
+    """The stdlib-sqlite3 writer (one connection, used by one batch at a time)."""
+
+    def __init__(self, database_url: str) -> None:
+        path = make_url(database_url).database or ":memory:"
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        sqlite_pragmas(self._conn)
+        self._dialect = SQLiteDialect_pysqlite()
+        self._prepared: dict[type[Base], _Prepared] = {}
+
+    def write(self, tables: dict[type[Base], list[dict[str, Any]]]) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             for table, rows in tables.items():
-                conn.execute(insert(table), rows)  # scoping: exempt (rows carry tenant_id)
+                prepared = self._prepared.get(table)
+                if prepared is None:
+                    prepared = self._prepared[table] = _Prepared(table, self._dialect)
+                # scoping: exempt (rows carry tenant_id)
+                conn.executemany(prepared.sql, [prepared.values(r) for r in rows])
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()

@@ -7,8 +7,11 @@ Credentials are bearer tokens in the `Authorization` header, not cookies, so
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 # What the SPA sends beyond the CORS-safelisted headers.
 ALLOW_HEADERS = [
@@ -29,18 +32,25 @@ EXPOSE_HEADERS = [
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
-def install_cors(app: FastAPI, origins: list[str]) -> None:
-    """Outermost layer, so error answers (413s from the body limit too) carry the headers."""
-    if not origins:
-        return
+def _options(origins: list[str]) -> dict[str, Any]:
     if "*" in origins:  # config validation refuses it too; never trust one layer alone
         raise ValueError("CORS origins must be exact origins, not '*'")
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=origins,
-        allow_methods=METHODS,
-        allow_headers=ALLOW_HEADERS,
-        expose_headers=EXPOSE_HEADERS,
-        allow_credentials=False,
-        max_age=600,
-    )
+    return {
+        "allow_origins": origins,
+        "allow_methods": METHODS,
+        "allow_headers": ALLOW_HEADERS,
+        "expose_headers": EXPOSE_HEADERS,
+        "allow_credentials": False,
+        "max_age": 600,
+    }
+
+
+def install_cors(app: FastAPI, origins: list[str]) -> None:
+    """Outermost layer, so error answers (413s from the body limit too) carry the headers."""
+    if origins:
+        app.add_middleware(CORSMiddleware, **_options(origins))
+
+
+def cors(inner: ASGIApp, origins: list[str]) -> ASGIApp:
+    """The same layer around one ASGI app (the hot routes' stack, kit/hot.py)."""
+    return CORSMiddleware(inner, **_options(origins)) if origins else inner

@@ -23,8 +23,8 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -49,6 +49,7 @@ from agentry.runtime.base import (
     SessionStartFailed,
     agent_error,
 )
+from agentry.runtime.sse import connection_error, relay_frames
 
 log = get_logger("agentry.runtime.agentcore")
 
@@ -93,42 +94,6 @@ async def error_from_response(resp: aiohttp.ClientResponse) -> AgentryError:
             if not error_type:
                 error_type = str(parsed.get("__type") or parsed.get("code") or "").split("#")[-1]
     return map_error(resp.status, error_type, message)
-
-
-class ByteSource(Protocol):
-    def iter_any(self) -> AsyncIterator[bytes]: ...
-
-
-async def iter_sse_data(content: ByteSource) -> AsyncIterator[bytes]:
-    """Yield each SSE event's `data` (multi-line data joined by \\n), LF or CRLF framed."""
-    buffer = b""
-    data: list[bytes] = []
-    async for chunk in content.iter_any():
-        buffer += chunk
-        while True:
-            newline = buffer.find(b"\n")
-            if newline < 0:
-                break
-            line = buffer[:newline]
-            buffer = buffer[newline + 1 :]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if not line:
-                if data:
-                    yield b"\n".join(data)
-                    data = []
-            elif line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
-    if buffer.rstrip(b"\r").startswith(b"data:"):
-        value = buffer.rstrip(b"\r")[5:]
-        data.append(value[1:] if value.startswith(b" ") else value)
-    if data:
-        yield b"\n".join(data)
-
-
-def connection_error(exc: BaseException) -> RuntimeUnavailable:
-    return RuntimeUnavailable(f"runtime connection failed ({type(exc).__name__})")
 
 
 class _Signer:
@@ -336,40 +301,6 @@ class AgentCoreRuntime:
             )
         except RuntimeNotFound:
             return  # already gone
-        resp.release()
-
-
-async def frames(resp: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
-    """SSE data frames of a response; a JSON (non-stream) answer is one frame."""
-    if resp.headers.get("Content-Type", "").startswith("text/event-stream"):
-        async for frame in iter_sse_data(resp.content):
-            yield frame
-    else:
-        yield await resp.read()
-
-
-async def relay_frames(
-    resp: aiohttp.ClientResponse, deadline: float, timeout: float
-) -> AsyncIterator[bytes]:
-    """Frames of `resp` until `deadline` (loop time); releases the response at the end.
-
-    The timeout wraps each read, never a `yield`, so it cannot fire inside the consumer.
-    """
-    source = frames(resp)
-    try:
-        while True:
-            try:
-                async with asyncio.timeout_at(deadline):
-                    frame = await anext(source)
-            except StopAsyncIteration:
-                return
-            except TimeoutError as exc:
-                raise AgentTimeout(f"stream did not finish within {timeout:g}s") from exc
-            except aiohttp.ClientError as exc:
-                raise connection_error(exc) from exc
-            yield frame
-    finally:
-        await source.aclose()
         resp.release()
 
 

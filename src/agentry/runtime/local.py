@@ -20,12 +20,7 @@ import aiohttp
 from agentry.config import Settings, get_settings
 from agentry.kit import tracing
 from agentry.kit.logging import get_logger
-from agentry.runtime.agentcore import (
-    AgentCoreRuntime,
-    connection_error,
-    error_from_response,
-    relay_frames,
-)
+from agentry.runtime.agentcore import AgentCoreRuntime, error_from_response
 from agentry.runtime.base import (
     REQUEST_ID_HEADER,
     SESSION_HEADER,
@@ -37,6 +32,7 @@ from agentry.runtime.base import (
     agent_error,
 )
 from agentry.runtime.emulator.host import MISMATCH_HEADER
+from agentry.runtime.sse import connection_error, relay_frames
 
 log = get_logger("agentry.runtime.local")
 

@@ -45,7 +45,7 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry | None = None) -> None:
     # WAL lets readers run beside the one writer; NORMAL sync is durable across app crashes.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
