@@ -52,6 +52,7 @@ from agentry.invocations.streams import StreamHub
 from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
+from agentry.jobs.hot import hot_routes as job_hot_routes
 from agentry.kit import tracing
 from agentry.kit.cors import install_cors
 from agentry.kit.db.batch import GroupCommit
@@ -330,5 +331,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(web_router)
     # Ahead of every FastAPI route: the invoke and stream calls skip its router scan and
     # dependency solving (same checks, same answers; invocations/hot.py).
-    app.router.routes[:0] = hot_routes()
+    app.router.routes[:0] = hot_routes() + job_hot_routes()  # and job accept (jobs/hot.py)
     return app
