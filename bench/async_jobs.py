@@ -109,8 +109,19 @@ def _profile(pid: int, out: str) -> subprocess.Popen[bytes]:
     """py-spy (a dev dependency) sampling the API process, native frames included."""
     spy = Path(sys.executable).parent / "py-spy"
     return subprocess.Popen(
-        [str(spy), "record", "--native", "--pid", str(pid), "--rate", "200", "--format",
-         "raw" if out.endswith(".txt") else "flamegraph", "--output", out],
+        [
+            str(spy),
+            "record",
+            "--native",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw" if out.endswith(".txt") else "flamegraph",
+            "--output",
+            out,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -121,6 +121,7 @@ async def test_batched_rows_get_column_defaults_and_parents_go_first(
         link = (
             await s.scalars(select(TenantEntraId).where(TenantEntraId.tenant_id == parent.id))
         ).one()
-    assert row.status == "active" and row.created_at is not None  # defaults applied
+    assert row.status == "active"  # defaults applied
+    assert row.created_at is not None
     assert link.created_at is not None
     assert await _slugs(sessionmaker) == {"gc-parent", "gc-other"}

@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import orjson
-
 import aiohttp
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 from yarl import URL
