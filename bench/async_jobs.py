@@ -51,6 +51,7 @@ class Round:
     api_ms_job: float  # API CPU ms per job over the whole round
     worker_ms_job: float  # CPU ms of the `agentry worker` processes per job
     load: float
+    client_ms_job: float = 0.0  # this process (load generator + receiver) per job
 
 
 async def _round(
@@ -65,6 +66,7 @@ async def _round(
     headers = {"Authorization": f"Bearer {stack.acme_key}"}
     limits = httpx.Limits(max_connections=IN_FLIGHT)
     api0, workers0 = cpu_s(api), sum(cpu_s(p) for p in pids)
+    client0 = time.process_time()
     started = time.perf_counter()
     async with httpx.AsyncClient(
         base_url=stack.url, headers=headers, timeout=120, limits=limits
@@ -102,6 +104,7 @@ async def _round(
         api_ms_job=1000 * (api2 - api0) / jobs,
         worker_ms_job=1000 * (workers2 - workers0) / jobs,
         load=os.getloadavg()[0],
+        client_ms_job=1000 * (time.process_time() - client0) / jobs,
     )
 
 
@@ -188,7 +191,8 @@ def main() -> None:
             print(
                 f"round {n + 1}: accepted {r.accepted:.0f} jobs/s, end-to-end {r.completed:.1f} "
                 f"jobs/s; API CPU {r.api_ms_accepted:.2f} ms/accepted job, {r.api_ms_job:.2f} "
-                f"ms/job in all; workers {r.worker_ms_job:.2f} ms/job; load {r.load:.1f}",
+                f"ms/job in all; workers {r.worker_ms_job:.2f} ms/job; bench client "
+                f"{r.client_ms_job:.2f} ms/job; load {r.load:.1f}",
                 flush=True,
             )
         if spy is not None:
