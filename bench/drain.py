@@ -5,7 +5,7 @@ queue metrics (`agentry_jobs_backlog`, `agentry_jobs_queue_age_seconds`) every s
 Reports: submit and drain time, jobs/s, lost jobs (no terminal webhook, or not `succeeded`),
 duplicate webhooks, memory at start / peak / end, and the backlog and queue-age curve.
 
-    make bench-drain [JOBS=10000] [REPORT=drain.json]
+    make bench-drain [JOBS=10000] [REPORT=drain.json] [BACKLOG=1]
 
 With `--backlog` the whole backlog is queued first with no worker running (the API only
 accepts), then one `agentry worker` process starts and the drain is timed from its start;
