@@ -311,8 +311,8 @@ bench-push: install ## Time agent pushes: warm, one new dependency, cold (docs/b
 	$(VENV)/bin/python bench/agent_push.py
 bench-async: install ## Async echo jobs end to end, with signed webhooks to a local receiver
 	$(VENV)/bin/python bench/async_jobs.py
-bench-drain: install ## A backlog of JOBS (default 10000) queued at once drains: 0 lost, memory and queue metrics
-	$(VENV)/bin/python bench/drain.py --jobs $(or $(JOBS),10000) $(if $(REPORT),--report $(REPORT))
+bench-drain: install ## A backlog of JOBS (default 10000) drains (BACKLOG=1: queued with workers off first)
+	$(VENV)/bin/python bench/drain.py --jobs $(or $(JOBS),10000) $(if $(REPORT),--report $(REPORT)) $(if $(BACKLOG),--backlog)
 bench-soak: install ## Jobs for HOURS (default 1) with API, worker and agent kills; 0 lost, 0 duplicates
 	$(VENV)/bin/python bench/soak.py --hours $(or $(HOURS),1) $(if $(REPORT),--report $(REPORT))
 

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,14 +51,22 @@ class Round:
     api_ms_job: float  # API CPU ms per job over the whole round
     worker_ms_job: float  # CPU ms of the `agentry worker` processes per job
     load: float
+    client_ms_job: float = 0.0  # this process (load generator + receiver) per job
 
 
 async def _round(
-    stack: Stack, receiver: Receiver, jobs: int, tag: str, pids: list[int], api: int
+    stack: Stack,
+    receiver: Receiver,
+    jobs: int,
+    tag: str,
+    pids: list[int],
+    api: int,
+    wait: bool = True,
 ) -> Round:
     headers = {"Authorization": f"Bearer {stack.acme_key}"}
     limits = httpx.Limits(max_connections=IN_FLIGHT)
     api0, workers0 = cpu_s(api), sum(cpu_s(p) for p in pids)
+    client0 = time.process_time()
     started = time.perf_counter()
     async with httpx.AsyncClient(
         base_url=stack.url, headers=headers, timeout=120, limits=limits
@@ -80,7 +89,7 @@ async def _round(
     submitted = time.perf_counter() - started
     api1 = cpu_s(api)
     deadline = time.monotonic() + 1800
-    while len({h.webhook_id for h in receiver.on(f"/{tag}")}) < jobs:
+    while wait and len({h.webhook_id for h in receiver.on(f"/{tag}")}) < jobs:
         if time.monotonic() > deadline:
             raise TimeoutError("webhooks did not all arrive")
         await asyncio.sleep(0.05)
@@ -95,6 +104,29 @@ async def _round(
         api_ms_job=1000 * (api2 - api0) / jobs,
         worker_ms_job=1000 * (workers2 - workers0) / jobs,
         load=os.getloadavg()[0],
+        client_ms_job=1000 * (time.process_time() - client0) / jobs,
+    )
+
+
+def _profile(pid: int, out: str) -> subprocess.Popen[bytes]:
+    """py-spy (a dev dependency) sampling the API process, native frames included."""
+    spy = Path(sys.executable).parent / "py-spy"
+    return subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--native",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw" if out.endswith(".txt") else "flamegraph",
+            "--output",
+            out,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -124,12 +156,22 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="separate `agentry worker` processes (0: embedded)"
     )
+    parser.add_argument(
+        "--accept-only",
+        action="store_true",
+        help="no workers at all: measure the accept path alone (end to end is not measured)",
+    )
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="write a py-spy profile of the API process over the rounds to this file",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="agentry-bench-async-"))
     stack = start_stack(
         work / "home",
         database_url=args.database_url,
-        jobs_embedded_workers="0" if args.workers else "1",
+        jobs_embedded_workers="0" if args.workers or args.accept_only else "1",
         job_poll_interval_s="0.05",
         webhook_poll_interval_s="0.05",
         job_concurrency_premium="64",
@@ -139,17 +181,23 @@ def main() -> None:
     workers = _start_workers(stack, args.workers)
     try:
         api, pids = stack.pid("api"), [w.pid for w in workers]
-        asyncio.run(_round(stack, receiver, 20, "warmup", pids, api))
+        wait = not args.accept_only
+        asyncio.run(_round(stack, receiver, 20, "warmup", pids, api, wait))
+        spy = _profile(api, args.profile) if args.profile else None
         rounds = []
         for n in range(args.rounds):
-            r = asyncio.run(_round(stack, receiver, args.jobs, f"r{n}", pids, api))
+            r = asyncio.run(_round(stack, receiver, args.jobs, f"r{n}", pids, api, wait))
             rounds.append(r)
             print(
                 f"round {n + 1}: accepted {r.accepted:.0f} jobs/s, end-to-end {r.completed:.1f} "
                 f"jobs/s; API CPU {r.api_ms_accepted:.2f} ms/accepted job, {r.api_ms_job:.2f} "
-                f"ms/job in all; workers {r.worker_ms_job:.2f} ms/job; load {r.load:.1f}",
+                f"ms/job in all; workers {r.worker_ms_job:.2f} ms/job; bench client "
+                f"{r.client_ms_job:.2f} ms/job; load {r.load:.1f}",
                 flush=True,
             )
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
         backend = "postgresql" if args.database_url else "sqlite"
         where = f"{args.workers} worker process(es)" if args.workers else "embedded workers"
         med = statistics.median

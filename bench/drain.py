@@ -5,7 +5,11 @@ queue metrics (`agentry_jobs_backlog`, `agentry_jobs_queue_age_seconds`) every s
 Reports: submit and drain time, jobs/s, lost jobs (no terminal webhook, or not `succeeded`),
 duplicate webhooks, memory at start / peak / end, and the backlog and queue-age curve.
 
-    make bench-drain [JOBS=10000] [REPORT=drain.json]
+    make bench-drain [JOBS=10000] [REPORT=drain.json] [BACKLOG=1]
+
+With `--backlog` the whole backlog is queued first with no worker running (the API only
+accepts), then one `agentry worker` process starts and the drain is timed from its start;
+each sample also records `outstanding` (accepted jobs whose webhook has not arrived yet).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import argparse
 import asyncio
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +28,7 @@ from typing import Any
 import httpx
 
 from agentry.testing.receiver import Receiver, start_receiver
-from agentry.testing.stack import Stack, start_stack, stop_stack
+from agentry.testing.stack import REPO_ROOT, Stack, start_stack, stop_stack
 
 
 def _rss_mb(pid: int) -> float:
@@ -41,7 +47,28 @@ def _gauges(text: str) -> dict[str, float]:
     return out
 
 
-async def _sampler(stack: Stack, pid: int, samples: list[dict[str, Any]], t0: float) -> None:
+def _start_worker(stack: Stack) -> subprocess.Popen[bytes]:
+    log = (stack.home / "logs" / "drain-worker.log").open("ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "agentry.cli.main", "worker"],
+            env={**stack.env, "AGENTRY_WEBHOOK_ALLOW_PRIVATE": "1"},
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
+async def _sampler(
+    stack: Stack,
+    pid: int,
+    samples: list[dict[str, Any]],
+    t0: float,
+    outstanding: Any = lambda: None,
+) -> None:
     async with httpx.AsyncClient(base_url=stack.url, timeout=5) as client:
         while True:
             try:
@@ -55,19 +82,27 @@ async def _sampler(stack: Stack, pid: int, samples: list[dict[str, Any]], t0: fl
                     "queued": gauges.get('agentry_jobs_backlog{status="queued"}'),
                     "running": gauges.get('agentry_jobs_backlog{status="running"}'),
                     "queue_age_s": gauges.get("agentry_jobs_queue_age_seconds"),
+                    "outstanding": outstanding(),
                 }
             )
             await asyncio.sleep(1.0)
 
 
-async def _drain(stack: Stack, receiver: Receiver, jobs: int) -> dict[str, Any]:
+async def _drain(
+    stack: Stack, receiver: Receiver, jobs: int, backlog: bool = False
+) -> dict[str, Any]:
     pid = int((stack.home / "pids" / "api.pid").read_text())
     headers = {"Authorization": f"Bearer {stack.acme_key}"}
     samples: list[dict[str, Any]] = []
     ids: list[str] = []
     t0 = time.perf_counter()
     rss_start = _rss_mb(pid)
-    sampler = asyncio.create_task(_sampler(stack, pid, samples, t0))
+    worker: subprocess.Popen[bytes] | None = None
+
+    def outstanding() -> int:
+        return len(ids) - len({h.webhook_id for h in receiver.on("/d")})
+
+    sampler = asyncio.create_task(_sampler(stack, pid, samples, t0, outstanding))
     async with httpx.AsyncClient(
         base_url=stack.url, headers=headers, timeout=120, limits=httpx.Limits(max_connections=64)
     ) as client:
@@ -94,14 +129,21 @@ async def _drain(stack: Stack, receiver: Receiver, jobs: int) -> dict[str, Any]:
 
         await asyncio.gather(*(submit(i) for i in range(jobs)))
         submitted = time.perf_counter() - t0
+        drain_t0 = time.perf_counter()
+        if backlog:
+            worker = _start_worker(stack)
         deadline = time.monotonic() + 3600
         while len({h.webhook_id for h in receiver.on("/d")}) < jobs:
             if time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
         drained = time.perf_counter() - t0
+        drain_only = time.perf_counter() - drain_t0
         await asyncio.sleep(2.0)  # a late duplicate would show up here
         sampler.cancel()
+        if worker is not None:
+            worker.kill()
+            worker.wait(10)
         hits = receiver.on("/d")
         by_job: dict[str, int] = {}
         for hit in hits:
@@ -119,6 +161,9 @@ async def _drain(stack: Stack, receiver: Receiver, jobs: int) -> dict[str, Any]:
         "accepted_per_s": round(jobs / submitted, 1),
         "drain_s": round(drained, 1),
         "end_to_end_per_s": round(jobs / drained, 1),
+        "backlog_queued_first": backlog,
+        "drain_only_s": round(drain_only, 1),
+        "drain_per_s": round(jobs / drain_only, 1),
         "statuses": statuses,
         "lost": jobs - statuses.get("succeeded", 0) + sum(1 for j in ids if j not in by_job),
         "duplicate_webhooks": sum(n - 1 for n in by_job.values() if n > 1),
@@ -139,11 +184,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--report", default="")
+    parser.add_argument(
+        "--backlog", action="store_true", help="queue everything first, then start a worker"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="agentry-bench-drain-"))
     stack = start_stack(
         work / "home",
         database_url=args.database_url,
+        jobs_embedded_workers="0" if args.backlog else "1",
         job_poll_interval_s="0.05",
         job_heartbeat_s="1",
         webhook_poll_interval_s="0.05",
@@ -152,7 +201,7 @@ def main() -> None:
     )
     receiver = start_receiver()
     try:
-        report = asyncio.run(_drain(stack, receiver, args.jobs))
+        report = asyncio.run(_drain(stack, receiver, args.jobs, args.backlog))
         report["backend"] = "postgresql" if args.database_url else "sqlite"
         summary = {k: v for k, v in report.items() if k != "samples"}
         print(json.dumps(summary, indent=2))

@@ -53,6 +53,7 @@ from agentry.invocations.streams import StreamHub
 from agentry.jobs.agent_endpoints import router as job_callbacks_router
 from agentry.jobs.background import Background, signer_for
 from agentry.jobs.endpoints import router as jobs_router
+from agentry.jobs.hot import hot_routes as job_hot_routes
 from agentry.kit import tracing
 from agentry.kit.cors import cors, install_cors
 from agentry.kit.db.batch import GroupCommit
@@ -298,9 +299,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Hot
         return cors(context, settings.cors_origins)
 
     # Served before the stack above is entered, through the same request-context and CORS
-    # layers (kit/hot.py): the invoke and stream calls.
+    # layers (kit/hot.py): the invoke and stream calls, and job accept (jobs/hot.py).
     app.hot = HotRoutes(hot_stack)
-    app.hot.add(*hot_routes())
+    app.hot.add(*hot_routes(), *job_hot_routes())
     app.include_router(health_router)
     app.include_router(registry_router)
     app.include_router(registry_developer_router)

@@ -46,7 +46,11 @@ def test_hot_routes_match_only_posts_with_a_valid_agent_name() -> None:
 async def test_hot_routes_are_served_first_and_the_openapi_document_keeps_the_routes(
     api: InProcApp,
 ) -> None:
-    assert [r.path for r in _hot(api)] == ["/v1/agents/{agent}/invoke", "/v1/agents/{agent}/stream"]
+    assert [r.path for r in _hot(api)] == [
+        "/v1/agents/{agent}/invoke",
+        "/v1/agents/{agent}/stream",
+        "/v1/agents/{agent}/jobs",
+    ]
     assert not any(isinstance(r, HotRoute) for r in api.app.router.routes)
     async with api.client() as c:
         doc = (await c.get("/openapi.json")).json()

@@ -100,3 +100,28 @@ async def test_run_returns_each_callers_result_and_a_failing_work_fails_alone(
     assert results[2] == "GC-R3"
     assert isinstance(results[1], ValueError)
     assert await _slugs(sessionmaker) == {"gc-r1", "gc-r3"}
+
+
+async def test_batched_rows_get_column_defaults_and_parents_go_first(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The batch writes rows with Core executemany: columns a row was not given take their
+    defaults, and a child given before its parent is still inserted after it."""
+    from agentry.models.tenant_entra_id import TenantEntraId
+
+    group = GroupCommit(sessionmaker)
+    parent = _tenant("gc-parent")
+    child = TenantEntraId(
+        entra_tenant_id="00000000-0000-0000-0000-00000000gc01", tenant_id=parent.id
+    )
+    await asyncio.gather(group.insert([child, parent]), group.insert([_tenant("gc-other")]))
+    await group.close()
+    async with sessionmaker() as s:
+        row = (await s.scalars(select(Tenant).where(Tenant.id == parent.id))).one()
+        link = (
+            await s.scalars(select(TenantEntraId).where(TenantEntraId.tenant_id == parent.id))
+        ).one()
+    assert row.status == "active"  # defaults applied
+    assert row.created_at is not None
+    assert link.created_at is not None
+    assert await _slugs(sessionmaker) == {"gc-parent", "gc-other"}

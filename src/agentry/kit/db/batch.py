@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from sqlalchemy import Table, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentry.kit.db.base import Base
@@ -32,6 +33,7 @@ Work = Callable[[AsyncSession], Awaitable[Any]]
 @dataclass
 class _Pending:
     work: Work
+    rows: Sequence[Base] | None = None  # plain inserts: written with the batch's executemany
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -52,17 +54,21 @@ class GroupCommit:
             session.add_all(list(rows))
             await session.flush()  # this caller's constraint errors surface as its own
 
-        await self.run(add)
+        # The batch inserts every caller's rows with one executemany per table (Core: no unit
+        # of work per row); `add` is what runs if the batch fails and callers go one by one.
+        await self._submit(_Pending(add, rows))
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in a transaction shared with other callers; its result once committed."""
+        return cast(T, await self._submit(_Pending(work)))
+
+    async def _submit(self, pending: _Pending) -> Any:
         if self._task is None or self._task.done():
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._drain(self._queue), name="group-commit")
         assert self._queue is not None
-        pending = _Pending(work)
         self._queue.put_nowait(pending)
-        return cast(T, await pending.done)
+        return await pending.done
 
     async def close(self) -> None:
         if self._task is not None:
@@ -86,14 +92,17 @@ class GroupCommit:
 
     async def _write(self, batch: list[_Pending]) -> None:
         self.transactions += 1
-        if len(batch) == 1:
+        if len(batch) == 1 and batch[0].rows is None:
             await self._write_one(batch[0])
             return
         results: list[Any] = []
         try:
             async with session_scope(self._maker) as session:
+                await _insert_rows(
+                    session, [r for p in batch if p.rows is not None for r in p.rows]
+                )
                 for p in batch:
-                    results.append(await p.work(session))
+                    results.append(None if p.rows is not None else await p.work(session))
         except Exception:
             log.info("db.group_commit_split", callers=len(batch))
             # Someone's work failed (a constraint, say) and the whole batch rolled back:
@@ -112,6 +121,28 @@ class GroupCommit:
             _settle(pending, None, exc)
         else:
             _settle(pending, result, None)
+
+
+async def _insert_rows(session: AsyncSession, rows: list[Base]) -> None:
+    """One executemany per table and column set, parents before children (foreign keys).
+
+    Only the attributes the rows were given are written; the columns' defaults do the rest,
+    as a flush would. The rows stay transient: callers read back only what they set."""
+    if not rows:
+        return
+    groups: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for row in rows:
+        mapper = inspect(type(row))
+        values = {
+            prop.columns[0].key: row.__dict__[prop.key]
+            for prop in mapper.column_attrs
+            if prop.key in row.__dict__
+        }
+        table = cast(Table, mapper.local_table)
+        groups.setdefault((table, tuple(values)), []).append(values)
+    order = {t: i for i, t in enumerate(Base.metadata.sorted_tables)}
+    for (table, _), params in sorted(groups.items(), key=lambda g: order.get(g[0][0], 0)):
+        await session.execute(insert(table), params)
 
 
 def _settle(pending: _Pending, result: Any, exc: BaseException | None) -> None:
