@@ -161,12 +161,15 @@ def stack(
     if request.param == "postgresql":
         db = PostgresDatabase(require_postgres())
         database_url = db.create()
-    # Failed-auth throttling is tested on its own; the shared stack must not trip it.
+    # Failed-auth throttling is tested on its own; the shared stack must not trip it. Retry
+    # back-off is tested on its own too (tests/jobs/test_dispatch.py): here a retried job
+    # waits half a second, not five.
     running = start_stack(
         home,
         database_url=database_url,
         max_payload_bytes="65536",
         auth_failure_limit="10000/minute",
+        job_retry_backoff_s="0.5",
     )
     yield running
     stop_stack(running)
