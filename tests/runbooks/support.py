@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 from dataclasses import dataclass, field
@@ -60,8 +61,10 @@ def run_page(operator: Operator, steps: list[str], **variables: str) -> list[str
     return [operator.make(line, **variables).stdout for line in steps]
 
 
-def follow(operator: Operator, line: str, seconds: float) -> str:
-    """A step that follows output until interrupted (`make dev-logs`): what it printed."""
+def follow(operator: Operator, line: str, seconds: float, until: str = "") -> str:
+    """A step that follows output until interrupted (`make dev-logs`): what it printed, once a
+    whole line starts with `until` (when given) or after `seconds`, whichever comes first."""
+    import select
     import signal
     import time
 
@@ -71,10 +74,18 @@ def follow(operator: Operator, line: str, seconds: float) -> str:
         env=operator.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
         start_new_session=True,
     )
-    time.sleep(seconds)
+    assert proc.stdout is not None
+    fd, out = proc.stdout.fileno(), b""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0 and select.select([fd], [], [], left)[0]:
+        chunk = os.read(fd, 65536)
+        out += chunk
+        if not chunk or (
+            until and re.search(rb"(^|\n)" + re.escape(until.encode()) + rb".*\n", out)
+        ):
+            break
     os.killpg(proc.pid, signal.SIGTERM)
-    output, _ = proc.communicate(timeout=10)
-    return output
+    rest, _ = proc.communicate(timeout=10)
+    return (out + rest).decode(errors="replace")

@@ -39,7 +39,7 @@ def test_runbook_000_starts_checks_and_stops_the_platform(
     assert "database" in health
     assert "acme" in tenants
     assert "globex" in tenants
-    logs = follow(operator, steps[3], seconds=3)
+    logs = follow(operator, steps[3], seconds=3, until="{")
     lines = [json.loads(x) for x in logs.splitlines() if x.startswith("{")]
     assert lines, logs[-2000:]
     assert all("level" in x for x in lines)
