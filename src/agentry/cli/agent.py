@@ -291,6 +291,11 @@ def versions(
     if as_json:
         print_json(data)
         return
+    out().print(versions_table(data))
+
+
+def versions_table(data: dict[str, Any]) -> Any:
+    """An agent's versions with who pushed each and the aliases (and canaries) on it."""
     routes: dict[int, list[str]] = {}
     for a in data["aliases"]:
         routes.setdefault(a["version"], []).append(a["name"])
@@ -301,13 +306,10 @@ def versions(
     rows = table("version", "digest", "created", "by", "aliases")
     for v in data["items"]:
         rows.add_row(
-            str(v["number"]),
-            v["digest"][:19],
-            v["created_at"][:19],
-            v["created_by"] or "",
+            str(v["number"]), v["digest"][:19], v["created_at"][:19], v["created_by"] or "",
             ", ".join(routes.get(v["number"], [])),
-        )
-    out().print(rows)
+        )  # fmt: skip
+    return rows
 
 
 def _print_alias(data: dict[str, Any], as_json: bool, verb: str) -> None:

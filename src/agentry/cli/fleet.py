@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from agentry.cli.agent import versions_table
 from agentry.cli.client import ApiClient, print_json
 from agentry.cli.output import group, out, table
 
@@ -32,24 +33,6 @@ def _api(url: str | None, key: str | None, as_json: bool, prefix: str) -> ApiCli
 
 
 # agents
-
-
-def versions_table(data: dict[str, Any]) -> Any:
-    """An agent's versions with who pushed each and the aliases (and canaries) on it."""
-    routes: dict[int, list[str]] = {}
-    for a in data["aliases"]:
-        routes.setdefault(a["version"], []).append(a["name"])
-        if a["canary_version"] is not None:
-            routes.setdefault(a["canary_version"], []).append(
-                f"{a['name']} (canary {a['canary_weight']}%)"
-            )
-    rows = table("version", "digest", "created", "by", "aliases")
-    for v in data["items"]:
-        rows.add_row(
-            str(v["number"]), v["digest"][:19], v["created_at"][:19], v["created_by"] or "",
-            ", ".join(routes.get(v["number"], [])),
-        )  # fmt: skip
-    return rows
 
 
 @agents_app.command("versions")
