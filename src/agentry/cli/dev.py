@@ -108,16 +108,40 @@ def _alive(pid: int) -> bool:
     return status != "Z"
 
 
-def _stop_group(pid: int, grace_s: float = 10.0) -> None:
+def _group_alive(pgid: int) -> bool:
+    """Whether any non-zombie process of the group is left (its sockets may still be bound)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Fields after the command name, which may hold spaces: state, ppid, pgrp.
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return not Path("/proc/self/stat").exists()  # no /proc: trust killpg
+
+
+def _stop_group(pid: int, grace_s: float = 10.0, kill_wait_s: float = 5.0) -> None:
+    """SIGTERM the group, SIGKILL what is left after `grace_s`, then wait until every member is
+    gone: a restart binds the same ports at once, and a killed member may still hold them."""
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.1)
+    while time.monotonic() < deadline and _group_alive(pid):
+        time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + kill_wait_s
+    while time.monotonic() < deadline and _group_alive(pid):
+        time.sleep(0.05)
 
 
 def stop_all(settings: Settings) -> list[str]:
@@ -179,18 +203,24 @@ def _load_settings() -> Settings:
         raise DevError(f"bad setting{f' {where}' if where else ''}: {message}") from exc
 
 
-def _check_port_free(host: str, port: int, setting: str) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        # As uvicorn binds: connections of a server just stopped (TIME_WAIT) do not count,
-        # only a process listening there does.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise DevError(
-                f"port {port} ({setting}) on {host} is taken by another process: stop it, "
-                f"or set {setting} to a free port"
-            ) from exc
+def _check_port_free(host: str, port: int, setting: str, wait_s: float = 3.0) -> None:
+    deadline = time.monotonic() + wait_s
+    while True:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            # As uvicorn binds: connections of a server just stopped (TIME_WAIT) do not count,
+            # only a process listening there does.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+                return
+            except OSError as exc:
+                # A server stopped a moment ago may not have released it yet.
+                if time.monotonic() >= deadline:
+                    raise DevError(
+                        f"port {port} ({setting}) on {host} is taken by another process: stop "
+                        f"it, or set {setting} to a free port"
+                    ) from exc
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager

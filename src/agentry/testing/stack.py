@@ -62,15 +62,21 @@ class Stack:
         return int((self.home / "pids" / f"{service}.pid").read_text())
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "agentry.cli.main", *args],
             env=self.env,
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
             timeout=180,
-            check=check,
         )
+        if check and done.returncode:
+            # What the command printed is the cause; CalledProcessError alone hides it.
+            raise AssertionError(
+                f"`agentry {' '.join(args)}` exited {done.returncode}\n"
+                f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+            )
+        return done
 
     def log(self, service: str) -> str:
         return (self.home / "logs" / f"{service}.log").read_text(errors="replace")
