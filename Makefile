@@ -150,7 +150,7 @@ ops-quota-status: install ## aws: the AgentCore session quota in Service Quotas 
 	$(AGENTRY) ops quota status $(if $(REGION),--region '$(REGION)') $(if $(JSON),--json)
 
 ops-quota-request: install ## aws: file the Service Quotas increase, once, above the current value (RUNBOOK-004): make ops-quota-request VALUE=20 [REGION=..]
-	$(AGENTRY) ops quota request '$(VALUE)' $(if $(REGION),--region '$(REGION)') $(if $(JSON),--json)
+	$(AGENTRY) ops quota request $(if $(REGION),--region '$(REGION)') $(if $(JSON),--json) -- '$(VALUE)'
 
 # Agents of every developer, and developer keys (RUNBOOK-007, RUNBOOK-008). Audited.
 ops-agent-versions: install ## An agent's versions (who pushed each) and aliases: make ops-agent-versions AGENT=echo
