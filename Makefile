@@ -21,7 +21,7 @@ endif
 	ops-policy ops-policy-publish ops-policy-shadow ops-policy-enforce ops-policy-rollback ops-policy-disable \
 	ops-tenant-erase ops-jobs ops-job-cancel ops-dead-letters ops-dead-letter-replay ops-webhooks-replay-failed \
 	ops-sessions ops-session-stop ops-login ops-logout ops-whoami ops-keys ops-signing-key-rotate ops-signing-key-retire ops-webhook-key-rotate ops-webhook-key-retire ops-pepper-rotate ops-pepper-retire ops-operator-key-rotate keys-list keys-rotate ops-health ops-metrics ops-audit-export ops-token-issuer ops-db-backup ops-db-restore \
-	ops-capacity ops-agent-versions ops-alias-rollback ops-developer-onboard ops-developers ops-developer-offboard
+	ops-capacity ops-quota-status ops-quota-request ops-agent-versions ops-alias-rollback ops-developer-onboard ops-developers ops-developer-offboard
 
 help: ## List targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -145,6 +145,12 @@ ops-db-restore: install ## Restore a backup, platform stopped (RUNBOOK-012): mak
 
 ops-capacity: install ## Measured peak sessions and call rates, quota headroom, a recommended quota (RUNBOOK-004): make ops-capacity [DAYS=7] [TOP=10] [GROWTH=1.5] [STEP=10]
 	$(AGENTRY) ops capacity --days '$(or $(DAYS),7)' --top '$(or $(TOP),10)' --growth '$(or $(GROWTH),1.5)' --step '$(or $(STEP),10)' $(if $(JSON),--json)
+
+ops-quota-status: install ## aws: the AgentCore session quota in Service Quotas and its increase requests (RUNBOOK-004): make ops-quota-status [REGION=..]
+	$(AGENTRY) ops quota status $(if $(REGION),--region '$(REGION)') $(if $(JSON),--json)
+
+ops-quota-request: install ## aws: file the Service Quotas increase, once, above the current value (RUNBOOK-004): make ops-quota-request VALUE=20 [REGION=..]
+	$(AGENTRY) ops quota request $(if $(REGION),--region '$(REGION)') $(if $(JSON),--json) -- '$(VALUE)'
 
 # Agents of every developer, and developer keys (RUNBOOK-007, RUNBOOK-008). Audited.
 ops-agent-versions: install ## An agent's versions (who pushed each) and aliases: make ops-agent-versions AGENT=echo

@@ -173,6 +173,21 @@ class Settings(BaseSettings):
         "quota). `make ops-sessions` and the RuntimeSessionsHigh alert compare live sessions "
         "to it.",
     )
+    runtime_session_quota_service_code: str = Field(
+        "bedrock-agentcore",
+        description="AWS Service Quotas service code of the AgentCore Runtime session quota "
+        "(`make ops-quota-status`, `make ops-quota-request`, RUNBOOK-004).",
+    )
+    runtime_session_quota_code: str = Field(
+        "",
+        description="Service Quotas quota code (`L-...`) of the AgentCore Runtime active-session "
+        "quota. Empty: found by `runtime_session_quota_name` among the service's quotas.",
+    )
+    runtime_session_quota_name: str = Field(
+        "Active session workloads per account",
+        description="The quota's name in Service Quotas (compared without case), used when "
+        "`runtime_session_quota_code` is empty.",
+    )
 
     max_payload_bytes: int = Field(
         1_048_576, ge=1, description="Largest request body accepted on invoke (413 above)."

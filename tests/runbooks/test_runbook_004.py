@@ -1,6 +1,8 @@
 """RUNBOOK-004 as written: two tenants' sessions with known overlaps are measured; the peak,
-the per-tenant split and the recommended quota come out exactly; the new quota is set with a
-restart and `make ops-sessions` shows it. Bad windows are refused.
+the per-tenant split and the recommended quota come out exactly; the Service Quotas request of
+step 3 is refused locally with a pointer to ops-capacity (its AWS path is tests/ops/
+test_quotas.py, against botocore's Stubber); the new quota is set with a restart and
+`make ops-sessions` shows it. Bad windows and bad values are refused.
 
 Its own platform (quota 5): the shared one's live sessions would change the measured peak."""
 
@@ -95,7 +97,7 @@ def test_runbook_004_sizes_the_quota_from_measured_peaks(sized: Stack) -> None:
     table = operator.make(steps[0]).stdout
     assert "peak concurrent sessions" in table
     assert "recommended quota" in table
-    assert "increase needed: request 10" in table
+    assert "increase needed: request 10 (make ops-quota-request VALUE=10" in table
     report = operator.json(steps[1].removesuffix(" JSON=1"), DAYS="7")
     assert report["days"] == 7
     assert report["sessions"] == 7  # a1 twice is one session; the job's session counts
@@ -114,6 +116,20 @@ def test_runbook_004_sizes_the_quota_from_measured_peaks(sized: Stack) -> None:
     assert operator.json("make ops-capacity TOP=1")["by_tenant"][0]["tenant_slug"] == "acme"
     assert operator.json("make ops-capacity DAYS=1")["peak_sessions"] == 0  # all older
 
+    # Step 3: the local profile has no Service Quotas; both targets say so and point to step 4.
+    request, status = steps[2:4]
+    assert (request, status) == (
+        "make ops-quota-request VALUE=$RECOMMENDED",
+        "make ops-quota-status",
+    )
+    refused = operator.make(request, ok=False, RECOMMENDED=str(report["recommended_quota"]))
+    assert refused.returncode != 0
+    assert "error no_service_quotas: the local profile has no AWS Service Quotas" in refused.stderr
+    assert "AGENTRY_RUNTIME_SESSION_QUOTA=5" in refused.stderr
+    assert "make ops-capacity" in refused.stderr
+    assert "AGENTRY_RUNTIME_SESSION_QUOTA=5" in operator.make(status).stdout
+    assert operator.json(status)["configured_quota"] == 5
+
     # Set the quota (a restart with the new value) and verify, as the page says.
     new = Operator(sized, extra={"AGENTRY_RUNTIME_SESSION_QUOTA": "10"})
     *_, restart, sessions, again = steps
@@ -124,6 +140,13 @@ def test_runbook_004_sizes_the_quota_from_measured_peaks(sized: Stack) -> None:
     after = new.json("make ops-capacity")
     assert (after["quota"], after["headroom"], after["increase_needed"]) == (10, 0.6, False)
     assert "no increase needed" in new.make(again).stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", ""])
+def test_ops_quota_request_refuses_a_bad_value(sized: Stack, value: str) -> None:
+    done = Operator(sized).make(f"make ops-quota-request VALUE={value}", ok=False)
+    assert done.returncode != 0
+    assert f"error bad_value: VALUE must be a positive integer, not {value!r}" in done.stderr
 
 
 @pytest.mark.parametrize("days", ["0", "abc", "91"])

@@ -211,7 +211,8 @@ def capacity(
         )  # fmt: skip
     out().print(per)
     verdict = (
-        f"increase needed: request {report['recommended_quota']} (RUNBOOK-004 step 3)"
+        f"increase needed: request {report['recommended_quota']} "
+        f"(make ops-quota-request VALUE={report['recommended_quota']}, RUNBOOK-004 step 3)"
         if report["increase_needed"]
         else f"no increase needed: {report['quota']} covers the peak x {report['growth_factor']:g}"
     )

@@ -16,6 +16,7 @@ from agentry.cli import (
     keys,
     operate,
     policies,
+    quotas,
     tenants,
     tools,
     usage,
@@ -47,6 +48,7 @@ app.add_typer(keys.ops_app, name="keys")
 app.add_typer(fleet.agents_app, name="agents")
 app.add_typer(fleet.developers_app, name="developers")
 app.command("capacity")(fleet.capacity)
+app.add_typer(quotas.app, name="quota")
 
 
 async def _verify() -> Verification:
