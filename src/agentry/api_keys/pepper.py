@@ -43,7 +43,8 @@ class PepperRing:
     def __init__(self, settings: Settings) -> None:
         self._configured = configured_peppers(settings)
         self._original = api_key_pepper(settings)
-        self._ring = KeyLines(settings.home / "api-key-peppers")
+        # Read on every API key check: another process's rotation is seen within a second.
+        self._ring = KeyLines(settings.home / "api-key-peppers", recheck_s=1.0)
 
     @property
     def rotatable(self) -> bool:

@@ -180,6 +180,7 @@ class ApiKeyAuthenticator:
         self._peppers = peppers if callable(peppers) else (lambda: [peppers])
         self._cache: dict[str, tuple[Principal, datetime | None, float]] = {}
         self._last_used: dict[str, datetime] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
         self._flusher: asyncio.Task[None] | None = None
 
     @property
@@ -197,14 +198,31 @@ class ApiKeyAuthenticator:
         if cached is not None and cached[2] > monotonic():
             principal, expires_at = cached[0], cached[1]
         else:
-            older_hashes = [keys.hash_key(secret, p) for p in older]
-            principal, expires_at = await self._load(key_hash, older_hashes)
-            self._cache[key_hash] = (principal, expires_at, monotonic() + AUTH_CACHE_TTL_S)
+            principal, expires_at = await self._load_once(secret, key_hash, older)
         if expires_at is not None and expires_at <= now:
             raise InvalidApiKey("The API key has expired.")
         if principal.key_id is not None:
             self._last_used[principal.key_id] = now
         return principal
+
+    async def _load_once(
+        self, secret: str, key_hash: str, older: list[bytes]
+    ) -> tuple[Principal, datetime | None]:
+        """One database read per uncached key at a time: the checks of a key that arrive while
+        it loads (an expiry at c=16) wait for it and take the cached result."""
+        lock = self._loading.setdefault(key_hash, asyncio.Lock())
+        try:
+            async with lock:
+                cached = self._cache.get(key_hash)
+                if cached is not None and cached[2] > monotonic():
+                    return cached[0], cached[1]
+                older_hashes = [keys.hash_key(secret, p) for p in older]
+                principal, expires_at = await self._load(key_hash, older_hashes)
+                self._cache[key_hash] = (principal, expires_at, monotonic() + AUTH_CACHE_TTL_S)
+                return principal, expires_at
+        finally:
+            if self._loading.get(key_hash) is lock and not lock.locked():
+                del self._loading[key_hash]
 
     async def _load(
         self, key_hash: str, older_hashes: list[str]

@@ -10,18 +10,23 @@ Two modes (`AGENTRY_INVOCATION_RECORDING`):
 - `buffered` (default): the caller does not wait; the writer commits within milliseconds and
   drains on shutdown. A SIGKILL of the API can lose the rows of the batch in flight.
 
-On SQLite the batch is written with the stdlib driver in one worker-thread hop (aiosqlite
-hops threads for every cursor call, which cost more than the rest of the request together),
-as one prepared `executemany` per table over tuples: each column's SQLAlchemy bind processor
-(the same stored format) and Python-side default are looked up once, not per row, so the
-writer thread holds the GIL for microseconds per row while the request loop wants it.
+On SQLite a writer thread of its own takes rows from a queue and writes whatever has queued
+in one transaction with the stdlib driver (aiosqlite hops threads for every cursor call, which
+cost more than the rest of the request together; a `to_thread` hop per batch cost a loop wake
+and an executor hand-off per request at c=1). The event loop only puts a row on the queue and
+is woken back only for a waiter or `on_commit`. Each table's batch is one prepared
+`executemany` over tuples: each column's SQLAlchemy bind processor (the same stored format) and
+Python-side default are looked up once, not per row, so the writer holds the GIL for
+microseconds per row while the request loop wants it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -38,6 +43,9 @@ Companions = Sequence[tuple[type[Base], dict[str, Any]]]
 log = get_logger("agentry.invocations.recorder")
 
 
+Pending = tuple[dict[str, Any], Companions, "asyncio.Future[None] | None"]
+
+
 class InvocationRecorder:
     """Group-commits rows of `table` (invocations by default; stream events use one too)."""
 
@@ -52,36 +60,47 @@ class InvocationRecorder:
         self._maker = maker
         self._table = table
         self._on_commit = on_commit  # rows of `table`, after their transaction committed
-        self._sync: SqliteInserts | None = None
+        self._writer: _SqliteWriter | None = None
         if is_sqlite(database_url):
-            self._sync = SqliteInserts(database_url)
+            self._writer = _SqliteWriter(
+                database_url, self._write_rows, self._finish, always=on_commit is not None
+            )
         # (row of `table`, rows of other tables written in the same transaction, done)
-        self._pending: list[tuple[dict[str, Any], Companions, asyncio.Future[None]]] = []
+        self._pending: list[Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
     def start(self) -> None:
+        if self._writer is not None:
+            self._writer.start(asyncio.get_running_loop(), self._table.__tablename__)
+            return
         self._task = asyncio.create_task(self._run(), name=f"recorder-{self._table.__tablename__}")
 
     async def stop(self) -> None:
+        if self._writer is not None:
+            await self._writer.stop()
+            return
         self._closing = True
         self._wake.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._sync is not None:
-            self._sync.close()
 
     async def record(self, row: dict[str, Any], *, wait: bool, companions: Companions = ()) -> None:
         """Queue `row`; `companions` are rows of other tables committed with it (one writer:
         a second recorder on the same SQLite file would contend for its write lock)."""
-        if self._task is None or self._task.done():
-            raise RuntimeError("recorder is not running")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((row, companions, done))
-        self._wake.set()
+        done: asyncio.Future[None] | None = None
         if wait:
+            done = asyncio.get_running_loop().create_future()
+        if self._writer is not None:
+            self._writer.put((row, companions, done))
+        else:
+            if self._task is None or self._task.done():
+                raise RuntimeError("recorder is not running")
+            self._pending.append((row, companions, done))
+            self._wake.set()
+        if done is not None:
             await done
 
     async def _run(self) -> None:
@@ -94,32 +113,117 @@ class InvocationRecorder:
             if self._closing:
                 return
 
-    async def _write(
-        self, batch: list[tuple[dict[str, Any], Companions, asyncio.Future[None]]]
-    ) -> None:
+    async def _write(self, batch: list[Pending]) -> None:
+        tables = self._tables(batch)
+        error: Exception | None = None
+        try:
+            async with session_scope(self._maker) as session:
+                for table, rows in tables.items():
+                    await session.execute(insert(table), rows)  # scoping: exempt (batch)
+        except Exception as exc:
+            error = exc
+        self._finish(batch, tables, error)
+
+    def _tables(self, batch: list[Pending]) -> dict[type[Base], list[dict[str, Any]]]:
         tables: dict[type[Base], list[dict[str, Any]]] = {self._table: [r for r, _, _ in batch]}
         for _, companions, _ in batch:
             for table, row in companions:
                 tables.setdefault(table, []).append(row)
+        return tables
+
+    def _write_rows(self, batch: list[Pending]) -> tuple[Any, Exception | None]:
+        """In the writer thread: the batch's transaction; (its tables, the error if any)."""
+        assert self._writer is not None
+        tables = self._tables(batch)
         try:
-            if self._sync is not None:
-                await asyncio.to_thread(self._sync.write, tables)
-            else:
-                async with session_scope(self._maker) as session:
-                    for table, rows in tables.items():
-                        await session.execute(insert(table), rows)  # scoping: exempt (batch)
+            self._writer.inserts.write(tables)
         except Exception as exc:
-            log.error("invocation_batch_failed", rows=len(batch), error_type=type(exc).__name__)
-            for _, _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-                    done.exception()  # a buffered caller is not waiting: mark it retrieved
-            return
+            return tables, exc
+        return tables, None
+
+    def _finish(
+        self,
+        batch: list[Pending],
+        tables: dict[type[Base], list[dict[str, Any]]],
+        error: Exception | None,
+    ) -> None:
+        """On the event loop: wake the waiters, tell `on_commit`."""
+        if error is not None:
+            log.error("invocation_batch_failed", rows=len(batch), error_type=type(error).__name__)
         for _, _, done in batch:
-            if not done.done():
-                done.set_result(None)
-        if self._on_commit is not None:
+            if done is not None and not done.done():
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
+        if error is None and self._on_commit is not None:
             self._on_commit(tables[self._table])
+
+
+class _SqliteWriter:
+    """The writer thread: takes what has queued (up to MAX_BATCH), writes it, hands the
+    outcome to the loop only when someone there needs it."""
+
+    def __init__(
+        self,
+        database_url: str,
+        write: Callable[[list[Pending]], tuple[Any, Exception | None]],
+        finish: Callable[[list[Pending], Any, Exception | None], None],
+        *,
+        always: bool,
+    ) -> None:
+        self.inserts = SqliteInserts(database_url)
+        self._write = write
+        self._finish = finish
+        self._always = always  # `on_commit` runs after every batch
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, name: str) -> None:
+        self._loop = loop
+        self._thread = threading.Thread(target=self._serve, name=f"recorder-{name}", daemon=True)
+        self._thread.start()
+
+    def put(self, item: Pending) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            raise RuntimeError("recorder is not running")
+        self._queue.put(item)
+
+    async def stop(self) -> None:
+        """Write what is queued, then end the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join)
+        self.inserts.close()
+
+    def _serve(self) -> None:
+        closing = False
+        while not closing:
+            first = self._queue.get()
+            batch: list[Pending] = []
+            if first is None:
+                closing = True
+            else:
+                batch.append(first)
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                    continue
+                batch.append(item)
+            if batch:
+                self._flush(batch)
+
+    def _flush(self, batch: list[Pending]) -> None:
+        tables, error = self._write(batch)
+        if self._always or error is not None or any(done is not None for _, _, done in batch):
+            assert self._loop is not None
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+                self._loop.call_soon_threadsafe(self._finish, batch, tables, error)
 
 
 class _Prepared:

@@ -3,17 +3,23 @@
 Several processes (API, workers) read the same file; each re-reads it when its inode or
 mtime changes, so a rotation written by one process is seen by the others at their next use
 without a restart. Writes are atomic (a temporary file renamed over) and 0600 from creation.
+
+`recheck_s` bounds how often the file is stat'ed: a ring read on every request (the API key
+pepper) sees another process's rotation up to that late; this process's own writes at once.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 
 class KeyLines:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, recheck_s: float = 0.0) -> None:
         self.path = path
+        self._recheck_s = recheck_s
+        self._checked = -1.0e9  # monotonic time of the last stat
         self._seen: tuple[int, int] | None = None
         self._lines: list[str] = []
 
@@ -22,6 +28,11 @@ class KeyLines:
 
     def lines(self) -> list[str]:
         """The values, newest first; [] when the file does not exist."""
+        if self._recheck_s > 0:
+            now = time.monotonic()
+            if now - self._checked < self._recheck_s:
+                return list(self._lines)
+            self._checked = now
         try:
             st = self.path.stat()
         except FileNotFoundError:
@@ -42,3 +53,4 @@ class KeyLines:
         with os.fdopen(fd, "w") as f:
             f.write("".join(v + "\n" for v in values))
         os.replace(tmp, self.path)
+        self._checked = -1.0e9  # this process's own write is seen at the next read

@@ -21,7 +21,7 @@ from agentry.kit.content import BodyProblem, check_json, check_media_type, rule_
 from agentry.kit.context import request_id_var
 from agentry.kit.errors import PayloadTooLarge
 from agentry.kit.ids import new_id
-from agentry.kit.logging import get_logger
+from agentry.kit.logging import AccessLog, get_logger
 
 REQUESTS = Counter("agentry_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -31,7 +31,8 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60),
 )
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
-log = get_logger("agentry.access")
+log = AccessLog("agentry.access")  # the access line
+_errors = get_logger("agentry.access")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -125,7 +126,7 @@ class RequestContextMiddleware:
         except Exception as exc:
             # Answer here, inside the request's context: Starlette's outermost error handler
             # runs after the request id is gone and re-raises, which resets the connection.
-            log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
+            _errors.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
             if started_response:
                 raise
             await _send_problem(

@@ -32,6 +32,7 @@ from agentry.runtime.base import (
     agent_error,
 )
 from agentry.runtime.emulator.host import MISMATCH_HEADER
+from agentry.runtime.hop import HopConnectError, HopError, HopPool, HopResponse
 from agentry.runtime.sse import connection_error, relay_frames
 
 log = get_logger("agentry.runtime.local")
@@ -75,6 +76,7 @@ class LocalRuntime:
         self._pool_size = pool_size
         self._touch_interval_s = touch_interval_s
         self._http: aiohttp.ClientSession | None = None
+        self._hop = HopPool()  # sync calls; streams use aiohttp
         self._urls: dict[CacheKey, str] = {}
         self._resolving: dict[CacheKey, asyncio.Task[str]] = {}
         self._touched: set[tuple[str, str]] = set()
@@ -106,6 +108,7 @@ class LocalRuntime:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        self._hop.close()
 
     async def _client(self) -> aiohttp.ClientSession:
         if self._http is None:
@@ -250,6 +253,37 @@ class LocalRuntime:
             return resp
         raise AssertionError("unreachable")
 
+    async def _call(
+        self,
+        target: RuntimeTarget,
+        session_id: str,
+        payload: bytes,
+        headers: dict[str, str],
+    ) -> HopResponse:
+        """`_post` for a sync call, over the pooled hop: the same retries and errors."""
+        for attempt in (1, 2):
+            url = await self.resolve(target, session_id)
+            try:
+                resp = await self._hop.post(f"{url}/invocations", headers, payload)
+            except HopConnectError as exc:
+                # Refused before anything was sent: the cached process was reaped or died.
+                self.forget(target, session_id)
+                if attempt == 2:
+                    raise RuntimeUnavailable(f"runtime connection failed ({exc.like})") from exc
+                continue
+            except HopError as exc:
+                self.forget(target, session_id)
+                raise RuntimeUnavailable(f"Runtime session terminated ({exc.like})") from exc
+            if resp.status == 409 and MISMATCH_HEADER.lower() in resp.headers:
+                self.forget(target, session_id)
+                if attempt == 2:
+                    raise RuntimeUnavailable("Runtime session terminated (stale session address)")
+                continue
+            if resp.status >= 300:
+                raise _agent_error(resp.status, resp.body)
+            return resp
+        raise AssertionError("unreachable")
+
     async def invoke(
         self,
         target: RuntimeTarget,
@@ -264,22 +298,15 @@ class LocalRuntime:
         sent = self._headers(session_id, request_id, "application/json", headers)
         try:
             async with asyncio.timeout(timeout):
-                resp = await self._post(target, session_id, payload, sent)
-                try:
-                    body = await resp.read()
-                except aiohttp.ClientError as exc:
-                    self.forget(target, session_id)
-                    raise connection_error(exc) from exc
-                finally:
-                    resp.release()
+                resp = await self._call(target, session_id, payload, sent)
         except TimeoutError as exc:
             raise AgentTimeout(f"no answer within {timeout:g}s") from exc
         finally:
             self._end(pair)
         return InvokeResult(
             session_id=session_id,
-            content_type=resp.headers.get("Content-Type", "application/json"),
-            body=body,
+            content_type=resp.headers.get("content-type", "application/json"),
+            body=resp.body,
         )
 
     async def invoke_stream(
