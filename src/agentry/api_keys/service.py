@@ -1,7 +1,8 @@
 """API key issuance and authentication.
 
 Authentication is on the hot path, so verified keys are cached briefly in memory
-(`AUTH_CACHE_TTL_S` unless the `auth_cache_s` setting says otherwise) and `last_used_at` is flushed in batches instead of written per request.
+(`AUTH_CACHE_TTL_S`, or the `auth_cache_s` setting) and `last_used_at` is flushed in batches
+instead of written per request.
 """
 
 from __future__ import annotations
