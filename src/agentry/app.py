@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Hot
         await runtime.start()
         placement = await start_placement(maker, runtime, settings)
         peppers = PepperRing(settings)
-        authenticator = ApiKeyAuthenticator(maker, peppers.all)
+        authenticator = ApiKeyAuthenticator(maker, peppers.all, cache_s=settings.auth_cache_s)
         app.state.peppers = peppers
         authenticator.start()
         routes = RouteCache(maker)

@@ -299,6 +299,12 @@ class Settings(BaseSettings):
         description="A new price takes effect at least this far in the future (never "
         "retroactive; longer than the reload interval, so every replica applies it exactly).",
     )
+    auth_cache_s: float = Field(
+        5.0,
+        gt=0,
+        description="How long a process trusts a verified API key before reading it again (a "
+        "revocation made through another process applies within this window).",
+    )
     budget_cache_s: float = Field(
         5.0,
         gt=0,

@@ -95,3 +95,26 @@ async def test_last_used_is_flushed_in_a_batch(
         row = await session.get(ApiKey, issued.key.id)
         assert row is not None
         assert row.last_used_at is not None
+
+
+async def test_a_verified_key_is_trusted_for_the_cache_window_only(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sessionmaker() as session:
+        tenant = await make_tenant(session)
+        issued = await make_key(session, tenant)
+        await session.commit()
+    now = [1000.0]
+    monkeypatch.setattr("agentry.api_keys.service.monotonic", lambda: now[0])
+    auth = ApiKeyAuthenticator(sessionmaker, PEPPER, cache_s=2.0)
+    await auth.authenticate(issued.secret)
+    async with sessionmaker() as session:  # revoked by another process: no cache drop here
+        row = await session.get(ApiKey, issued.key.id)
+        assert row is not None
+        row.revoked_at = utcnow()
+        await session.commit()
+    now[0] += 1.9
+    assert (await auth.authenticate(issued.secret)).key_id == issued.key.id  # still cached
+    now[0] += 0.2
+    with pytest.raises(InvalidApiKey, match="revoked"):
+        await auth.authenticate(issued.secret)

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentry.models import Job, UsageEvent
+from agentry.models import Job, UsageEvent, WebhookDelivery
 from agentry.testing.receiver import Receiver, start_receiver
 from agentry.testing.stack import REPO_ROOT, Stack, alive, start_stack, stop_stack, wait_dead
 from tests.conftest import PostgresDatabase, require_postgres
@@ -149,10 +149,13 @@ def _check_exactly_once(stack: Stack, receiver: Receiver, job_id: str) -> dict[s
         final = wait_job(c, job_id, timeout_s=90)
     assert final["status"] == "succeeded", final
     receiver.wait_for(lambda h: h.path == "/crash" and h.json["data"]["job_id"] == job_id)
-    time.sleep(1.0)  # a second, wrong terminal event would have arrived by now
+    # Every event the platform queued for this job has been sent (none pending): a second,
+    # wrong terminal event would be a second row here, and would have reached the receiver.
+    deliveries = _settled_deliveries(stack, job_id, f"{receiver.url}/crash")
+    assert [(event, status) for _, event, status in deliveries] == [("job.succeeded", "delivered")]
     hits = [h for h in receiver.on("/crash") if h.json["data"]["job_id"] == job_id]
     assert all(h.verified for h in hits)
-    assert len({h.webhook_id for h in hits}) == 1
+    assert {h.webhook_id for h in hits} == {deliveries[0][0]}
     assert {h.json["type"] for h in hits} == {"job.succeeded"}
 
     async def usage(s: AsyncSession) -> int:
@@ -163,6 +166,25 @@ def _check_exactly_once(stack: Stack, receiver: Receiver, job_id: str) -> dict[s
 
     assert in_db(stack, usage) == 1
     return final
+
+
+def _settled_deliveries(stack: Stack, job_id: str, url: str) -> list[tuple[str, str, str]]:
+    """The job's deliveries to `url` (id, event type, status), once none is pending."""
+
+    async def rows(s: AsyncSession) -> list[tuple[str, str, str]]:
+        found = await s.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.job_id == job_id, WebhookDelivery.url == url
+            )
+        )
+        return [(d.id, d.event_type, d.status) for d in found]
+
+    deadline = time.monotonic() + 30
+    while True:
+        found = in_db(stack, rows)
+        if all(status != "pending" for _, _, status in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def _session(stack: Stack, runtime_session_id: str) -> dict[str, Any]:
@@ -208,13 +230,18 @@ def test_worker_process_killed_mid_job(crash: Crashable, receiver: Receiver) -> 
     api = stack.pid("api")
     os.kill(api, signal.SIGKILL)
     assert wait_dead(api)
+    first = crash.spawn("worker", ["worker"])  # starts while the API restarts
     crash.restart_api(embedded=False)
-    first = crash.spawn("worker", ["worker"])
     job = _start_longrun(stack, receiver)
     _wait_step(stack, job["id"], 1)
-    assert (_job_row(stack, job["id"]).lease_owner or "").startswith("worker:")
+    row = _job_row(stack, job["id"])
+    assert (row.lease_owner or "").startswith("worker:")
+    # The replacement starts before the kill (its start-up overlaps the lease running out); it
+    # must leave the job alone while the first worker's lease is renewed.
+    crash.spawn("worker", ["worker"])
+    _wait_step(stack, job["id"], 2)
+    assert _job_row(stack, job["id"]).lease_owner == row.lease_owner
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     assert not alive(first.pid)
-    crash.spawn("worker", ["worker"])
     _check_exactly_once(stack, receiver, job["id"])

@@ -1,7 +1,8 @@
 """API key issuance and authentication.
 
 Authentication is on the hot path, so verified keys are cached briefly in memory
-(`AUTH_CACHE_TTL_S`) and `last_used_at` is flushed in batches instead of written per request.
+(`AUTH_CACHE_TTL_S`, or the `auth_cache_s` setting) and `last_used_at` is flushed in batches
+instead of written per request.
 """
 
 from __future__ import annotations
@@ -174,9 +175,14 @@ class ApiKeyAuthenticator:
     """`peppers`: one pepper, or a callable giving the ring newest first (rotation)."""
 
     def __init__(
-        self, maker: async_sessionmaker[AsyncSession], peppers: bytes | Callable[[], list[bytes]]
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        peppers: bytes | Callable[[], list[bytes]],
+        *,
+        cache_s: float = AUTH_CACHE_TTL_S,
     ) -> None:
         self._maker = maker
+        self._cache_s = cache_s
         self._peppers = peppers if callable(peppers) else (lambda: [peppers])
         self._cache: dict[str, tuple[Principal, datetime | None, float]] = {}
         self._last_used: dict[str, datetime] = {}
@@ -218,7 +224,7 @@ class ApiKeyAuthenticator:
                     return cached[0], cached[1]
                 older_hashes = [keys.hash_key(secret, p) for p in older]
                 principal, expires_at = await self._load(key_hash, older_hashes)
-                self._cache[key_hash] = (principal, expires_at, monotonic() + AUTH_CACHE_TTL_S)
+                self._cache[key_hash] = (principal, expires_at, monotonic() + self._cache_s)
                 return principal, expires_at
         finally:
             if self._loading.get(key_hash) is lock and not lock.locked():
