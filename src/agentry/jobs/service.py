@@ -274,6 +274,7 @@ class Finish:
 class Finished:
     job: Job
     deliveries: list[WebhookDelivery]  # its outbox rows, committed with it
+    held: list[WebhookDelivery]  # of those, the ones held for the caller's sender (`hold_until`)
 
 
 async def finish_jobs(
@@ -335,7 +336,16 @@ async def finish_jobs(
             if j.started_at is not None
         ],
     )
-    return [None if j is None else Finished(j, deliveries[j.id]) for j in done]
+    return [
+        None
+        if j is None
+        else Finished(
+            j,
+            deliveries[j.id],
+            [d for d in deliveries[j.id] if d.endpoint_id is None] if hold_until else [],
+        )
+        for j in done
+    ]
 
 
 async def finish_job(
