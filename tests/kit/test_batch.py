@@ -125,3 +125,46 @@ async def test_batched_rows_get_column_defaults_and_parents_go_first(
     assert row.created_at is not None
     assert link.created_at is not None
     assert await _slugs(sessionmaker) == {"gc-parent", "gc-other"}
+
+
+async def test_run_many_takes_a_batch_of_items_in_one_call_and_answers_each_caller(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = GroupCommit(sessionmaker)
+    calls: list[list[str]] = []
+
+    async def add_all(session: AsyncSession, slugs: list[str]) -> list[str]:
+        calls.append(list(slugs))
+        session.add_all([_tenant(s) for s in slugs])
+        await session.flush()
+        return [s.upper() for s in slugs]
+
+    answers = await asyncio.gather(*(group.run_many(add_all, f"gc-m{i}") for i in range(20)))
+    await group.close()
+    assert answers == [f"GC-M{i}" for i in range(20)]
+    assert await _slugs(sessionmaker) == {f"gc-m{i}" for i in range(20)}
+    assert sorted(s for c in calls for s in c) == sorted(f"gc-m{i}" for i in range(20))
+    assert len(calls) < 20  # items of one batch went to one call
+
+
+async def test_run_many_a_failing_item_fails_alone(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = GroupCommit(sessionmaker)
+    await group.insert([_tenant("gc-dup")])
+
+    async def add_all(session: AsyncSession, slugs: list[str]) -> list[None]:
+        for s in slugs:  # "gc-dup" again: a unique slug taken, under another id
+            session.add(Tenant(id=f"t2_{s}", slug=s, display_name=s))
+        await session.flush()
+        return [None] * len(slugs)
+
+    results = await asyncio.gather(
+        *(group.run_many(add_all, s) for s in ("gc-n1", "gc-dup", "gc-n2")),
+        return_exceptions=True,
+    )
+    await group.close()
+    assert results[0] is None
+    assert results[2] is None
+    assert isinstance(results[1], IntegrityError)
+    assert await _slugs(sessionmaker) == {"gc-dup", "gc-n1", "gc-n2"}

@@ -9,6 +9,7 @@ replicas learn it within `REFRESH_S` by polling. Rows go once every token has ex
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +32,12 @@ async def end_invocation(session: AsyncSession, invocation_id: str) -> None:
     """Record the end in the caller's transaction (jobs: with their terminal status)."""
     now = utcnow()
     await EndedInvocationRepository(session).end(invocation_id, now, now + KEEP)
+
+
+async def end_invocations(session: AsyncSession, invocation_ids: Sequence[str]) -> None:
+    """`end_invocation` for many (jobs finishing together), in one statement."""
+    now = utcnow()
+    await EndedInvocationRepository(session).end_many(invocation_ids, now, now + KEEP)
 
 
 class EndedInvocations:

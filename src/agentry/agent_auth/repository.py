@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from agentry.kit.repository import RepositoryBase, insert_unless_exists
+from agentry.kit.repository.base import insert_many_unless_exists
 from agentry.models import EndedInvocation
 
 
@@ -18,6 +19,15 @@ class EndedInvocationRepository(RepositoryBase[EndedInvocation]):
             self.session,
             EndedInvocation,
             {"invocation_id": invocation_id, "ended_at": at, "expires_at": keep_until},
+            key="invocation_id",
+        )
+
+    async def end_many(self, ids: Sequence[str], at: datetime, keep_until: datetime) -> None:
+        """`end` for many invocations, in one statement."""
+        await insert_many_unless_exists(
+            self.session,
+            EndedInvocation,
+            [{"invocation_id": i, "ended_at": at, "expires_at": keep_until} for i in ids],
             key="invocation_id",
         )
 

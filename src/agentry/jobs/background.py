@@ -33,7 +33,7 @@ class Background:
     ) -> Background:
         jobs = JobWorker(maker, runtime, signer, settings, owner=worker_id(kind), prices=prices)
         webhooks = WebhookSender(maker, settings, audit=build_audit_log(settings, maker))
-        jobs.on_finished = webhooks.wake
+        jobs.webhooks = webhooks
         jobs.start()
         webhooks.start()
         return cls(jobs, webhooks)

@@ -67,16 +67,18 @@ class JobRepository(TenantScopedRepository[Job]):
         stmt = self.scoped().where(Job.id == job_id).execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one()
 
-    async def finish(self, job_id: str, values: dict[str, Any]) -> bool:
-        """The one terminal transition: only a queued or running job moves, exactly once."""
+    async def finish(self, job_id: str, values: dict[str, Any]) -> Job | None:
+        """The one terminal transition: only a queued or running job moves, exactly once.
+        Returns the job as it now is (one `UPDATE ... RETURNING`), None if it had finished."""
         result = await self.session.execute(
             update(Job)
             .where(Job.tenant_id == self.tenant_id)
             .where(Job.id == job_id, Job.status.in_(ACTIVE))
             .values(**values)
-            .execution_options(synchronize_session=False)
+            .returning(Job)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return result.scalars().one_or_none()
 
 
 class JobQueueRepository(RepositoryBase[Job]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentry.agent_auth.ended import end_invocation
+from agentry.agent_auth.ended import end_invocations
 from agentry.config import Settings
 from agentry.identity.principal import Principal
 from agentry.invocations.service import SESSION_POOL_SIZE
@@ -21,17 +22,17 @@ from agentry.jobs.repository import JobRepository
 from agentry.jobs.schemas import JobCreate, JobCreated, JobError, JobOut, JobPage
 from agentry.kit.clock import utcnow
 from agentry.kit.db.base import Base
-from agentry.kit.db.batch import GroupCommit
+from agentry.kit.db.batch import GroupCommit, insert_rows
 from agentry.kit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from agentry.kit.ids import new_id
-from agentry.metering.service import RUNTIME_MS, Pricing, record_runtime
-from agentry.models import Job
+from agentry.metering.service import RUNTIME_MS, Pricing, record_usages, runtime_row
+from agentry.models import Job, WebhookDelivery
 from agentry.models.job import TERMINAL, JobStatus
 from agentry.policy.gate import InvocationGate
 from agentry.registry.routing import RouteCache
 from agentry.tenants.repository import TenantRepository
 from agentry.webhooks.secretbox import SecretBox, new_secret
-from agentry.webhooks.service import check_webhook_url, enqueue_job_event
+from agentry.webhooks.service import check_webhook_url, job_event_deliveries
 
 DEFAULT_DEADLINE_S = 3600
 MAX_DEADLINE_S = 86400  # longer than a session's 8 h: sessions hand over (see worker)
@@ -257,6 +258,96 @@ def to_created(created: Created) -> JobCreated:
     return JobCreated(**to_out(created.job).model_dump(), webhook_secret=created.webhook_secret)
 
 
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """A terminal transition asked for (see `finish_jobs`)."""
+
+    job_id: str
+    tenant_id: str
+    status: JobStatus
+    result: Any = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    job: Job
+    deliveries: list[WebhookDelivery]  # its outbox rows, committed with it
+    held: list[WebhookDelivery]  # of those, the ones held for the caller's sender (`hold_until`)
+
+
+async def finish_jobs(
+    session: AsyncSession,
+    finishes: Sequence[Finish],
+    *,
+    prices: Pricing,
+    hold_until: datetime | None = None,
+) -> list[Finished | None]:
+    """Move jobs to a terminal state, each exactly once, with their events, webhook outbox
+    rows, ended invocations and usage: one `UPDATE ... RETURNING` per job, then one read of
+    each tenant's tier and endpoints and one insert per table for the whole batch.
+
+    None for a job that had already finished (another process won the race). `hold_until`:
+    see `job_event_deliveries`."""
+    now = utcnow()
+    done: list[Job | None] = []
+    for f in finishes:
+        assert f.status in TERMINAL
+        values: dict[str, Any] = {
+            "status": f.status.value,
+            "finished_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "error_code": f.error_code,
+            "error_message": f.error_message,
+        }
+        if f.status is JobStatus.succeeded:
+            values["result"] = f.result
+        done.append(await JobRepository(session, f.tenant_id).finish(f.job_id, values))
+    jobs = [j for j in done if j is not None]
+    if not jobs:
+        return [None] * len(done)
+    deliveries = await job_event_deliveries(session, jobs, hold_until=hold_until)
+    events = [
+        JobRepository.event(j, "status", {"status": j.status, "error": j.error_code}, now)
+        for j in jobs
+    ]
+    await insert_rows(session, [*events, *(d for j in jobs for d in deliveries[j.id])])
+    await end_invocations(session, [j.id for j in jobs])  # their tokens are refused from now on
+    started = [j for j in jobs if j.started_at is not None]
+    tiers = {}
+    for tenant_id in sorted({j.tenant_id for j in started}):
+        tenant = await TenantRepository(session).get(tenant_id)
+        tiers[tenant_id] = tenant.tier if tenant is not None else "basic"
+    await record_usages(
+        session,
+        [
+            runtime_row(
+                tenant_id=j.tenant_id,
+                agent_id=j.agent_id,
+                version_number=j.version_number,
+                invocation_id=j.id,
+                runtime_ms=round((now - j.started_at).total_seconds() * 1000),
+                price=prices.price(tiers[j.tenant_id], RUNTIME_MS, at=now),
+                at=now,
+            )
+            for j in started
+            if j.started_at is not None
+        ],
+    )
+    return [
+        None
+        if j is None
+        else Finished(
+            j,
+            deliveries[j.id],
+            [d for d in deliveries[j.id] if d.endpoint_id is None] if hold_until else [],
+        )
+        for j in done
+    ]
+
+
 async def finish_job(
     session: AsyncSession,
     job: Job,
@@ -267,44 +358,11 @@ async def finish_job(
     error_code: str | None = None,
     error_message: str | None = None,
 ) -> Job | None:
-    """Move a job to a terminal state, exactly once, with its webhook outbox rows and usage.
-
-    `job` may come from another session; only its id and tenant are used. Returns the updated
-    job, or None when it had already finished (another process won the race).
-    """
-    assert status in TERMINAL
-    now = utcnow()
-    repo = JobRepository(session, job.tenant_id)
-    values: dict[str, Any] = {
-        "status": status.value,
-        "finished_at": now,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "error_code": error_code,
-        "error_message": error_message,
-    }
-    if status is JobStatus.succeeded:
-        values["result"] = result
-    if not await repo.finish(job.id, values):
-        return None
-    fresh = await repo.reload(job.id)
-    await repo.add_event(fresh.id, "status", {"status": status.value, "error": error_code}, now)
-    await enqueue_job_event(session, fresh)
-    await end_invocation(session, fresh.id)  # its invocation tokens are refused from now on
-    if fresh.started_at is not None:
-        tenant = await TenantRepository(session).get(fresh.tenant_id)
-        tier = tenant.tier if tenant is not None else "basic"
-        await record_runtime(
-            session,
-            tenant_id=fresh.tenant_id,
-            agent_id=fresh.agent_id,
-            version_number=fresh.version_number,
-            invocation_id=fresh.id,
-            runtime_ms=round((now - fresh.started_at).total_seconds() * 1000),
-            price=prices.price(tier, RUNTIME_MS, at=now),
-            at=now,
-        )
-    return fresh
+    """`finish_jobs` for one job. `job` may come from another session; only its id and tenant
+    are used. Returns the updated job, or None when it had already finished."""
+    finish = Finish(job.id, job.tenant_id, status, result, error_code, error_message)
+    (done,) = await finish_jobs(session, [finish], prices=prices)
+    return done.job if done is not None else None
 
 
 async def cancel_job(session: AsyncSession, tenant_id: str, job_id: str, *, prices: Pricing) -> Job:

@@ -17,10 +17,10 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,7 +33,15 @@ from agentry.invocations.service import _output_json
 from agentry.invocations.sessions import runtime_session_id
 from agentry.jobs import metrics
 from agentry.jobs.repository import JobQueueRepository, JobRepository
-from agentry.jobs.service import ResultTooLarge, finish_job, result_size, too_large_message
+from agentry.jobs.service import (
+    Finish,
+    Finished,
+    ResultTooLarge,
+    finish_job,
+    finish_jobs,
+    result_size,
+    too_large_message,
+)
 from agentry.kit import tracing
 from agentry.kit.clock import utcnow
 from agentry.kit.db.batch import GroupCommit
@@ -42,7 +50,7 @@ from agentry.kit.errors import AgentryError
 from agentry.kit.ids import new_id
 from agentry.kit.logging import get_logger
 from agentry.metering.service import Pricing
-from agentry.models import Job, Tenant
+from agentry.models import Job, Tenant, WebhookDelivery
 from agentry.models.job import TERMINAL, JobStatus
 from agentry.registry.repository import AgentVersionRepository
 from agentry.registry.routing import delegates, gateway_tools
@@ -79,6 +87,16 @@ class VersionFacts:
     max_lifetime_s: int
 
 
+class Handoff(Protocol):
+    """The webhook sender in this process, as the worker sees it (`WebhookSender`)."""
+
+    def reserve(self) -> datetime | None: ...
+
+    def send(self, deliveries: Sequence[WebhookDelivery]) -> None: ...
+
+    def wake(self) -> None: ...
+
+
 def worker_id(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:10]}"
 
@@ -108,7 +126,8 @@ class JobWorker:
         self._wake = asyncio.Event()
         # Terminal transitions of jobs finishing together share one transaction.
         self._finishes = GroupCommit(maker)
-        self.on_finished: Callable[[], None] = lambda: None
+        # The sender in this process: a finished job's webhook goes to it in memory at once.
+        self.webhooks: Handoff | None = None
 
     # lifecycle
 
@@ -484,13 +503,22 @@ class JobWorker:
         return RuntimeTarget(runtime_arn=job.runtime_arn, qualifier=job.qualifier)
 
     async def _finish(self, job: Job, status: JobStatus, **kwargs: Any) -> None:
-        async def finish(session: AsyncSession) -> Job | None:
-            return await finish_job(session, job, status, prices=self._prices, **kwargs)
-
-        done = await self._finishes.run(finish)
-        if done is not None:
-            self.on_finished()  # its webhook goes out now, not on the sender's next poll
+        finish = Finish(job.id, job.tenant_id, status, **kwargs)
+        done: Finished | None = await self._finishes.run_many(self._finish_batch, finish)
+        if done is not None and self.webhooks is not None:
+            # Its webhook goes out now, not on a poll: the job's own row was written held for
+            # this sender (`reserve`); endpoints' rows are due at once and the sender looks.
+            self.webhooks.send(done.held)
+            if len(done.held) < len(done.deliveries):
+                self.webhooks.wake()
         log.info("jobs.finished", job=job.id, status=status.value, applied=done is not None)
+
+    async def _finish_batch(
+        self, session: AsyncSession, finishes: list[Finish]
+    ) -> list[Finished | None]:
+        """The terminal transitions of the jobs finishing together (one transaction)."""
+        hold = self.webhooks.reserve() if self.webhooks is not None else None
+        return await finish_jobs(session, finishes, prices=self._prices, hold_until=hold)
 
     async def _retry_or_fail(
         self, session: AsyncSession, job: Job, owner: str | None, reason: str, *, now: datetime

@@ -5,7 +5,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from agentry.kit.repository.base import TenantScopedRepository, insert_unless_exists
+from agentry.kit.repository.base import (
+    TenantScopedRepository,
+    insert_many_unless_exists,
+    insert_unless_exists,
+)
 from agentry.models import UsageEvent
 
 
@@ -17,6 +21,12 @@ class UsageRepository(TenantScopedRepository[UsageEvent]):
         if values.get("tenant_id") != self.tenant_id:
             raise ValueError("usage event belongs to another tenant")
         return await insert_unless_exists(self.session, UsageEvent, values, key="idempotency_key")
+
+    async def insert_many_once(self, rows: list[dict[str, Any]]) -> None:
+        """`insert_once` for many rows (one statement); a repeated key is skipped."""
+        if any(r.get("tenant_id") != self.tenant_id for r in rows):
+            raise ValueError("usage event belongs to another tenant")
+        await insert_many_unless_exists(self.session, UsageEvent, rows, key="idempotency_key")
 
     async def count_for(self, invocation_id: str, kind: str) -> int:
         stmt = self.scoped().where(

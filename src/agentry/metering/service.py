@@ -72,6 +72,30 @@ async def record_usage(session: AsyncSession, row: dict[str, Any]) -> bool:
     return await UsageRepository(session, str(row["tenant_id"])).insert_once(row)
 
 
+def runtime_row(
+    *,
+    tenant_id: str,
+    agent_id: str,
+    version_number: int,
+    invocation_id: str,
+    runtime_ms: int,
+    price: Price,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """An invocation's runtime as a `usage_row`, keyed once per invocation."""
+    return usage_row(
+        tenant_id=tenant_id,
+        agent_id=agent_id,
+        version_number=version_number,
+        invocation_id=invocation_id,
+        kind=RUNTIME_MS,
+        quantity=max(0, runtime_ms),
+        idempotency_key=runtime_key(invocation_id),
+        price=price,
+        at=at,
+    )
+
+
 async def record_runtime(
     session: AsyncSession,
     *,
@@ -86,15 +110,23 @@ async def record_runtime(
     """An invocation's runtime, once per invocation whatever the number of attempts."""
     return await record_usage(
         session,
-        usage_row(
+        runtime_row(
             tenant_id=tenant_id,
             agent_id=agent_id,
             version_number=version_number,
             invocation_id=invocation_id,
-            kind=RUNTIME_MS,
-            quantity=max(0, runtime_ms),
-            idempotency_key=runtime_key(invocation_id),
+            runtime_ms=runtime_ms,
             price=price,
             at=at,
         ),
     )
+
+
+async def record_usages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Many `usage_row`s in the caller's transaction, one statement per tenant; a key already
+    recorded is skipped, so each event is recorded once."""
+    by_tenant: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_tenant.setdefault(str(row["tenant_id"]), []).append(row)
+    for tenant_id, group in by_tenant.items():
+        await UsageRepository(session, tenant_id).insert_many_once(group)

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -69,6 +69,22 @@ class WebhookSender:
     def wake(self) -> None:
         """New deliveries were committed (a job finished here): look now, not at the next poll."""
         self._wake.set()
+
+    def reserve(self) -> datetime | None:
+        """A hold for deliveries to be handed to this sender in memory (`send`): written as
+        their next attempt, so no poll takes them meanwhile and, should this process die, any
+        sender finds them due once it ends. None when this sender has no room."""
+        if len(self._inflight) >= MAX_IN_FLIGHT:
+            return None
+        return self._clock() + timedelta(seconds=self._settings.webhook_timeout_s + 30)
+
+    def send(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Deliver committed rows held for this sender (`reserve`) now, without a claim: rows
+        without an endpoint (a job's own `webhook_url`: no rate limit, no endpoint slots)."""
+        for delivery in deliveries:
+            task = asyncio.create_task(self._run(delivery, None))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="webhook-sender")

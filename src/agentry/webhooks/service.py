@@ -299,14 +299,39 @@ async def _to_endpoints(
     ]
 
 
-async def enqueue_job_event(session: AsyncSession, job: Job) -> list[WebhookDelivery]:
-    """Outbox rows for a job's terminal event, in the caller's transaction."""
-    event_type = JOB_EVENTS[job.status]
-    payload = job_event_payload(job, event_type)
-    rows = await _to_endpoints(session, job.tenant_id, event_type, payload, job.id)
-    if job.webhook_url and job.webhook_secret:
-        rows.append(
+async def job_event_deliveries(
+    session: AsyncSession, jobs: Sequence[Job], *, hold_until: datetime | None = None
+) -> dict[str, list[WebhookDelivery]]:
+    """Outbox rows for jobs' terminal events, by job id, for the caller to insert in its
+    transaction; each tenant's endpoints are read once.
+
+    With `hold_until`, a job's own `webhook_url` row is held until then: the caller hands it to
+    its sender in memory after the commit (`WebhookSender.send`), and should that process die
+    first, any sender finds it due once the hold ends (as if it had claimed it)."""
+    endpoints = {
+        tenant_id: await WebhookEndpointRepository(session, tenant_id).list()
+        for tenant_id in sorted({j.tenant_id for j in jobs})
+    }
+    out: dict[str, list[WebhookDelivery]] = {}
+    for job in jobs:
+        event_type = JOB_EVENTS[job.status]
+        payload = job_event_payload(job, event_type)
+        rows = [
             _row(
+                job.tenant_id,
+                event_type,
+                payload,
+                url=e.url,
+                secret_enc=e.secret_enc,
+                endpoint_id=e.id,
+                job_id=job.id,
+                status="pending" if e.status == "active" else "held",
+            )
+            for e in endpoints[job.tenant_id]
+            if wants(e, event_type)
+        ]
+        if job.webhook_url and job.webhook_secret:
+            own = _row(
                 job.tenant_id,
                 event_type,
                 payload,
@@ -314,9 +339,11 @@ async def enqueue_job_event(session: AsyncSession, job: Job) -> list[WebhookDeli
                 secret_enc=job.webhook_secret,
                 job_id=job.id,
             )
-        )
-    session.add_all(rows)
-    return rows
+            if hold_until is not None:
+                own.next_attempt_at = hold_until
+            rows.append(own)
+        out[job.id] = rows
+    return out
 
 
 async def enqueue_tenant_event(

@@ -2,11 +2,12 @@
 
 Each caller awaits its own work's commit, so an answer is never ahead of its data. On SQLite
 (one writer) this turns N lock hand-overs and N commits into one; on PostgreSQL it saves the
-round trips. A caller gives rows (`insert`) or a function of the session (`run`: its reads and
-writes, e.g. a job's terminal transition). A batch that fails is retried caller by caller, each
-in a transaction of its own, so only the caller whose work fails hears it; work given to `run`
-must therefore be safe to run again after a rollback (it is: every use is guarded by a
-conditional update). SQLAlchemy has no such batcher.
+round trips. A caller gives rows (`insert`), a function of the session (`run`: its reads and
+writes), or an item for a function that handles many callers' items at once (`run_many`: e.g.
+jobs' terminal transitions, a few statements for the whole batch). A batch that fails is
+retried caller by caller, each in a transaction of its own, so only the caller whose work fails
+hears it; work given to `run` or `run_many` must therefore be safe to run again after a
+rollback (it is: every use is guarded by a conditional update). SQLAlchemy has no such batcher.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ log = get_logger("agentry.kit.db.batch")
 MAX_BATCH = 256
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[Any]]
+Many = Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]
 
 
 @dataclass
 class _Pending:
     work: Work
     rows: Sequence[Base] | None = None  # plain inserts: written with the batch's executemany
+    many: Many | None = None  # `run_many`: called once with every such caller's item
+    item: Any = None
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -61,6 +65,17 @@ class GroupCommit:
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in a transaction shared with other callers; its result once committed."""
         return cast(T, await self._submit(_Pending(work)))
+
+    async def run_many(
+        self, many: Callable[[AsyncSession, list[Any]], Awaitable[list[T]]], item: Any
+    ) -> T:
+        """`many(session, items)` (one result per item, in order) runs once for all the callers
+        that gave it an item in this batch; this caller gets its item's result once committed."""
+
+        async def alone(session: AsyncSession) -> T:
+            return (await many(session, [item]))[0]
+
+        return cast(T, await self._submit(_Pending(alone, many=many, item=item)))
 
     async def _submit(self, pending: _Pending) -> Any:
         if self._task is None or self._task.done():
@@ -95,14 +110,21 @@ class GroupCommit:
         if len(batch) == 1 and batch[0].rows is None:
             await self._write_one(batch[0])
             return
-        results: list[Any] = []
+        results: list[Any] = [None] * len(batch)
         try:
             async with session_scope(self._maker) as session:
-                await _insert_rows(
-                    session, [r for p in batch if p.rows is not None for r in p.rows]
-                )
-                for p in batch:
-                    results.append(None if p.rows is not None else await p.work(session))
+                await insert_rows(session, [r for p in batch if p.rows is not None for r in p.rows])
+                shared: dict[Many, list[int]] = {}
+                for i, p in enumerate(batch):
+                    if p.many is not None:
+                        shared.setdefault(p.many, []).append(i)
+                    elif p.rows is None:
+                        results[i] = await p.work(session)
+                for many, at in shared.items():
+                    for i, result in zip(
+                        at, await many(session, [batch[i].item for i in at]), strict=True
+                    ):
+                        results[i] = result
         except Exception:
             log.info("db.group_commit_split", callers=len(batch))
             # Someone's work failed (a constraint, say) and the whole batch rolled back:
@@ -123,7 +145,7 @@ class GroupCommit:
             _settle(pending, result, None)
 
 
-async def _insert_rows(session: AsyncSession, rows: list[Base]) -> None:
+async def insert_rows(session: AsyncSession, rows: list[Base]) -> None:
     """One executemany per table and column set, parents before children (foreign keys).
 
     Only the attributes the rows were given are written; the columns' defaults do the rest,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, delete, select
@@ -24,6 +25,17 @@ async def insert_unless_exists(
     stmt = build(model).values(**values).on_conflict_do_nothing(index_elements=[key])
     result = await session.execute(stmt)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_many_unless_exists(
+    session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]], *, key: str
+) -> None:
+    """`insert_unless_exists` for many rows with the same columns: one executemany."""
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    build = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(build(model).on_conflict_do_nothing(index_elements=[key]), list(rows))
 
 
 class RepositoryBase(Generic[M]):
