@@ -42,7 +42,7 @@ from agentry.kit.clock import utcnow
 from agentry.kit.context import request_id_var
 from agentry.kit.errors import AgentryError, BadRequest, Conflict, NotFound
 from agentry.kit.ids import new_id
-from agentry.metering.service import RUNTIME_MS, Pricing, runtime_key, usage_row
+from agentry.metering.service import RUNTIME_MS, Pricing, runtime_row
 from agentry.models import Base, UsageEvent
 from agentry.policy.gate import InvocationGate
 from agentry.quotas import QuotaService, Slot
@@ -408,14 +408,12 @@ class InvocationService:
         companions: list[tuple[type[Base], dict[str, Any]]] = []
         if self._prices is not None and (error is None or isinstance(error, AGENT_RAN)):
             price = self._prices.price(principal.tier, RUNTIME_MS, at=now)
-            usage = usage_row(
+            usage = runtime_row(
                 tenant_id=principal.tenant_id,
                 agent_id=route.agent_id,
                 version_number=version,
                 invocation_id=invocation_id,
-                kind=RUNTIME_MS,
-                quantity=max(0, runtime_ms),
-                idempotency_key=runtime_key(invocation_id),
+                runtime_ms=runtime_ms,
                 price=price,
                 at=now,
             )
