@@ -789,20 +789,24 @@ class InvocationService:
         while the call runs here, else from the stored events, waking on the stream channel."""
         assert self._streams is not None
         give_up: float | None = None
+        live: LiveStream | None = None
         while True:
-            live = self._streams.local(invocation_id, principal.tenant_id)
+            # The buffer is kept while the call runs here; a reader that holds it reads it to
+            # its end even once the call is over (its terminal event is in it).
+            live = self._streams.local(invocation_id, principal.tenant_id) or live
             if live is not None:
                 tick = live.tick
                 buffered = live.after(after)
-                if buffered is not None:
+                if buffered is not None and (buffered or not live.done):
                     for seq, sse in buffered:
                         yield sse
                         if sse["event"] in TERMINAL_EVENTS:
                             return
                         after = seq
-                    if not buffered and not live.done:
+                    if not buffered:
                         await tick.wait()
                     continue
+                live = None  # behind the buffer, or the call ended without a terminal event
             rows = await self._events_after(principal, invocation_id, after)
             for seq, event, data, created in rows:
                 if seq == 0:
